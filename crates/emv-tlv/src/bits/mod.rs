@@ -1,0 +1,1 @@
+//! Typed EMV bit fields.

@@ -1,0 +1,4 @@
+//! `emvbench`: the command-line front end.
+#![forbid(unsafe_code)]
+
+fn main() {}
