@@ -41,9 +41,6 @@ pub enum TlvErrorKind {
     /// Odd number of hex digits.
     #[error("odd number of hex digits")]
     OddHexLength,
-    /// A DOL entry with a constructed tag (EMV 4.4 Book 3 §5.4 allows primitive tags only).
-    #[error("constructed tag {0} in a DOL")]
-    ConstructedTagInDol(String),
     /// Data object list value longer than 255 bytes for one element.
     #[error("DOL length {0} is not representable")]
     DolLength(usize),

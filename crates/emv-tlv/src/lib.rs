@@ -7,6 +7,14 @@
 //! Annex C (bit fields); Book 4 Annex A (terminal data elements).
 //!
 //! Pure: no I/O. Every error names the byte offset where the input went wrong.
+//!
+//! ```
+//! let data = emv_tlv::hex::decode("77 0E 82 02 58 00 94 08 08 01 01 00 10 01 03 01")?;
+//! let list = emv_tlv::parse_all(&data)?;
+//! let aip = emv_tlv::find_path(&list, "77/82")?.expect("AIP present");
+//! assert_eq!(aip.value(), [0x58, 0x00]);
+//! # Ok::<(), emv_tlv::TlvError>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod bits;
@@ -27,4 +35,4 @@ pub use encode::{Builder, encode_length, encode_tlv};
 pub use error::{TlvError, TlvErrorKind};
 pub use format::{Format, Source};
 pub use tag::{Tag, TagClass};
-pub use tlv::{MAX_DEPTH, Tlv, TlvIter, parse, parse_all, parse_one};
+pub use tlv::{MAX_DEPTH, Tlv, TlvIter, find, find_all, find_path, iter, parse_all, parse_one};

@@ -156,8 +156,14 @@ mod tests {
     #[test]
     fn single_and_multi_byte_tags() {
         assert_eq!(Tag::parse(&[0x82, 0x02], 0).unwrap(), (Tag::new(0x82), 1));
-        assert_eq!(Tag::parse(&[0x9F, 0x26, 0x08], 0).unwrap(), (Tag::new(0x9F26), 2));
-        assert_eq!(Tag::parse(&[0xDF, 0x81, 0x17], 0).unwrap(), (Tag::new(0xDF8117), 3));
+        assert_eq!(
+            Tag::parse(&[0x9F, 0x26, 0x08], 0).unwrap(),
+            (Tag::new(0x9F26), 2)
+        );
+        assert_eq!(
+            Tag::parse(&[0xDF, 0x81, 0x17], 0).unwrap(),
+            (Tag::new(0xDF8117), 3)
+        );
         assert!(Tag::new(0x77).is_constructed());
         assert!(Tag::new(0xBF0C).is_constructed());
         assert!(!Tag::new(0x9F26).is_constructed());
@@ -176,7 +182,9 @@ mod tests {
             TlvErrorKind::TruncatedTag
         );
         assert_eq!(
-            Tag::parse(&[0x9F, 0x81, 0x81, 0x81, 0x01], 0).unwrap_err().kind,
+            Tag::parse(&[0x9F, 0x81, 0x81, 0x81, 0x01], 0)
+                .unwrap_err()
+                .kind,
             TlvErrorKind::TagTooLong
         );
     }
