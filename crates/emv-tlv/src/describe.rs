@@ -250,7 +250,9 @@ pub fn render_value(tag: Tag, value: &[u8]) -> Option<String> {
                         n % 100
                     ))
                 }
-                0x9C => Some(format!("{digits} ({})", transaction_type(value[0]))),
+                0x9C if value.len() == 1 => {
+                    Some(format!("{digits} ({})", transaction_type(value[0])))
+                }
                 _ => Some(digits),
             }
         }
@@ -486,6 +488,9 @@ mod tests {
             "3 tries left"
         );
         assert!(render_value(Tag::new(0x9F26), &[0; 8]).is_none());
+        // found by the tlv_parse fuzz target: an empty 9C used to index out of bounds
+        assert_eq!(render_value(Tag::new(0x9C), &[]).unwrap(), "");
+        assert_eq!(render_value(Tag::new(0x9C), &[0x01]).unwrap(), "01 (cash)");
         assert!(render_value(Tag::new(0x9F02), &decode("00000000123A").unwrap()).is_none());
     }
 

@@ -1,4 +1,26 @@
-//! `emvbench`: the command-line front end.
+//! `emvbench`: the command-line front end of the EMV test bench.
+//!
+//! Each subcommand lives in its own module under `cli/`; library crates hold the logic.
 #![forbid(unsafe_code)]
 
-fn main() {}
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            // Bad input (hex, TLV, arguments) is exit code 2, like clap's usage errors.
+            if err.downcast_ref::<cli::InputError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The clap command tree and dispatch.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod decode;
+
+/// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
+/// people who build and test card payments.
+#[derive(Debug, Parser)]
+#[command(name = "emvbench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode EMV data: a BER-TLV tree with tag names and bit fields, or one field (TVR,
+    /// TSI, AIP, CVM List, ...), or a C-APDU / R-APDU.
+    #[command(after_long_help = decode::EXAMPLES)]
+    Decode(decode::Args),
+}
+
+/// Bad input from the user (hex, TLV, values): reported with exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Decode(args) => decode::run(args),
+    }
+}
