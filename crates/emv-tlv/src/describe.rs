@@ -180,7 +180,7 @@ fn describe_dol(dol: &Dol) -> Vec<String> {
         .iter()
         .map(|e| {
             let name = crate::dictionary::lookup(e.tag).map_or("(unknown tag)", |i| i.name);
-            format!("{} {:>3} bytes  {name}", e.tag, e.len)
+            format!("{:<6} {:>3} bytes  {name}", e.tag.to_string(), e.len)
         })
         .collect();
     v.push(format!(
@@ -404,7 +404,12 @@ pub fn render_tree(nodes: &[Node]) -> String {
 fn render_node(n: &Node, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
     let name = match (n.name, n.short) {
-        (Some(name), Some(short)) if !name.contains(short) => format!("{name} ({short})"),
+        // an acronym label (AIP, CDOL1) helps; a descriptive one (AMT_AUTH) does not
+        (Some(name), Some(short))
+            if !name.contains(short) && !short.contains('_') && short.len() <= 6 =>
+        {
+            format!("{name} ({short})")
+        }
         (Some(name), _) => name.to_owned(),
         (None, _) => "Unknown tag".to_owned(),
     };
@@ -416,7 +421,11 @@ fn render_node(n: &Node, depth: usize, out: &mut String) {
             n.len,
             crate::hex::encode(&n.value)
         );
-        if let Some(t) = &n.text {
+        if let Some(t) = n
+            .text
+            .as_ref()
+            .filter(|t| **t != crate::hex::encode(&n.value))
+        {
             let _ = write!(out, " = {t}");
         }
         out.push('\n');

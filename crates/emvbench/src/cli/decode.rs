@@ -13,7 +13,7 @@ use super::InputError;
 pub const EXAMPLES: &str = "\
 Examples:
   emvbench decode '77 0E 82 02 58 00 94 08 08 01 01 00 10 01 03 01'
-  emvbench decode --as tvr 0000008000
+  emvbench decode --as tvr 0000800000
   emvbench decode --as cvm-list 000000000000000041034203 1E031F00
   emvbench decode --as capdu 0020008008241234FFFFFFFFFF
   emvbench decode --as rapdu 63C2
