@@ -138,7 +138,7 @@ fn malformed_inputs_are_errors_with_offsets() {
         ),
         ("82 02 58 00 GG".into(), "bad hex at character 12"),
         ("820".into(), "odd number of hex digits"),
-        ("E0".repeat(1), "at byte offset 1: truncated length"),
+        ("E0".to_string(), "at byte offset 1: truncated length"),
         // 300 nested templates
         (
             {
