@@ -89,53 +89,9 @@ impl SelectOccurrence {
     }
 }
 
-/// The cryptogram type requested by GENERATE AC: P1 b8-b7 (Book 3 §6.5.5.2 Table 12).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AcType {
-    /// `00`: Application Authentication Cryptogram (decline).
-    Aac,
-    /// `40`: Transaction Certificate (offline approval).
-    Tc,
-    /// `80`: Authorisation Request Cryptogram (go online).
-    Arqc,
-    /// `C0`: reserved for future use (only for negative tests; the card rejects it).
-    Rfu,
-}
-
-impl AcType {
-    /// The P1 bits b8-b7.
-    #[must_use]
-    pub const fn bits(self) -> u8 {
-        match self {
-            Self::Aac => 0x00,
-            Self::Tc => 0x40,
-            Self::Arqc => 0x80,
-            Self::Rfu => 0xC0,
-        }
-    }
-
-    /// Decodes b8-b7 of a GENERATE AC P1 (or of the CID, 9F27, which uses the same bits).
-    #[must_use]
-    pub const fn from_bits(p1: u8) -> Self {
-        match p1 & 0xC0 {
-            0x00 => Self::Aac,
-            0x40 => Self::Tc,
-            0x80 => Self::Arqc,
-            _ => Self::Rfu,
-        }
-    }
-
-    /// `"AAC"`, `"TC"`, `"ARQC"` or `"RFU"`.
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Aac => "AAC",
-            Self::Tc => "TC",
-            Self::Arqc => "ARQC",
-            Self::Rfu => "RFU",
-        }
-    }
-}
+/// The cryptogram type requested by GENERATE AC: P1 b8-b7 (Book 3 §6.5.5.2 Table 12). The
+/// same coding as the CID (9F27), so the type lives with the CID in `emv-tlv`.
+pub use emv_tlv::bits::AcType;
 
 /// GENERATE AC reference control parameter (P1, Book 3 §6.5.5.2 Table 12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

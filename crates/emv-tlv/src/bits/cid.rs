@@ -11,13 +11,14 @@ pub enum AcType {
     Tc,
     /// `80`: Authorisation Request Cryptogram (go online).
     Arqc,
-    /// `C0`: RFU.
+    /// `C0`: RFU (only for negative tests; a card rejects it).
     Rfu,
 }
 
 impl AcType {
     /// From the b8-b7 bits of a CID or GENERATE AC P1.
-    pub fn from_bits(b: u8) -> AcType {
+    #[must_use]
+    pub const fn from_bits(b: u8) -> AcType {
         match b & 0xC0 {
             0x00 => AcType::Aac,
             0x40 => AcType::Tc,
@@ -27,7 +28,8 @@ impl AcType {
     }
 
     /// The b8-b7 bits.
-    pub fn bits(self) -> u8 {
+    #[must_use]
+    pub const fn bits(self) -> u8 {
         match self {
             AcType::Aac => 0x00,
             AcType::Tc => 0x40,
@@ -36,8 +38,9 @@ impl AcType {
         }
     }
 
-    /// Short name (`AAC`, `TC`, `ARQC`).
-    pub fn name(self) -> &'static str {
+    /// Short name (`AAC`, `TC`, `ARQC`, `RFU`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
         match self {
             AcType::Aac => "AAC",
             AcType::Tc => "TC",
