@@ -1,0 +1,72 @@
+//! Criterion benches for the symmetric hot paths of the host and the card:
+//!
+//! * `arqc_generate_verify`: AC session key derivation + ARQC generation + constant-time
+//!   verification, for Visa CVN 18 and M/Chip CVN 16;
+//! * `pin_block_decrypt_pvv_verify`: ISO 9564 format 0 decipherment + decoding + Visa PVV
+//!   verification (the issuer's online-PIN path).
+//!
+//! Run: `cargo bench -p emv-crypto --bench crypto -- --quick`.
+// Fixed, known-good inputs: a failure here is a bug in the bench itself.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use emv_crypto::cryptogram::{AcData, generate_ac, verify_ac};
+use emv_crypto::pinblock::{PinBlockFormat, decrypt_pin_block};
+use emv_crypto::pvv::verify_visa_pvv;
+use emv_crypto::{Cvn, TdesKey};
+
+/// pyemv-reference common transaction data (9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 82 9F36).
+const DATA: [u8; 33] = [
+    0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x26, 0x00, 0x00,
+    0x00, 0x80, 0x00, 0x08, 0x26, 0x24, 0x01, 0x15, 0x00, 0x12, 0x34, 0x56, 0x78, 0x58, 0x00, 0x00,
+    0x01,
+];
+
+fn arqc_generate_verify(c: &mut Criterion) {
+    let imk = TdesKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap();
+    let mut group = c.benchmark_group("arqc_generate_verify");
+    for (cvn, pan, iad) in [
+        (
+            Cvn::Visa18,
+            "4761739001010119",
+            &[0x06, 0x01, 0x12, 0x03, 0xA0, 0x00, 0x00][..],
+        ),
+        (
+            Cvn::Mc16,
+            "5413330089600010",
+            &[0x01, 0x10, 0xA0, 0x00, 0x03, 0x22, 0x00, 0x00, 0x00, 0x00][..],
+        ),
+    ] {
+        let mk = cvn.derive_icc_mk(&imk, pan, None).unwrap();
+        let tx = AcData::new(0x0001, [0x12, 0x34, 0x56, 0x78], &DATA, iad);
+        group.bench_function(cvn.name(), |b| {
+            b.iter(|| {
+                let ac = generate_ac(cvn, black_box(&mk), black_box(&tx)).unwrap();
+                verify_ac(cvn, &mk, &tx, black_box(&ac)).unwrap();
+                ac
+            })
+        });
+    }
+    group.finish();
+}
+
+fn pin_block_decrypt_pvv_verify(c: &mut Criterion) {
+    // psec P01 / P07 / P08: ISO-0 block AC0708A3C923D34D under PEK 0123..3210 → PIN 1234,
+    // PVV 0949 (PVKI 1) under the same key as PVK.
+    let pek = TdesKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap();
+    let pvk = pek.clone();
+    let block = [0xAC, 0x07, 0x08, 0xA3, 0xC9, 0x23, 0xD3, 0x4D];
+    let pan = "4761739001010119";
+    c.bench_function("pin_block_decrypt_pvv_verify", |b| {
+        b.iter(|| {
+            let pin = decrypt_pin_block(&pek, PinBlockFormat::Iso0, black_box(&block), Some(pan))
+                .unwrap();
+            verify_visa_pvv(&pvk, pan, 1, &pin, black_box("0949")).unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, arqc_generate_verify, pin_block_decrypt_pvv_verify);
+criterion_main!(benches);
