@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod calc;
 pub mod decode;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
@@ -21,6 +22,10 @@ enum Command {
     /// TSI, AIP, CVM List, ...), or a C-APDU / R-APDU.
     #[command(after_long_help = decode::EXAMPLES)]
     Decode(decode::Args),
+    /// A payment engineer's crypto calculator: KCV, ICC master and session keys, ARQC,
+    /// ARPC, MACs, issuer-script commands, PIN blocks, PVV and IBM 3624 offsets.
+    #[command(after_long_help = calc::EXAMPLES)]
+    Calc(calc::Args),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -32,5 +37,6 @@ pub struct InputError(pub String);
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Decode(args) => decode::run(args),
+        Command::Calc(args) => calc::run(args),
     }
 }
