@@ -82,6 +82,33 @@ and M/Chip, the whole IAD for visa-18, visa-22 and interac-133) and --counters (
 mc-21). A raw cryptogram over data alone (the emv-reference §5.3 bench set) is
 `calc mac --key <SK> --data <data>` with the key from `derive-mk` and `session-key`.";
 
+/// The card and transaction identifiers every cryptogram and script op needs.
+#[derive(Debug, clap::Args)]
+pub struct CardArgs {
+    /// Application PAN (5A), 8-19 digits.
+    #[arg(long, value_name = "DIGITS")]
+    pan: String,
+
+    /// PAN Sequence Number (5F34), 2 digits.
+    #[arg(long, value_name = "NN", default_value = "00")]
+    psn: String,
+
+    /// Application Transaction Counter (9F36) of the transaction, 2 bytes in hex.
+    #[arg(long, value_name = "HEX")]
+    atc: String,
+}
+
+impl CardArgs {
+    /// The validated PAN, PSN and ATC.
+    fn parse(&self) -> Result<(&str, &str, u16)> {
+        Ok((
+            parse::pan("--pan", &self.pan)?,
+            parse::psn(&self.psn)?,
+            parse::atc(&self.atc)?,
+        ))
+    }
+}
+
 /// Arguments of `calc arqc`.
 #[derive(Debug, clap::Args)]
 pub struct ArqcArgs {
@@ -93,17 +120,8 @@ pub struct ArqcArgs {
     #[arg(long, value_name = "HEX", value_parser = secret)]
     imk: Secret,
 
-    /// Application PAN (5A), 8-19 digits.
-    #[arg(long, value_name = "DIGITS")]
-    pan: String,
-
-    /// PAN Sequence Number (5F34), 2 digits.
-    #[arg(long, value_name = "NN", default_value = "00")]
-    psn: String,
-
-    /// Application Transaction Counter (9F36), 2 bytes in hex.
-    #[arg(long, value_name = "HEX")]
-    atc: String,
+    #[command(flatten)]
+    card: CardArgs,
 
     /// Transaction data in the scheme's order, in hex (see below).
     #[arg(long, value_name = "HEX")]
@@ -126,9 +144,7 @@ pub struct ArqcArgs {
 /// Run `calc arqc`.
 pub fn arqc(a: ArqcArgs) -> Result<Report> {
     let imk = parse::tdes("--imk", &a.imk)?;
-    let pan = parse::pan("--pan", &a.pan)?;
-    let psn = parse::psn(&a.psn)?;
-    let atc = parse::atc(&a.atc)?;
+    let (pan, psn, atc) = a.card.parse()?;
     let data = parse::hex("--data", &a.data)?;
     let un = un_arg(
         a.un.as_deref(),
@@ -195,17 +211,8 @@ pub struct ArpcArgs {
     #[arg(long, value_name = "HEX", value_parser = secret)]
     imk: Secret,
 
-    /// Application PAN (5A), 8-19 digits.
-    #[arg(long, value_name = "DIGITS")]
-    pan: String,
-
-    /// PAN Sequence Number (5F34), 2 digits.
-    #[arg(long, value_name = "NN", default_value = "00")]
-    psn: String,
-
-    /// Application Transaction Counter (9F36), 2 bytes in hex.
-    #[arg(long, value_name = "HEX")]
-    atc: String,
+    #[command(flatten)]
+    card: CardArgs,
 
     /// The ARQC (9F26) to answer, 8 bytes in hex.
     #[arg(long, value_name = "HEX")]
@@ -232,9 +239,7 @@ pub struct ArpcArgs {
 /// Run `calc arpc`.
 pub fn arpc(a: ArpcArgs) -> Result<Report> {
     let imk = parse::tdes("--imk", &a.imk)?;
-    let pan = parse::pan("--pan", &a.pan)?;
-    let psn = parse::psn(&a.psn)?;
-    let atc = parse::atc(&a.atc)?;
+    let (pan, psn, atc) = a.card.parse()?;
     let arqc = parse::hex_array::<8>("--arqc", &a.arqc)?;
     // clap's `requires = "csu"` is waived when --arc (in conflict with --csu) is present
     if a.pad.is_some() && a.csu.is_none() {
@@ -345,17 +350,8 @@ pub struct ScriptArgs {
     #[arg(long = "imk-smc", value_name = "HEX", value_parser = secret)]
     imk_smc: Secret,
 
-    /// Application PAN (5A), 8-19 digits.
-    #[arg(long, value_name = "DIGITS")]
-    pan: String,
-
-    /// PAN Sequence Number (5F34), 2 digits.
-    #[arg(long, value_name = "NN", default_value = "00")]
-    psn: String,
-
-    /// Application Transaction Counter (9F36) of the transaction, 2 bytes in hex.
-    #[arg(long, value_name = "HEX")]
-    atc: String,
+    #[command(flatten)]
+    card: CardArgs,
 
     /// The ARQC (9F26) of the transaction, 8 bytes in hex.
     #[arg(long, value_name = "HEX")]
@@ -395,9 +391,7 @@ pub fn script(a: ScriptArgs) -> Result<Report> {
     let imk_ac = parse::tdes("--imk-ac", &a.imk_ac)?;
     let imk_smi = parse::tdes("--imk-smi", &a.imk_smi)?;
     let imk_smc = parse::tdes("--imk-smc", &a.imk_smc)?;
-    let pan = parse::pan("--pan", &a.pan)?;
-    let psn = parse::psn(&a.psn)?;
-    let atc = parse::atc(&a.atc)?;
+    let (pan, psn, atc) = a.card.parse()?;
     let arqc = parse::hex_array::<8>("--arqc", &a.arqc)?;
     let new_pin: Option<Pin> = a
         .new_pin
