@@ -21,6 +21,18 @@ use crate::block::{RawBlockCipher, set_odd_parity};
 use crate::keys::TdesKey;
 use crate::util;
 
+/// Checks a PAN the way every function of this crate does: 8–19 decimal digits
+/// (ISO/IEC 7812-1; EMV 4.4 Book 3 Annex A, 5A is cn up to 19 digits).
+pub fn validate_pan(pan: &str) -> Result<(), CryptoError> {
+    util::pan_digits(pan).map(|_| ())
+}
+
+/// Checks a PAN Sequence Number: exactly 2 decimal digits (EMV 4.4 Book 3 Annex A, 5F34 is
+/// n 2).
+pub fn validate_psn(psn: &str) -> Result<(), CryptoError> {
+    util::psn_digits(Some(psn)).map(|_| ())
+}
+
 /// Which ICC master key derivation to use (the CLI's `derive-mk --option a|b`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MkDerivation {

@@ -105,25 +105,22 @@ pub fn pin(arg: &'static str, s: &Secret) -> Result<Pin, Error> {
     Pin::new(s.as_str()).map_err(crypto(arg))
 }
 
-/// A PAN: 8–19 decimal digits (ISO/IEC 7812-1).
+/// A PAN: 8–19 decimal digits, by the library's rule (`emv_crypto::kdf::validate_pan`).
 pub fn pan<'a>(arg: &'static str, s: &'a str) -> Result<&'a str, Error> {
-    if (8..=19).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(s)
-    } else {
-        Err(input(arg, format!("PAN must be 8-19 digits, got {s:?}")))
+    match emv_crypto::kdf::validate_pan(s) {
+        Ok(()) => Ok(s),
+        Err(CryptoError::InvalidPan(_)) => {
+            Err(input(arg, format!("PAN must be 8-19 digits, got {s:?}")))
+        }
+        Err(other) => Err(input(arg, other)),
     }
 }
 
-/// A PAN Sequence Number: 2 decimal digits.
+/// A PAN Sequence Number: 2 decimal digits, by the library's rule.
 pub fn psn(s: &str) -> Result<&str, Error> {
-    if s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(s)
-    } else {
-        Err(input(
-            "--psn",
-            format!("PAN sequence number must be 2 digits (e.g. 00), got {s:?}"),
-        ))
-    }
+    emv_crypto::kdf::validate_psn(s)
+        .map(|()| s)
+        .map_err(crypto("--psn"))
 }
 
 /// A clap parser restricted to `names` (listed in `--help`, completed by shells) that maps
