@@ -11,8 +11,9 @@
 //!   (EMV 4.4 Book 3 §6.5, Book 1 for SELECT and GET RESPONSE).
 //! * [`KnownCommand`] recognises them again on the card side and names them in traces.
 //! * [`Cla`] decodes the class byte (chaining, secure messaging, channel).
+//! * [`Transport`] is the terminal/card seam; [`exchange`] owns the T=0 `61xx`/`6Cxx` loop.
 //!
-//! Pure: no I/O, no dependency on the other workspace crates.
+//! Pure: no I/O (transports are implemented elsewhere), no dependency besides emv-tlv.
 //!
 //! ```
 //! use emv_apdu::{CommandView, KnownCommand, Response, StatusWord, commands};
@@ -42,6 +43,7 @@ pub mod error;
 pub mod known;
 pub mod response;
 pub mod status;
+pub mod transport;
 
 pub use cla::{Cla, SecureMessaging};
 pub use command::{
@@ -53,3 +55,4 @@ pub use error::ApduError;
 pub use known::{KnownCommand, ins_name};
 pub use response::{Response, ResponseView};
 pub use status::StatusWord;
+pub use transport::{Transport, TransportError, exchange};

@@ -1,0 +1,375 @@
+//! The authorisation messages a terminal and an issuer exchange, shaped after ISO 8583
+//! (the data elements are named in each field's doc), and the [`Host`] trait through
+//! which the kernel goes online. The embedded issuer host and the HTTP client both
+//! implement [`Host`]; the kernel never knows which one it talks to.
+//!
+//! Byte fields serialise as upper-case hex strings so the JSON forms are readable.
+//! Pure: no I/O.
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+mod hexser;
+mod response_code;
+
+pub use response_code::ResponseCode;
+
+/// Message type indicator (ISO 8583 MTI) of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageType {
+    /// `0100`: authorisation request (dual message: POS).
+    #[default]
+    AuthorisationRequest,
+    /// `0200`: financial request (single message: ATM).
+    FinancialRequest,
+}
+
+impl MessageType {
+    /// The four-digit MTI.
+    pub fn mti(self) -> &'static str {
+        match self {
+            Self::AuthorisationRequest => "0100",
+            Self::FinancialRequest => "0200",
+        }
+    }
+}
+
+/// Transaction type, the first two digits of the processing code (ISO 8583 DE 3) and
+/// EMV tag 9C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransactionType {
+    /// `00`: goods and services.
+    #[default]
+    Purchase,
+    /// `01`: cash (ATM withdrawal, manual cash).
+    Cash,
+    /// `09`: purchase with cashback.
+    Cashback,
+    /// `20`: refund / return.
+    Refund,
+}
+
+impl TransactionType {
+    /// The 9C / DE 3 positions 1–2 value.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Purchase => 0x00,
+            Self::Cash => 0x01,
+            Self::Cashback => 0x09,
+            Self::Refund => 0x20,
+        }
+    }
+
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Purchase => "purchase",
+            Self::Cash => "cash",
+            Self::Cashback => "cashback",
+            Self::Refund => "refund",
+        }
+    }
+}
+
+impl fmt::Display for TransactionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where the transaction comes from (ISO 8583 DE 22 / DE 25 in spirit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    /// Card present at a point-of-sale terminal (attended or unattended).
+    #[default]
+    Pos,
+    /// Card present at an ATM.
+    Atm,
+    /// Card not present (e-commerce, mail/telephone order): no chip data, no PIN.
+    Ecommerce,
+}
+
+impl Channel {
+    /// The name used in JSON and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pos => "pos",
+            Self::Atm => "atm",
+            Self::Ecommerce => "ecommerce",
+        }
+    }
+}
+
+/// The online PIN as the terminal sends it: an encrypted ISO 9564 PIN block (DE 52) and
+/// the identifier of the key it is encrypted under (DE 53 security control in spirit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinData {
+    /// Encrypted PIN block: 8 bytes (format 0, TDES) or 16 bytes (format 4, AES).
+    #[serde(with = "hexser")]
+    pub pin_block: Vec<u8>,
+    /// ISO 9564-1 format number: 0 or 4.
+    pub format: u8,
+    /// Identifier of the terminal PIN key (zone PIN key) that encrypts the block.
+    pub key_id: String,
+}
+
+/// An authorisation or financial request (ISO 8583 0100/0200).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthRequest {
+    /// Message type (MTI).
+    #[serde(default)]
+    pub message_type: MessageType,
+    /// Primary account number (DE 2), digits only.
+    pub pan: String,
+    /// PAN sequence number (DE 23), two digits; absent for card-not-present.
+    #[serde(default)]
+    pub psn: Option<String>,
+    /// Expiry date YYMM (DE 14).
+    #[serde(default)]
+    pub expiry: Option<String>,
+    /// Transaction type (DE 3 positions 1–2).
+    #[serde(default)]
+    pub transaction_type: TransactionType,
+    /// Amount, authorised, in minor units of `currency` (DE 4).
+    pub amount: u64,
+    /// Amount, other (cashback), in minor units (DE 54 in spirit; 9F03).
+    #[serde(default)]
+    pub amount_other: u64,
+    /// ISO 4217 numeric currency code (DE 49), e.g. 978.
+    pub currency: u16,
+    /// Channel.
+    #[serde(default)]
+    pub channel: Channel,
+    /// Terminal type (9F35), e.g. 0x22 attended POS, 0x14 ATM.
+    #[serde(default)]
+    pub terminal_type: u8,
+    /// Terminal country code (9F1A), ISO 3166 numeric.
+    #[serde(default)]
+    pub terminal_country: u16,
+    /// Terminal identification (DE 41).
+    #[serde(default)]
+    pub terminal_id: String,
+    /// System trace audit number (DE 11).
+    #[serde(default)]
+    pub stan: u32,
+    /// Online PIN (DE 52 + key id), when the cardholder entered one.
+    #[serde(default)]
+    pub pin: Option<PinData>,
+    /// ICC data (DE 55): the BER-TLV the terminal forwards (9F26, 9F27, 9F10, 9F36, 9F37,
+    /// 95, 9A, 9C, 9F02, 5F2A, 82, 9F1A, 9F34, 9F33, 9F35, ...). Empty for card-not-present.
+    #[serde(default, with = "hexser")]
+    pub icc_data: Vec<u8>,
+}
+
+/// What the host concluded about an online PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnlinePinResult {
+    /// The PIN matched.
+    Verified,
+    /// The PIN did not match (response code 55).
+    Incorrect,
+    /// The online PIN is blocked (response code 75).
+    Blocked,
+}
+
+impl OnlinePinResult {
+    /// The name used in the outcome JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::Incorrect => "incorrect",
+            Self::Blocked => "blocked",
+        }
+    }
+}
+
+/// The issuer's answer (ISO 8583 0110/0210).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthResponse {
+    /// Response code (DE 39).
+    pub response_code: ResponseCode,
+    /// Human-readable reason for the decision (never contains a PIN or key).
+    pub reason: String,
+    /// Authorisation identification response (DE 38), on approval.
+    #[serde(default)]
+    pub auth_code: Option<String>,
+    /// Issuer Authentication Data, tag 91 value (ARPC ‖ ARC or ARPC ‖ CSU ‖ ...).
+    #[serde(default, with = "hexser::option")]
+    pub issuer_authentication_data: Option<Vec<u8>>,
+    /// Issuer script templates (complete `71 ..` and `72 ..` TLVs, in order).
+    #[serde(default, with = "hexser::list")]
+    pub issuer_scripts: Vec<Vec<u8>>,
+    /// The host's verdict on the online PIN, when one was sent.
+    #[serde(default)]
+    pub online_pin: Option<OnlinePinResult>,
+}
+
+impl AuthResponse {
+    /// The ICC response data (DE 55 of the response): 91 followed by the scripts.
+    pub fn icc_data(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(iad) = &self.issuer_authentication_data {
+            out.push(0x91);
+            // 91 is at most 16 bytes, a one-byte length
+            out.push(u8::try_from(iad.len()).unwrap_or(u8::MAX));
+            out.extend_from_slice(iad);
+        }
+        for s in &self.issuer_scripts {
+            out.extend_from_slice(s);
+        }
+        out
+    }
+}
+
+/// Why an advice is sent (ISO 8583 0220/0420 in spirit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdviceReason {
+    /// The transaction completed; carries the final cryptogram and the script results.
+    #[default]
+    Completion,
+    /// The terminal reverses an approval (card declined it after the host approved, card
+    /// removed before completion).
+    Reversal,
+}
+
+/// A completion/advice after the final GENERATE AC: tells the host how the card ended
+/// the transaction and what happened to the scripts (9F5B), so it can settle pending
+/// scripts (EMV 4.4 Book 4 §6.3.9, Annex A5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Advice {
+    /// Why this advice is sent.
+    #[serde(default)]
+    pub reason: AdviceReason,
+    /// Primary account number.
+    pub pan: String,
+    /// PAN sequence number.
+    #[serde(default)]
+    pub psn: Option<String>,
+    /// System trace audit number of the authorisation this completes.
+    #[serde(default)]
+    pub stan: u32,
+    /// ICC data after the final GENERATE AC (9F26, 9F27, 9F36, 9F10, 95, 9B, 9F5B ...).
+    #[serde(default, with = "hexser")]
+    pub icc_data: Vec<u8>,
+}
+
+/// Why the terminal could not get an answer from the host: the kernel then follows
+/// "unable to go online" (EMV 4.4 Book 4 §10.7, default action codes).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The host could not be reached or did not answer.
+    #[error("host unreachable: {0}")]
+    Unreachable(String),
+    /// The host refused the message as malformed (a bug in the terminal, not a decline).
+    #[error("host rejected the message: {0}")]
+    Rejected(String),
+    /// The host failed internally.
+    #[error("host failure: {0}")]
+    Internal(String),
+}
+
+/// An issuer host as the terminal sees it.
+pub trait Host {
+    /// Sends an authorisation/financial request and returns the issuer's answer.
+    fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError>;
+
+    /// Sends a completion or reversal advice.
+    fn advise(&mut self, advice: &Advice) -> Result<(), HostError>;
+}
+
+impl<H: Host + ?Sized> Host for &mut H {
+    fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError> {
+        (**self).authorise(request)
+    }
+    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+        (**self).advise(advice)
+    }
+}
+
+impl<H: Host + ?Sized> Host for Box<H> {
+    fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError> {
+        (**self).authorise(request)
+    }
+    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+        (**self).advise(advice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_json_round_trips_with_hex_fields() {
+        let req = AuthRequest {
+            message_type: MessageType::FinancialRequest,
+            pan: "4761739001010010".into(),
+            psn: Some("01".into()),
+            expiry: Some("2912".into()),
+            transaction_type: TransactionType::Cash,
+            amount: 2000,
+            amount_other: 0,
+            currency: 978,
+            channel: Channel::Atm,
+            terminal_type: 0x14,
+            terminal_country: 250,
+            terminal_id: "ATM00001".into(),
+            stan: 7,
+            pin: Some(PinData {
+                pin_block: vec![0x12, 0xAB, 0, 0, 0, 0, 0, 0],
+                format: 0,
+                key_id: "TPK-TEST-01".into(),
+            }),
+            icc_data: vec![0x9F, 0x36, 0x02, 0x00, 0x07],
+        };
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(json.contains("\"icc_data\":\"9F36020007\""), "{json}");
+        assert!(
+            json.contains("\"pin_block\":\"12AB000000000000\""),
+            "{json}"
+        );
+        assert!(json.contains("\"channel\":\"atm\""), "{json}");
+        let back: AuthRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, req);
+    }
+
+    #[test]
+    fn unknown_request_field_is_rejected() {
+        let err = serde_json::from_str::<AuthRequest>(
+            r#"{"pan":"1","amount":1,"currency":978,"pinn":"1234"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("pinn"), "{err}");
+    }
+
+    #[test]
+    fn response_icc_data_is_91_then_scripts() {
+        let resp = AuthResponse {
+            response_code: ResponseCode::APPROVED,
+            reason: "approved".into(),
+            auth_code: None,
+            issuer_authentication_data: Some(vec![1, 2, 3, 4, 0x03, 0x90, 0, 0]),
+            issuer_scripts: vec![vec![0x72, 0x02, 0xAA, 0xBB]],
+            online_pin: None,
+        };
+        assert_eq!(
+            resp.icc_data(),
+            [0x91, 8, 1, 2, 3, 4, 3, 0x90, 0, 0, 0x72, 2, 0xAA, 0xBB]
+        );
+        let json = serde_json::to_string(&resp).unwrap();
+        assert!(json.contains("\"response_code\":\"00\""), "{json}");
+        let back: AuthResponse = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, resp);
+    }
+}

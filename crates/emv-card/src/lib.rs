@@ -1,0 +1,2 @@
+//! A software EMV contact card (work in progress).
+#![forbid(unsafe_code)]

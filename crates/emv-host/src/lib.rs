@@ -1,0 +1,2 @@
+//! A simulated issuer host (work in progress).
+#![forbid(unsafe_code)]

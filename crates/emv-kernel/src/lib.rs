@@ -1,0 +1,2 @@
+//! An EMV contact terminal kernel (work in progress).
+#![forbid(unsafe_code)]
