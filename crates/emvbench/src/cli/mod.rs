@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod calc;
+pub mod card;
 pub mod decode;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
@@ -26,6 +27,8 @@ enum Command {
     /// ARPC, MACs, issuer-script commands, PIN blocks, PVV and IBM 3624 offsets.
     #[command(after_long_help = calc::EXAMPLES)]
     Calc(calc::Args),
+    /// The software EMV card: send it APDUs by hand, list the card profiles.
+    Card(card::Args),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -38,5 +41,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Calc(args) => calc::run(args),
+        Command::Card(args) => card::run(args),
     }
 }

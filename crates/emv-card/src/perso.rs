@@ -1,0 +1,822 @@
+//! Personalisation: a validated [`ProfileFile`] turned into what the card serves — FCIs,
+//! directory records, application records and AFL, derived ICC keys, ODA certificates
+//! computed from the test CA (so a profile edit never leaves stale certificates), and
+//! the fault rules.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use emv_crypto::Cvn;
+use emv_crypto::keys::TdesKey;
+use emv_crypto::oda::test_keys;
+use emv_crypto::oda::{
+    self, RsaPrivateKey, issue_icc_certificate, issue_icc_pin_encipherment_certificate,
+    issue_issuer_certificate, issuer_identifier_from_pan,
+};
+use emv_crypto::pinblock::Pin;
+use emv_crypto::script::IccKeys;
+use emv_tlv::{Dol, Tag, encode_tlv};
+
+use crate::CardError;
+use crate::fault::Fault;
+use crate::profile::{self, ApplicationSection, ProfileFile, RiskSection};
+
+/// One application as the card serves it.
+#[derive(Debug, Clone)]
+pub struct Application {
+    /// AID (DF name).
+    pub aid: Vec<u8>,
+    /// Application label.
+    pub label: String,
+    /// Application Priority Indicator (87), if any.
+    pub priority: Option<u8>,
+    /// The FCI answered to SELECT (`6F ...`).
+    pub fci: Vec<u8>,
+    /// Application Interchange Profile (82).
+    pub aip: [u8; 2],
+    /// Application File Locator (94).
+    pub afl: Vec<u8>,
+    /// PDOL (9F38), if any.
+    pub pdol: Option<Dol>,
+    /// Response format of GPO and GENERATE AC (1 or 2).
+    pub response_format: u8,
+    /// Records by (SFI, record number): the whole `70 ..` template.
+    pub records: BTreeMap<(u8, u8), Vec<u8>>,
+    /// Every data object of the application (records, FCI, card-internal such as CDOLs,
+    /// limits, log format), by tag.
+    pub data: BTreeMap<u32, Vec<u8>>,
+    /// CDOL1 (8C).
+    pub cdol1: Dol,
+    /// CDOL2 (8D).
+    pub cdol2: Dol,
+}
+
+impl Application {
+    /// A data object's value.
+    pub fn get(&self, tag: u32) -> Option<&[u8]> {
+        self.data.get(&tag).map(Vec::as_slice)
+    }
+
+    /// Whether the AIP sets `bit` (byte 1 mask).
+    pub fn aip_has(&self, mask: u8) -> bool {
+        self.aip[0] & mask != 0
+    }
+}
+
+/// A card ready to be served: everything [`crate::Card`] needs that does not change.
+pub struct Personalisation {
+    /// Profile name.
+    pub name: String,
+    /// Profile description.
+    pub description: String,
+    /// Cryptogram version.
+    pub cvn: Cvn,
+    /// PAN digits.
+    pub pan: String,
+    /// PAN sequence number (2 digits).
+    pub psn: String,
+    /// Expiry YYMM.
+    pub expiry: String,
+    /// ICC master keys (derived from the profile's IMKs).
+    pub(crate) keys: IccKeys,
+    /// PIN Try Limit.
+    pub pin_try_limit: u8,
+    /// The PIN at personalisation.
+    pub(crate) initial_pin: Pin,
+    /// PIN Try Counter of a fresh card.
+    pub initial_pin_try_counter: u8,
+    /// ATC of a fresh card.
+    pub initial_atc: u16,
+    /// Derivation key index.
+    pub dki: u8,
+    /// Card risk management limits.
+    pub risk: RiskSection,
+    /// Whether the PSE / PPSE exist.
+    pub pse: bool,
+    /// Whether the PPSE exists.
+    pub ppse: bool,
+    /// The applications.
+    pub apps: Vec<Application>,
+    /// PSE directory records (SFI 1).
+    pub pse_records: Vec<Vec<u8>>,
+    /// ICC private key (DDA/CDA; enciphered PIN when there is no PIN key).
+    pub(crate) icc_key: Option<RsaPrivateKey>,
+    /// ICC PIN encipherment private key.
+    pub(crate) pin_key: Option<RsaPrivateKey>,
+    /// Fault injection rules.
+    pub faults: Vec<Fault>,
+    /// The profile as written (the issuer host provisions from it).
+    pub source: ProfileFile,
+}
+
+impl std::fmt::Debug for Personalisation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Personalisation")
+            .field("name", &self.name)
+            .field("cvn", &self.cvn)
+            .field("apps", &self.apps.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A `--card-tag TAG=HEX` override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagOverride {
+    /// The tag.
+    pub tag: u32,
+    /// The new value.
+    pub value: Vec<u8>,
+}
+
+impl std::str::FromStr for TagOverride {
+    type Err = CardError;
+    fn from_str(s: &str) -> Result<Self, CardError> {
+        let (t, v) = s.split_once('=').ok_or_else(|| {
+            CardError::Override(format!(
+                "{s:?}: expected TAG=HEX, e.g. 8E=000000000000000042031E031F00"
+            ))
+        })?;
+        let tag = Tag::from_hex(t.trim())
+            .map_err(|e| CardError::Override(format!("{s:?}: tag {t:?}: {e}")))?
+            .value();
+        let value =
+            parse_hex_str(v).map_err(|e| CardError::Override(format!("{s:?}: value: {e}")))?;
+        Ok(Self { tag, value })
+    }
+}
+
+/// Tags a `--card-tag` override changes outside the data objects.
+const TAG_AIP: u32 = 0x82;
+const TAG_AFL: u32 = 0x94;
+const TAG_PDOL: u32 = 0x9F38;
+const TAG_PTC: u32 = 0x9F17;
+const TAG_ATC: u32 = 0x9F36;
+
+fn parse_hex_str(s: &str) -> Result<Vec<u8>, String> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    hex::decode(&compact).map_err(|e| format!("not hex ({e})"))
+}
+
+/// Builds field errors for one profile.
+struct Ctx<'a> {
+    origin: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, field: impl Into<String>, reason: impl Into<String>) -> CardError {
+        CardError::ProfileField {
+            origin: self.origin.to_owned(),
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn hex(&self, field: &str, s: &str) -> Result<Vec<u8>, CardError> {
+        parse_hex_str(s).map_err(|e| self.err(field, e))
+    }
+
+    fn hex_n<const N: usize>(&self, field: &str, s: &str) -> Result<[u8; N], CardError> {
+        let v = self.hex(field, s)?;
+        <[u8; N]>::try_from(v.as_slice())
+            .map_err(|_| self.err(field, format!("expected {N} bytes, got {}", v.len())))
+    }
+
+    fn tag(&self, field: &str, s: &str) -> Result<u32, CardError> {
+        Tag::from_hex(s.trim())
+            .map(Tag::value)
+            .map_err(|e| self.err(field, format!("not a tag: {e}")))
+    }
+
+    fn digits(
+        &self,
+        field: &str,
+        s: &str,
+        lens: std::ops::RangeInclusive<usize>,
+    ) -> Result<(), CardError> {
+        if !s.bytes().all(|b| b.is_ascii_digit()) || !lens.contains(&s.len()) {
+            return Err(self.err(
+                field,
+                format!("expected {}–{} digits, got {s:?}", lens.start(), lens.end()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn yymm(&self, field: &str, s: &str) -> Result<(u8, u8), CardError> {
+        self.digits(field, s, 4..=4)?;
+        let yy = s[..2].parse::<u8>().unwrap_or(0);
+        let mm = s[2..].parse::<u8>().unwrap_or(0);
+        if !(1..=12).contains(&mm) {
+            return Err(self.err(field, format!("month {mm} in {s:?} is not 01–12")));
+        }
+        Ok((yy, mm))
+    }
+
+    fn test_key(&self, field: &str, name: &str) -> Result<RsaPrivateKey, CardError> {
+        let all = [
+            test_keys::CA_E1,
+            test_keys::CA_E2,
+            test_keys::CA_E3,
+            test_keys::ISSUER_896_E3,
+            test_keys::ISSUER_1024_E3,
+            test_keys::ISSUER_1408_E65537,
+            test_keys::ICC_768_E3,
+            test_keys::ICC_896_E65537,
+            test_keys::ICC_1024_E3,
+        ];
+        let key = all.iter().find(|k| k.name == name).ok_or_else(|| {
+            self.err(
+                field,
+                format!(
+                    "unknown test key {name:?}; built-in keys: {}",
+                    all.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        Ok(key.private_key()?)
+    }
+}
+
+fn bcd(digits: &str) -> Vec<u8> {
+    let mut s = digits.to_owned();
+    if s.len() % 2 == 1 {
+        s.push('F');
+    }
+    parse_hex_str(&s).unwrap_or_default()
+}
+
+fn days_in_month(yy: u8, mm: u8) -> u8 {
+    match mm {
+        2 if yy % 4 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+impl Personalisation {
+    /// Loads a profile by name or path (see [`profile::resolve`]) and builds it.
+    pub fn load(profile: &str, overrides: &[TagOverride]) -> Result<Self, CardError> {
+        let path = profile::resolve(profile)?;
+        Self::load_path(&path, overrides)
+    }
+
+    /// Loads and builds the profile at `path`.
+    pub fn load_path(path: &Path, overrides: &[TagOverride]) -> Result<Self, CardError> {
+        let file = profile::load_file(path)?;
+        Self::build(file, &path.display().to_string(), overrides)
+    }
+
+    /// Validates a parsed profile and builds the card. `origin` names it in errors.
+    pub fn build(
+        file: ProfileFile,
+        origin: &str,
+        overrides: &[TagOverride],
+    ) -> Result<Self, CardError> {
+        let cx = Ctx { origin };
+        let c = &file.card;
+        let cvn: Cvn = file.cvn.parse().map_err(|e| {
+            cx.err(
+                "cvn",
+                format!(
+                    "{e}; expected one of visa-10, visa-18, visa-22, mc-16, mc-17, mc-20, mc-21"
+                ),
+            )
+        })?;
+        if matches!(cvn, Cvn::Interac133) {
+            return Err(cx.err("cvn", "interac-133 cards are not modelled"));
+        }
+        emv_crypto::kdf::validate_pan(&c.pan).map_err(|e| cx.err("card.pan", e.to_string()))?;
+        emv_crypto::kdf::validate_psn(&c.psn).map_err(|e| cx.err("card.psn", e.to_string()))?;
+        let (exp_yy, exp_mm) = cx.yymm("card.expiry", &c.expiry)?;
+        let effective = c
+            .effective
+            .as_deref()
+            .map(|e| cx.yymm("card.effective", e))
+            .transpose()?;
+        cx.digits("card.service_code", &c.service_code, 3..=3)?;
+        let initial_pin = Pin::new(&c.pin).map_err(|e| cx.err("card.pin", e.to_string()))?;
+        if !(1..=15).contains(&c.pin_try_limit) {
+            return Err(cx.err(
+                "card.pin_try_limit",
+                format!("{} is not 1–15", c.pin_try_limit),
+            ));
+        }
+        let mut initial_ptc = c.pin_try_counter.unwrap_or(c.pin_try_limit);
+        if initial_ptc > c.pin_try_limit {
+            return Err(cx.err(
+                "card.pin_try_counter",
+                format!(
+                    "{initial_ptc} is above the PIN Try Limit {}",
+                    c.pin_try_limit
+                ),
+            ));
+        }
+        let [dki] = cx.hex_n::<1>("card.dki", &c.dki)?;
+        let key = |field: &str, s: &str| {
+            TdesKey::from_hex(s.trim()).map_err(|e| cx.err(field, e.to_string()))
+        };
+        let imk_ac = key("keys.imk_ac", &file.keys.imk_ac)?;
+        let imk_smi = key("keys.imk_smi", &file.keys.imk_smi)?;
+        let imk_smc = key("keys.imk_smc", &file.keys.imk_smc)?;
+        let keys = IccKeys::derive(cvn, &imk_ac, &imk_smi, &imk_smc, &c.pan, Some(&c.psn))?;
+        let mut initial_atc = c.atc;
+        if file.risk.lower_consecutive_offline_limit > file.risk.upper_consecutive_offline_limit {
+            return Err(cx.err(
+                "risk.lower_consecutive_offline_limit",
+                "is above risk.upper_consecutive_offline_limit",
+            ));
+        }
+        for (i, p) in file.host.plastics.iter().enumerate() {
+            cx.yymm(&format!("host.plastics[{i}].expiry"), &p.expiry)?;
+        }
+        if !["pvv", "ibm3624", "encrypted"].contains(&file.host.pin_verification.as_str()) {
+            return Err(cx.err(
+                "host.pin_verification",
+                format!(
+                    "{:?}: expected pvv, ibm3624 or encrypted",
+                    file.host.pin_verification
+                ),
+            ));
+        }
+
+        // ODA keys
+        let (ca_index, issuer_key, icc_key, pin_key) = match &file.oda {
+            Some(o) => {
+                let [idx] = cx.hex_n::<1>("oda.ca_index", &o.ca_index)?;
+                let ca_known = test_keys::TEST_CA_KEYS.iter().any(|(i, _)| *i == idx);
+                if !ca_known {
+                    return Err(cx.err(
+                        "oda.ca_index",
+                        format!("{idx:02X} is not a test CA index (E1, E2, E3)"),
+                    ));
+                }
+                let issuer = cx.test_key("oda.issuer_key", &o.issuer_key)?;
+                let icc = o
+                    .icc_key
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .map(|n| cx.test_key("oda.icc_key", n))
+                    .transpose()?;
+                let pin = o
+                    .pin_key
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .map(|n| cx.test_key("oda.pin_key", n))
+                    .transpose()?;
+                (Some(idx), Some(issuer), icc, pin)
+            }
+            None => (None, None, None, None),
+        };
+
+        // Shared data objects, with the card section filling the usual ones.
+        let mut common: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+        common.insert(0x5A, bcd(&c.pan));
+        common.insert(0x5F34, bcd(&c.psn));
+        let (yy, mm) = (exp_yy, exp_mm);
+        common.insert(
+            0x5F24,
+            bcd(&format!("{yy:02}{mm:02}{:02}", days_in_month(yy, mm))),
+        );
+        if let Some((ey, em)) = effective {
+            common.insert(0x5F25, bcd(&format!("{ey:02}{em:02}01")));
+        }
+        if let Some(name) = &c.cardholder_name {
+            common.insert(0x5F20, name.as_bytes().to_vec());
+        }
+        common.insert(0x5F30, bcd(&format!("0{}", c.service_code)));
+        common.insert(
+            0x57,
+            bcd(&format!(
+                "{}D{}{}0000000000",
+                c.pan, &c.expiry, c.service_code
+            )),
+        );
+        common.insert(0x9F14, vec![file.risk.lower_consecutive_offline_limit]);
+        common.insert(0x9F23, vec![file.risk.upper_consecutive_offline_limit]);
+        for (t, v) in &file.data {
+            let field = format!("data.{t}");
+            common.insert(cx.tag(&field, t)?, cx.hex(&field, v)?);
+        }
+
+        let mut apps = Vec::new();
+        for (i, a) in file.application.iter().enumerate() {
+            apps.push(build_app(&cx, i, a, &common, overrides)?);
+        }
+        if apps.is_empty() {
+            return Err(cx.err("application", "a card needs at least one [[application]]"));
+        }
+        for o in overrides {
+            match o.tag {
+                TAG_PTC => {
+                    let [v] = <[u8; 1]>::try_from(o.value.as_slice())
+                        .map_err(|_| CardError::Override("9F17 takes one byte".into()))?;
+                    if v > c.pin_try_limit {
+                        return Err(CardError::Override(format!(
+                            "9F17={v:02X} is above the PIN Try Limit {}",
+                            c.pin_try_limit
+                        )));
+                    }
+                    initial_ptc = v;
+                }
+                TAG_ATC => {
+                    let v = <[u8; 2]>::try_from(o.value.as_slice())
+                        .map_err(|_| CardError::Override("9F36 takes two bytes".into()))?;
+                    initial_atc = u16::from_be_bytes(v);
+                }
+                _ => {}
+            }
+        }
+
+        // ODA: certificates computed over the final records (Book 2 §5, §6, §7).
+        if let (Some(idx), Some(issuer)) = (ca_index, &issuer_key) {
+            for (i, app) in apps.iter_mut().enumerate() {
+                certify(
+                    &cx,
+                    i,
+                    app,
+                    idx,
+                    issuer,
+                    icc_key.as_ref(),
+                    pin_key.as_ref(),
+                    &file,
+                    (exp_yy, exp_mm),
+                )?;
+            }
+        }
+
+        let pse_records = apps
+            .iter()
+            .map(|a| {
+                let mut entry = encode_tlv(Tag::new(0x4F), &a.aid);
+                entry.extend(encode_tlv(Tag::new(0x50), a.label.as_bytes()));
+                if let Some(p) = a.priority {
+                    entry.extend(encode_tlv(Tag::new(0x87), &[p]));
+                }
+                encode_tlv(Tag::new(0x70), &encode_tlv(Tag::new(0x61), &entry))
+            })
+            .collect();
+
+        let mut faults = Vec::new();
+        for (i, f) in file.fault.iter().enumerate() {
+            faults.push(Fault::from_section(f).map_err(|e| cx.err(format!("fault[{i}]"), e))?);
+        }
+
+        Ok(Self {
+            name: file.name.clone(),
+            description: file.description.clone(),
+            cvn,
+            pan: c.pan.clone(),
+            psn: c.psn.clone(),
+            expiry: c.expiry.clone(),
+            keys,
+            pin_try_limit: c.pin_try_limit,
+            initial_pin,
+            initial_pin_try_counter: initial_ptc,
+            initial_atc,
+            dki,
+            risk: file.risk.clone(),
+            pse: file.pse,
+            ppse: file.ppse,
+            apps,
+            pse_records,
+            icc_key,
+            pin_key,
+            faults,
+            source: file,
+        })
+    }
+
+    /// The application whose AID is exactly `aid`.
+    pub fn app_index(&self, aid: &[u8]) -> Option<usize> {
+        self.apps.iter().position(|a| a.aid == aid)
+    }
+
+    /// Whether the card can decipher an enciphered PIN (has a PIN or ICC key).
+    pub fn supports_enciphered_pin(&self) -> bool {
+        self.pin_key.is_some() || self.icc_key.is_some()
+    }
+}
+
+fn build_app(
+    cx: &Ctx<'_>,
+    i: usize,
+    a: &ApplicationSection,
+    common: &BTreeMap<u32, Vec<u8>>,
+    overrides: &[TagOverride],
+) -> Result<Application, CardError> {
+    let p = |f: &str| format!("application[{i}].{f}");
+    let aid = cx.hex(&p("aid"), &a.aid)?;
+    if !(5..=16).contains(&aid.len()) {
+        return Err(cx.err(p("aid"), format!("{} bytes, an AID has 5–16", aid.len())));
+    }
+    let mut aip = cx.hex_n::<2>(&p("aip"), &a.aip)?;
+    let priority = a
+        .priority
+        .as_deref()
+        .map(|s| cx.hex_n::<1>(&p("priority"), s).map(|[b]| b))
+        .transpose()?;
+    if !matches!(a.response_format, 1 | 2) {
+        return Err(cx.err(p("response_format"), "must be 1 or 2"));
+    }
+    let mut data = common.clone();
+    for (t, v) in &a.data {
+        let field = p(&format!("data.{t}"));
+        data.insert(cx.tag(&field, t)?, cx.hex(&field, v)?);
+    }
+    let mut pdol_bytes = a
+        .pdol
+        .as_deref()
+        .map(|s| cx.hex(&p("pdol"), s))
+        .transpose()?;
+    let mut afl_override = None;
+    for o in overrides {
+        match o.tag {
+            TAG_AIP => {
+                aip = <[u8; 2]>::try_from(o.value.as_slice())
+                    .map_err(|_| CardError::Override("82 takes two bytes".into()))?;
+            }
+            TAG_AFL => afl_override = Some(o.value.clone()),
+            TAG_PDOL => pdol_bytes = Some(o.value.clone()),
+            TAG_PTC | TAG_ATC => {}
+            t => {
+                data.insert(t, o.value.clone());
+            }
+        }
+    }
+    let pdol = pdol_bytes
+        .as_deref()
+        .map(|b| Dol::parse(b).map_err(|e| cx.err(p("pdol"), e.to_string())))
+        .transpose()?;
+    let dol = |tag: u32, name: &str| -> Result<Dol, CardError> {
+        let v = data
+            .get(&tag)
+            .ok_or_else(|| cx.err(p(&format!("data.{name}")), format!("{name} is required")))?;
+        Dol::parse(v).map_err(|e| cx.err(p(&format!("data.{name}")), e.to_string()))
+    };
+    let cdol1 = dol(0x8C, "8C")?;
+    let cdol2 = dol(0x8D, "8D")?;
+    data.insert(0x82, aip.to_vec());
+    data.insert(0x84, aid.clone());
+    data.insert(0x4F, aid.clone());
+    data.insert(0x50, a.label.as_bytes().to_vec());
+
+    // Records: every tag must have a value; ODA records first within an AFL entry.
+    let mut seen = BTreeMap::new();
+    for (r, rec) in a.records.iter().enumerate() {
+        let f = p(&format!("records[{r}]"));
+        if !(1..=30).contains(&rec.sfi) {
+            return Err(cx.err(format!("{f}.sfi"), format!("{} is not 1–30", rec.sfi)));
+        }
+        if rec.record == 0 || rec.record == 0xFF {
+            return Err(cx.err(format!("{f}.record"), "must be 1–254"));
+        }
+        if seen.insert((rec.sfi, rec.record), r).is_some() {
+            return Err(cx.err(
+                f,
+                format!("SFI {} record {} appears twice", rec.sfi, rec.record),
+            ));
+        }
+        for (k, t) in rec.tags.iter().enumerate() {
+            let tag = cx.tag(&format!("{f}.tags[{k}]"), t)?;
+            if !data.contains_key(&tag) && !is_computed(tag) {
+                return Err(cx.err(
+                    format!("{f}.tags[{k}]"),
+                    format!("tag {t} has no value in [data] or the application's data"),
+                ));
+            }
+            if rec.oda && is_computed(tag) {
+                return Err(cx.err(
+                    format!("{f}.tags[{k}]"),
+                    format!("tag {t} is computed from the ODA data and cannot be in an ODA record"),
+                ));
+            }
+        }
+    }
+    let afl = match afl_override {
+        Some(v) => v,
+        None => build_afl(a),
+    };
+
+    let mut fci_prop = encode_tlv(Tag::new(0x50), a.label.as_bytes());
+    if let Some(pr) = priority {
+        fci_prop.extend(encode_tlv(Tag::new(0x87), &[pr]));
+    }
+    if let Some(pd) = &pdol_bytes {
+        fci_prop.extend(encode_tlv(Tag::new(0x9F38), pd));
+    }
+    if let Some(lang) = data.get(&0x5F2D) {
+        fci_prop.extend(encode_tlv(Tag::new(0x5F2D), lang));
+    }
+    if let Some(name) = &a.preferred_name {
+        fci_prop.extend(encode_tlv(Tag::new(0x9F11), &[0x01]));
+        fci_prop.extend(encode_tlv(Tag::new(0x9F12), name.as_bytes()));
+    }
+    let mut fci_body = encode_tlv(Tag::new(0x84), &aid);
+    fci_body.extend(encode_tlv(Tag::new(0xA5), &fci_prop));
+    let fci = encode_tlv(Tag::new(0x6F), &fci_body);
+
+    let mut app = Application {
+        aid,
+        label: a.label.clone(),
+        priority,
+        fci,
+        aip,
+        afl,
+        pdol,
+        response_format: a.response_format,
+        records: BTreeMap::new(),
+        data,
+        cdol1,
+        cdol2,
+    };
+    app.records = build_records(a, &app.data);
+    Ok(app)
+}
+
+/// Tags computed at personalisation from the ODA keys.
+fn is_computed(tag: u32) -> bool {
+    matches!(
+        tag,
+        0x8F | 0x90 | 0x92 | 0x93 | 0x9F32 | 0x9F46 | 0x9F47 | 0x9F48 | 0x9F2D | 0x9F2E | 0x9F2F
+    )
+}
+
+fn build_records(
+    a: &ApplicationSection,
+    data: &BTreeMap<u32, Vec<u8>>,
+) -> BTreeMap<(u8, u8), Vec<u8>> {
+    a.records
+        .iter()
+        .map(|rec| {
+            let mut body = Vec::new();
+            for t in &rec.tags {
+                if let Ok(tag) = Tag::from_hex(t.trim())
+                    && let Some(v) = data.get(&tag.value())
+                    // an empty key remainder (92, 9F48, 9F2F) is left out
+                    && !(v.is_empty() && is_computed(tag.value()))
+                {
+                    body.extend(encode_tlv(tag, v));
+                }
+            }
+            ((rec.sfi, rec.record), encode_tlv(Tag::new(0x70), &body))
+        })
+        .collect()
+}
+
+/// AFL (EMV 4.4 Book 3 §10.2): one 4-byte entry per run of consecutive records of one
+/// SFI in which the ODA records come first.
+fn build_afl(a: &ApplicationSection) -> Vec<u8> {
+    let mut afl = Vec::new();
+    let mut entry: Option<[u8; 4]> = None;
+    let mut oda_closed = false;
+    for rec in &a.records {
+        let extend = entry.is_some_and(|e| {
+            e[0] >> 3 == rec.sfi
+                && e[2].checked_add(1) == Some(rec.record)
+                && !(rec.oda && oda_closed)
+        });
+        if extend {
+            if let Some(e) = entry.as_mut() {
+                e[2] = rec.record;
+                if rec.oda {
+                    e[3] += 1;
+                } else {
+                    oda_closed = true;
+                }
+            }
+        } else {
+            if let Some(e) = entry.take() {
+                afl.extend_from_slice(&e);
+            }
+            entry = Some([rec.sfi << 3, rec.record, rec.record, u8::from(rec.oda)]);
+            oda_closed = !rec.oda;
+        }
+    }
+    if let Some(e) = entry {
+        afl.extend_from_slice(&e);
+    }
+    afl
+}
+
+/// Static Data to be Authenticated (EMV 4.4 Book 3 §10.3): the ODA records along the AFL
+/// (SFI 1–10: the value of the `70` template; 11–30: the whole record), then the values
+/// of the tags in the Static Data Authentication Tag List (9F4A, only 82 allowed).
+pub fn static_data_to_authenticate(app: &Application) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in app.afl.chunks_exact(4) {
+        let sfi = e[0] >> 3;
+        let mut left = e[3];
+        for r in e[1]..=e[2] {
+            if left == 0 {
+                break;
+            }
+            left -= 1;
+            if let Some(rec) = app.records.get(&(sfi, r)) {
+                if sfi <= 10 {
+                    if let Ok(t) = emv_tlv::parse_one(rec) {
+                        out.extend_from_slice(t.value());
+                    }
+                } else {
+                    out.extend_from_slice(rec);
+                }
+            }
+        }
+    }
+    if app.get(0x9F4A).is_some_and(|l| l == [0x82]) {
+        out.extend_from_slice(&app.aip);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn certify(
+    cx: &Ctx<'_>,
+    i: usize,
+    app: &mut Application,
+    ca_index: u8,
+    issuer: &RsaPrivateKey,
+    icc: Option<&RsaPrivateKey>,
+    pin: Option<&RsaPrivateKey>,
+    file: &ProfileFile,
+    expiry: (u8, u8),
+) -> Result<(), CardError> {
+    let ca = test_keys::TEST_CA_KEYS
+        .iter()
+        .find(|(idx, _)| *idx == ca_index)
+        .map(|(_, k)| k.private_key())
+        .transpose()?
+        .ok_or_else(|| cx.err("oda.ca_index", "unknown test CA index"))?;
+    let serial = file
+        .oda
+        .as_ref()
+        .map(|o| cx.hex_n::<3>("oda.serial", &o.serial))
+        .transpose()?
+        .unwrap_or([0, 0, 1]);
+    let mmyy = {
+        let b = bcd(&format!("{:02}{:02}", expiry.1, expiry.0));
+        [b[0], b[1]]
+    };
+    let pan_bcd = app.data.get(&0x5A).cloned().unwrap_or_default();
+    let issuer_id = issuer_identifier_from_pan(&pan_bcd, 6)?;
+    if issuer.modulus_len() > ca.modulus_len() {
+        return Err(cx.err("oda.issuer_key", "the issuer key is longer than the CA key"));
+    }
+    let ic = issue_issuer_certificate(&ca, issuer_id, mmyy, serial, issuer.public_key())?;
+    app.data.insert(0x8F, vec![ca_index]);
+    app.data.insert(0x90, ic.certificate);
+    app.data.insert(0x92, ic.remainder);
+    app.data.insert(0x9F32, ic.exponent);
+    // Records built before the certificates: rebuild them so computed tags get values.
+    let rebuild = |app: &mut Application| {
+        app.records = build_records(&file.application[i], &app.data);
+    };
+    rebuild(app);
+    let static_data = static_data_to_authenticate(app);
+    if app.aip_has(0x40) {
+        let dac = app
+            .data
+            .get(&0x9F45)
+            .and_then(|v| <[u8; 2]>::try_from(v.as_slice()).ok())
+            .unwrap_or([0xDA, 0xC1]);
+        app.data.insert(
+            0x93,
+            oda::sign_static_application_data(issuer, dac, &static_data)?,
+        );
+    }
+    if let Some(icc) = icc {
+        if icc.modulus_len() > issuer.modulus_len() {
+            return Err(cx.err("oda.icc_key", "the ICC key is longer than the issuer key"));
+        }
+        let c = issue_icc_certificate(
+            issuer,
+            &pan_bcd,
+            mmyy,
+            serial,
+            icc.public_key(),
+            &static_data,
+        )?;
+        app.data.insert(0x9F46, c.certificate);
+        app.data.insert(0x9F48, c.remainder);
+        app.data.insert(0x9F47, c.exponent);
+    } else if app.aip_has(0x20) || app.aip_has(0x01) {
+        return Err(cx.err(
+            format!("application[{i}].aip"),
+            "DDA/CDA is set but [oda] has no icc_key",
+        ));
+    }
+    if let Some(pk) = pin {
+        let c = issue_icc_pin_encipherment_certificate(
+            issuer,
+            &pan_bcd,
+            mmyy,
+            serial,
+            pk.public_key(),
+        )?;
+        app.data.insert(0x9F2D, c.certificate);
+        app.data.insert(0x9F2F, c.remainder);
+        app.data.insert(0x9F2E, c.exponent);
+    }
+    rebuild(app);
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! Every shipped card profile builds, and profile errors name the field.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use emv_card::{Card, CardError, Personalisation, profile};
+
+#[test]
+fn every_shipped_profile_builds_and_selects() {
+    let names = profile::available_profiles();
+    assert!(names.len() >= 10, "{names:?}");
+    for n in &names {
+        let p = Personalisation::load(n, &[]).unwrap_or_else(|e| panic!("{n}: {e}"));
+        assert_eq!(&p.name, n, "profile name must match its file name");
+        let aid = p.apps[0].aid.clone();
+        let mut card = Card::in_memory(Arc::new(p)).unwrap();
+        let mut sel = vec![0x00, 0xA4, 0x04, 0x00, aid.len() as u8];
+        sel.extend_from_slice(&aid);
+        sel.push(0);
+        let r = card.handle(&sel);
+        assert_eq!(&r[r.len() - 2..], [0x90, 0x00], "{n}");
+    }
+}
+
+#[test]
+fn field_errors_name_the_field() {
+    let base = std::fs::read_to_string(profile::resolve("visa-cvn18").unwrap()).unwrap();
+    let cases = [
+        ("pin = \"1234\"", "pin = \"12a4\"", "card.pin"),
+        (
+            "pin_try_limit = 3\n",
+            "pin_try_limit = 16\n",
+            "card.pin_try_limit",
+        ),
+        ("expiry = \"2912\"", "expiry = \"2913\"", "card.expiry"),
+        ("cvn = \"visa-18\"", "cvn = \"visa-19\"", "cvn"),
+        ("\"8C\"   = \"9F02", "\"8C\"   = \"ZZ02", "data.8C"),
+        (
+            "{ sfi = 1, record = 1, tags = [\"57\", \"5F20\"] }",
+            "{ sfi = 1, record = 1, tags = [\"57\", \"9F99\"] }",
+            "application[0].records[0].tags[1]",
+        ),
+        (
+            "{ sfi = 1, record = 1,",
+            "{ sfi = 31, record = 1,",
+            "application[0].records[0].sfi",
+        ),
+        (
+            "issuer_key = \"ISSUER_1024_E3\"",
+            "issuer_key = \"ISSUER_9999\"",
+            "oda.issuer_key",
+        ),
+    ];
+    for (from, to, field) in cases {
+        assert!(base.contains(from), "fixture drifted: {from}");
+        let text = base.replacen(from, to, 1);
+        let file = profile::parse(&text, "test.toml").unwrap();
+        let err = Personalisation::build(file, "test.toml", &[]).unwrap_err();
+        match &err {
+            CardError::ProfileField { field: f, .. } => assert_eq!(f, field, "{err}"),
+            other => panic!("{field}: unexpected {other}"),
+        }
+    }
+    // unknown keys are a syntax error with the line
+    let err = profile::parse(
+        &base
+            .replacen("pse = ", "pse_x = ", 1)
+            .replacen("[card]", "[card]\npinn = \"1\"", 1),
+        "t.toml",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("pinn"), "{err}");
+    assert!(err.to_string().contains("line"), "{err}");
+}
+
+#[test]
+fn unknown_profile_lists_the_available_ones() {
+    let err = Personalisation::load("visa-cvn99", &[]).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("visa-cvn99") && msg.contains("visa-cvn18"),
+        "{msg}"
+    );
+}
