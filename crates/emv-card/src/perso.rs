@@ -247,7 +247,7 @@ fn bcd(digits: &str) -> Vec<u8> {
 
 fn days_in_month(yy: u8, mm: u8) -> u8 {
     match mm {
-        2 if yy % 4 == 0 => 29,
+        2 if yy.is_multiple_of(4) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

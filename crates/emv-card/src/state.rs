@@ -72,7 +72,7 @@ impl CardState {
     /// Whether the application `aid` is blocked.
     pub fn app_blocked(&self, aid: &[u8]) -> bool {
         let h = hex::encode_upper(aid);
-        self.blocked_apps.iter().any(|a| *a == h)
+        self.blocked_apps.contains(&h)
     }
 
     /// Blocks or unblocks `aid`.

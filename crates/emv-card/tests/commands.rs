@@ -419,7 +419,7 @@ fn issuer_authentication_method1_in_second_generate_ac() {
     let mut c = card("mc-cvn16");
     let tx = Tx::default();
     let r = go_online(&mut c, &tx);
-    assert_eq!(c.state().last_online_not_completed, true);
+    assert!(c.state().last_online_not_completed);
     let issuer = Issuer::of(&c);
     let arpc = emv_crypto::cryptogram::generate_arpc(
         issuer.cvn,

@@ -82,3 +82,24 @@ fn unknown_profile_lists_the_available_ones() {
         "{msg}"
     );
 }
+
+#[test]
+fn the_published_test_ca_file_matches_the_built_in_keys() {
+    let path = profile::profile_dir().join("ca/test-ca.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let t: toml::Table = text.parse().unwrap();
+    let keys = t["key"].as_array().unwrap();
+    assert_eq!(keys.len(), 3);
+    for (k, (idx, test)) in keys.iter().zip(emv_crypto::oda::test_keys::TEST_CA_KEYS) {
+        assert_eq!(k["index"].as_str().unwrap(), format!("{idx:02X}"));
+        let public = test.public_key().unwrap();
+        assert_eq!(
+            k["modulus"].as_str().unwrap(),
+            hex::encode_upper(public.modulus())
+        );
+        assert_eq!(
+            k["exponent"].as_str().unwrap(),
+            hex::encode_upper(public.exponent())
+        );
+    }
+}
