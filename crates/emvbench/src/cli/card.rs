@@ -64,7 +64,9 @@ struct SendArgs {
     /// Print one JSON object per exchange instead of text.
     #[arg(long)]
     json: bool,
-    /// The C-APDUs, in hex (spaces inside one argument are allowed).
+    /// The C-APDUs, in hex (spaces inside one argument are allowed). `-` reads them from
+    /// standard input, one per line, answering each line at once (so a program can build
+    /// the next command from the last answer, e.g. an issuer script from the ARQC).
     #[arg(required = true, value_name = "APDU_HEX")]
     apdus: Vec<String>,
 }
@@ -88,7 +90,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
 fn send(a: SendArgs) -> Result<ExitCode> {
     // Parse every APDU first: a typo in the third one must not leave the card changed.
     let mut apdus = Vec::new();
-    for (i, h) in a.apdus.iter().enumerate() {
+    let interactive = a.apdus.iter().any(|h| h == "-");
+    if interactive && a.apdus.len() > 1 {
+        return Err(InputError(
+            "`-` (read APDUs from standard input) must be the only APDU argument".into(),
+        )
+        .into());
+    }
+    for (i, h) in a.apdus.iter().enumerate().filter(|_| !interactive) {
         let bytes = emv_tlv::hex::decode(h)
             .map_err(|e| InputError(format!("APDU {} ({h:?}): {e}", i + 1)))?;
         apdus.push(bytes);
@@ -114,49 +123,25 @@ fn exchange_all<S: CardStore>(
     if let Some(seed) = a.seed {
         card = card.with_seed(seed);
     }
-    for capdu in apdus {
-        let rapdu = card.handle(capdu);
-        let view = CommandView::parse(capdu).ok();
-        let known = view.and_then(|v| v.identify());
-        let name = known.map_or_else(
-            || {
-                view.map_or("malformed C-APDU".to_owned(), |v| {
-                    emv_apdu::ins_name(v.ins)
-                        .unwrap_or("unknown command")
-                        .to_owned()
-                })
-            },
-            |k| k.name().to_owned(),
-        );
-        let shown = mask(capdu, known, a.show_pin);
-        let (data, sw, meaning) = match ResponseView::parse(&rapdu) {
-            Ok(r) => (
-                r.data.to_vec(),
-                format!("{:04X}", u16::from(r.sw)),
-                r.sw.meaning(),
-            ),
-            Err(_) => (Vec::new(), String::new(), "no answer".to_owned()),
-        };
-        if a.json {
-            println!(
-                "{}",
-                json!({
-                    "command": name, "capdu": shown, "data": hex::encode_upper(&data),
-                    "sw": sw, "meaning": meaning,
-                })
-            );
-        } else {
-            println!(">> {shown}  {name}");
-            println!("<< {}{sw}  {meaning}", spaced(&data));
-            if a.decode && !data.is_empty() {
-                match emv_tlv::parse_all(&data) {
-                    Ok(list) => {
-                        print!("{}", indent(&describe::render_tree(&describe::tree(&list))))
-                    }
-                    Err(e) => println!("   (not BER-TLV: {e})"),
-                }
+    if a.apdus.iter().any(|h| h == "-") {
+        // One line in, one exchange out, flushed, until the end of the input; a line that
+        // is not hex is reported and skipped (the card is not touched).
+        use std::io::{BufRead, Write};
+        for (n, line) in std::io::stdin().lock().lines().enumerate() {
+            let line = line?;
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
             }
+            match emv_tlv::hex::decode(t) {
+                Ok(capdu) => print_exchange(&mut card, &capdu, a),
+                Err(e) => eprintln!("line {}: {e}", n + 1),
+            }
+            std::io::stdout().flush()?;
         }
+    }
+    for capdu in apdus {
+        print_exchange(&mut card, capdu, a);
     }
     let st = card.status();
     if !a.json {
@@ -170,6 +155,51 @@ fn exchange_all<S: CardStore>(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_exchange<S: CardStore>(card: &mut Card<S>, capdu: &[u8], a: &SendArgs) {
+    let rapdu = card.handle(capdu);
+    let view = CommandView::parse(capdu).ok();
+    let known = view.and_then(|v| v.identify());
+    let name = known.map_or_else(
+        || {
+            view.map_or("malformed C-APDU".to_owned(), |v| {
+                emv_apdu::ins_name(v.ins)
+                    .unwrap_or("unknown command")
+                    .to_owned()
+            })
+        },
+        |k| k.name().to_owned(),
+    );
+    let shown = mask(capdu, known, a.show_pin);
+    let (data, sw, meaning) = match ResponseView::parse(&rapdu) {
+        Ok(r) => (
+            r.data.to_vec(),
+            format!("{:04X}", u16::from(r.sw)),
+            r.sw.meaning(),
+        ),
+        Err(_) => (Vec::new(), String::new(), "no answer".to_owned()),
+    };
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "command": name, "capdu": shown, "data": hex::encode_upper(&data),
+                "sw": sw, "meaning": meaning,
+            })
+        );
+    } else {
+        println!(">> {shown}  {name}");
+        println!("<< {}{sw}  {meaning}", spaced(&data));
+        if a.decode && !data.is_empty() {
+            match emv_tlv::parse_all(&data) {
+                Ok(list) => {
+                    print!("{}", indent(&describe::render_tree(&describe::tree(&list))))
+                }
+                Err(e) => println!("   (not BER-TLV: {e})"),
+            }
+        }
+    }
 }
 
 fn spaced(data: &[u8]) -> String {
