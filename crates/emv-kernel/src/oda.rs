@@ -153,9 +153,10 @@ where
             return Err(OdaFailure::failed("CA Public Key Index is not one byte"));
         };
         let aid = self
-            .selected
-            .as_ref()
-            .map(|c| c.df_name.clone())
+            .data
+            .icc(tags::DF_NAME)
+            .map(<[u8]>::to_vec)
+            .or_else(|| self.selected.as_ref().map(|c| c.df_name.clone()))
             .unwrap_or_default();
         let Some(ca) = self.config.ca_keys.get_for_aid(&aid, *index) else {
             return Err(OdaFailure::failed(format!(
