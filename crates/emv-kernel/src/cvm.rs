@@ -40,6 +40,9 @@ use crate::pinpad::{PinEntry, PinKind, PinPad, PinPadStatus, PinPrompt};
 use crate::profile::PinKey;
 use crate::util::{cn_digits, from_bcd, hex};
 
+/// Most offline PIN entries asked for one CVM (a card counts down from at most 15).
+const MAX_PIN_ENTRIES: u32 = 16;
+
 /// What became of one CV Rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -582,6 +585,13 @@ where
         let mut entered = 0u32;
         let mut previous_incorrect = false;
         loop {
+            // a card that keeps answering 63Cx without counting down cannot keep the
+            // cardholder at the PIN pad for ever
+            if entered >= MAX_PIN_ENTRIES {
+                return Ok(Performed::Failed(format!(
+                    "{MAX_PIN_ENTRIES} wrong PINs without the card blocking the PIN: CVM failed"
+                )));
+            }
             let prompt = self.pin_prompt(kind, previous_incorrect);
             let pin = match self.pinpad.enter_pin(&prompt) {
                 PinEntry::Bypass => return Ok(self.bypass()),

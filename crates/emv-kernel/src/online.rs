@@ -93,6 +93,11 @@ where
     /// Online processing and completion (Book 3 §10.9-10.11).
     pub fn online_processing(&mut self) -> Result<(), KernelError> {
         self.stage = Stage::OnlineProcessing;
+        if self.profile.terminal_type.is_offline_only() {
+            // Book 3 §10.8 / §10.7: an offline-only terminal that receives an ARQC cannot
+            // go online and completes with the default action codes.
+            return self.unable_to_go_online("offline-only terminal");
+        }
         let request = self.authorisation_request();
         let answer = self.host.authorise(&request);
         let response = match answer {
@@ -160,7 +165,7 @@ where
 
     /// Book 3 §10.7: when the terminal cannot go online, TAC/IAC - Default decide: a match
     /// → AAC with ARC `Z3`, else TC with ARC `Y3`.
-    fn unable_to_go_online(&mut self, why: &str) -> Result<(), KernelError> {
+    pub(crate) fn unable_to_go_online(&mut self, why: &str) -> Result<(), KernelError> {
         let default = self.default_action_codes();
         let decline = self.tvr.0.iter().zip(&default).any(|(t, d)| t & d != 0);
         let (arc, requested) = if decline {

@@ -1049,3 +1049,35 @@ fn cda_offline_approval_and_failure() {
         assert_eq!(gen_ac.name, "GENERATE AC (TC, CDA)");
     }
 }
+
+#[test]
+fn arqc_at_an_offline_only_terminal_completes_without_the_host() {
+    let mut profile = Profile::builtin("pos-offline-only").unwrap();
+    profile.aids.retain(|a| x(&a.aid) == VISA);
+    profile.use_pse = false;
+    profile.override_tag_str("DF8120=0000000000").unwrap();
+    let mut card = ScriptedCard::new();
+    select_visa(&mut card, &tlv(0x50, b"VISA"));
+    card.push(&gpo(""), &ok(&tlv(0x80, &h("1800 08010100"))));
+    card.push(
+        &read_record(1, 1),
+        &ok(&record("00000000000000001F00", "0096", &[])),
+    );
+    card.push(
+        &gen_ac(AcType::Tc, false, &cdol1_data("000000000100", "8000000000")),
+        &ok(&tlv(0x80, &h("80 0001 0102030405060708"))),
+    );
+    card.push(
+        &gen_ac(AcType::Tc, false, &format!("5933{UN}8000000000")),
+        &ok(&tlv(0x80, &h("40 0001 0807060504030201"))),
+    );
+    let mut pad = ScriptedPinPad::default();
+    let mut host = TestHost::approving(None, Vec::new());
+    let out = kernel(profile)
+        .run(&mut card, &mut pad, &mut host, &params(100))
+        .unwrap();
+    card.finish().unwrap();
+    assert_eq!(out.outcome, OutcomeKind::Approved);
+    assert_eq!(out.arc.as_deref(), Some("5933"));
+    assert!(host.requests.is_empty());
+}
