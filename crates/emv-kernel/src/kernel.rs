@@ -1,0 +1,477 @@
+//! The kernel and one transaction's state; the stages live in their own modules and are
+//! methods of [`Transaction`].
+
+use emv_apdu::Transport;
+use emv_auth::{AuthResponse, Host, PinData};
+use emv_crypto::oda::{CaKeyStore, RsaPublicKey, test_keys::TEST_CA_RID};
+use emv_tlv::Tag;
+use emv_tlv::bits::{Afl, Aip, Cid, CvmCode, CvmResults, Tsi, Tvr};
+
+use crate::cvm::CvRuleTrace;
+use crate::data::DataStore;
+use crate::error::KernelError;
+use crate::log::{CardIo, Decision, Stage};
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::params::TransactionParams;
+use crate::pinpad::PinPad;
+use crate::profile::Profile;
+use crate::rng::KernelRng;
+use crate::selection::Candidate;
+use crate::util::{hex, to_bcd};
+
+/// RIDs under which the default configuration also installs the **test** CA keys (E1, E2,
+/// E3), so that card profiles with Visa or Mastercard AIDs and test certificates verify.
+/// Real CA keys of these schemes use other indices.
+pub const TEST_KEY_RIDS: [[u8; 5]; 3] = [
+    TEST_CA_RID,
+    [0xA0, 0x00, 0x00, 0x00, 0x03],
+    [0xA0, 0x00, 0x00, 0x00, 0x04],
+];
+
+/// Kernel behaviour that the specification leaves open, and the CA key store.
+#[derive(Debug, Clone)]
+pub struct KernelConfig {
+    /// Certification Authority public keys (Book 2 §5.2): the test CA by default; add your
+    /// own with [`CaKeyStore::insert`].
+    pub ca_keys: CaKeyStore,
+    /// CVM Results byte 1 keeps b7 of the CV Rule ("apply succeeding rule"), as Book 4
+    /// Annex A4 "CVM Code of the last CVM performed" is read by most kernels (`41 03 02`).
+    /// `false` masks it (`01 03 02`). Default: kept.
+    pub cvm_results_keep_b7: bool,
+    /// Set TVR "ICC data missing" when the AIP announces cardholder verification but the
+    /// card has no CVM List (or one without CV Rules). Default: set.
+    pub missing_cvm_list_sets_icc_data_missing: bool,
+    /// Book 4 §6.3.4.3: "When PIN entry has been bypassed for one PIN-related CVM, it may be
+    /// considered bypassed for any subsequent PIN-related CVM during the current
+    /// transaction." Default: yes.
+    pub bypass_applies_to_later_pin_cvms: bool,
+    /// Read the PIN Try Counter (GET DATA 9F17) before asking for an offline PIN (Book 4
+    /// §6.3.4.1). Default: yes.
+    pub read_pin_try_counter: bool,
+}
+
+impl Default for KernelConfig {
+    fn default() -> Self {
+        let mut ca_keys = CaKeyStore::new();
+        for rid in TEST_KEY_RIDS {
+            // the test keys are compiled in and valid; an error would leave the store
+            // without them and ODA would fail visibly
+            let _ = ca_keys.insert_test_keys(rid);
+        }
+        KernelConfig {
+            ca_keys,
+            cvm_results_keep_b7: true,
+            missing_cvm_list_sets_icc_data_missing: true,
+            bypass_applies_to_later_pin_cvms: true,
+            read_pin_try_counter: true,
+        }
+    }
+}
+
+/// An EMV contact terminal kernel: a terminal profile and a configuration. Cheap to keep;
+/// each [`Kernel::run`] is one transaction.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    profile: Profile,
+    config: KernelConfig,
+}
+
+impl Kernel {
+    /// A kernel for `profile`.
+    pub fn new(profile: Profile, config: KernelConfig) -> Self {
+        Kernel { profile, config }
+    }
+
+    /// The terminal profile.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KernelConfig {
+        &self.config
+    }
+
+    /// Runs one transaction against the card behind `transport` (already powered on),
+    /// asking `pinpad` for PINs and `host` for authorisations. Returns an error only for
+    /// invalid parameters; whatever the card does ends in an [`Outcome`].
+    pub fn run<T, P, H>(
+        &self,
+        transport: &mut T,
+        pinpad: &mut P,
+        host: &mut H,
+        params: &TransactionParams,
+    ) -> Result<Outcome, KernelError>
+    where
+        T: Transport + ?Sized,
+        P: PinPad + ?Sized,
+        H: Host + ?Sized,
+    {
+        Ok(self.transaction(transport, pinpad, host, params)?.run())
+    }
+
+    /// A transaction whose stages the caller runs one by one (stage tests, step-by-step
+    /// user interfaces). [`Transaction::run`] runs them all.
+    pub fn transaction<'a, T, P, H>(
+        &'a self,
+        transport: &'a mut T,
+        pinpad: &'a mut P,
+        host: &'a mut H,
+        params: &TransactionParams,
+    ) -> Result<Transaction<'a, T, P, H>, KernelError>
+    where
+        T: Transport + ?Sized,
+        P: PinPad + ?Sized,
+        H: Host + ?Sized,
+    {
+        params.validate()?;
+        Ok(Transaction::new(
+            self,
+            transport,
+            pinpad,
+            host,
+            params.clone(),
+        ))
+    }
+}
+
+/// Offline data authentication method chosen (Book 3 §10.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OdaMethod {
+    /// Not performed.
+    None,
+    /// Static Data Authentication.
+    Sda,
+    /// Dynamic Data Authentication.
+    Dda,
+    /// Combined DDA / Application Cryptogram Generation.
+    Cda,
+}
+
+/// Offline PIN state across CV Rules (Book 4 §6.3.4).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PinState {
+    /// PIN entry was bypassed (and later PIN CVMs count as bypassed).
+    pub bypassed: bool,
+    /// The offline PIN is known to be blocked (PTC 0, 63C0, 6983, 6984).
+    pub blocked: bool,
+    /// PIN Try Counter as last known.
+    pub tries_left: Option<u8>,
+    /// GET DATA 9F17 was sent.
+    pub ptc_read: bool,
+}
+
+/// One transaction in progress. Created by [`Kernel::transaction`]; the stage methods are
+/// in the stage modules (`selection`, `initiate`, `read_data`, `oda`, `restrictions`,
+/// `cvm`, `risk`, `action`, `online`, `script`).
+pub struct Transaction<'a, T: ?Sized, P: ?Sized, H: ?Sized> {
+    pub(crate) profile: &'a Profile,
+    pub(crate) config: &'a KernelConfig,
+    pub(crate) params: TransactionParams,
+    pub(crate) card: CardIo<'a, T>,
+    pub(crate) pinpad: &'a mut P,
+    pub(crate) host: &'a mut H,
+    pub(crate) data: DataStore,
+    pub(crate) tvr: Tvr,
+    pub(crate) tsi: Tsi,
+    pub(crate) cvm_results: CvmResults,
+    pub(crate) rng: KernelRng,
+    pub(crate) stage: Stage,
+    pub(crate) decisions: Vec<Decision>,
+    pub(crate) cvm_trace: Vec<CvRuleTrace>,
+    pub(crate) candidates: Vec<Candidate>,
+    pub(crate) candidates_built: bool,
+    pub(crate) selected: Option<Candidate>,
+    pub(crate) aip: Aip,
+    pub(crate) afl: Afl,
+    pub(crate) pdol_data: Vec<u8>,
+    pub(crate) oda_data: Vec<u8>,
+    pub(crate) oda_method: OdaMethod,
+    pub(crate) issuer_key: Option<RsaPublicKey>,
+    pub(crate) icc_key: Option<RsaPublicKey>,
+    pub(crate) cda_ready: bool,
+    pub(crate) cda_first_failed: bool,
+    pub(crate) pin: PinState,
+    pub(crate) signature_required: bool,
+    pub(crate) online_pin: Option<PinData>,
+    pub(crate) cdol1_data: Vec<u8>,
+    pub(crate) first_cid: Option<Cid>,
+    pub(crate) final_cid: Option<Cid>,
+    pub(crate) host_response: Option<AuthResponse>,
+    pub(crate) arc: Option<[u8; 2]>,
+    pub(crate) script_results: Vec<[u8; 5]>,
+    pub(crate) outcome: Option<OutcomeKind>,
+    pub(crate) termination: Option<(Stage, String)>,
+}
+
+impl<'a, T, P, H> Transaction<'a, T, P, H>
+where
+    T: Transport + ?Sized,
+    P: PinPad + ?Sized,
+    H: Host + ?Sized,
+{
+    fn new(
+        kernel: &'a Kernel,
+        transport: &'a mut T,
+        pinpad: &'a mut P,
+        host: &'a mut H,
+        params: TransactionParams,
+    ) -> Self {
+        let mut rng = KernelRng::new(params.seed);
+        let un = params.unpredictable_number.unwrap_or_else(|| {
+            let mut b = [0u8; 4];
+            rng.fill(&mut b);
+            b
+        });
+        let mut data = DataStore::default();
+        for (tag, v) in kernel.profile.terminal_data() {
+            data.set_terminal(tag, &v);
+        }
+        let t = Tag::new;
+        data.set_terminal(t(0x9F02), &to_bcd(params.amount, 6).unwrap_or_default());
+        data.set_terminal(
+            t(0x9F03),
+            &to_bcd(params.amount_other, 6).unwrap_or_default(),
+        );
+        data.set_terminal(
+            t(0x81),
+            &u32::try_from(params.amount)
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        data.set_terminal(
+            t(0x9F04),
+            &u32::try_from(params.amount_other)
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        data.set_terminal(t(0x9A), &params.date.to_bcd());
+        data.set_terminal(t(0x9F21), &params.time.to_bcd());
+        data.set_terminal(t(0x9C), &[params.transaction_type.code()]);
+        data.set_terminal(t(0x9F37), &un);
+        data.set_terminal(
+            t(0x9F41),
+            &to_bcd(u64::from(params.stan), 4).unwrap_or_default(),
+        );
+        let mut tx = Transaction {
+            profile: &kernel.profile,
+            config: &kernel.config,
+            params,
+            card: CardIo::new(transport),
+            pinpad,
+            host,
+            data,
+            tvr: Tvr::new(),
+            tsi: Tsi::new(),
+            cvm_results: CvmResults::NO_CVM_PERFORMED,
+            rng,
+            stage: Stage::ApplicationSelection,
+            decisions: Vec::new(),
+            cvm_trace: Vec::new(),
+            candidates: Vec::new(),
+            candidates_built: false,
+            selected: None,
+            aip: Aip::new(),
+            afl: Afl::default(),
+            pdol_data: Vec::new(),
+            oda_data: Vec::new(),
+            oda_method: OdaMethod::None,
+            issuer_key: None,
+            icc_key: None,
+            cda_ready: false,
+            cda_first_failed: false,
+            pin: PinState::default(),
+            signature_required: false,
+            online_pin: None,
+            cdol1_data: Vec::new(),
+            first_cid: None,
+            final_cid: None,
+            host_response: None,
+            arc: None,
+            script_results: Vec::new(),
+            outcome: None,
+            termination: None,
+        };
+        tx.sync_results();
+        tx
+    }
+
+    /// Runs every stage and returns the outcome.
+    pub fn run(mut self) -> Outcome {
+        if let Err(e) = self.run_stages() {
+            self.terminate_with(e);
+        }
+        self.finish()
+    }
+
+    fn run_stages(&mut self) -> Result<(), KernelError> {
+        loop {
+            self.application_selection()?;
+            if self.initiate_application_processing()? {
+                break;
+            }
+        }
+        self.read_application_data()?;
+        self.offline_data_authentication()?;
+        self.processing_restrictions()?;
+        self.cardholder_verification()?;
+        self.terminal_risk_management()?;
+        let requested = self.terminal_action_analysis()?;
+        self.first_generate_ac(requested)?;
+        self.after_first_generate_ac()
+    }
+
+    /// Records a termination (the error's text is the reason).
+    pub(crate) fn terminate_with(&mut self, e: KernelError) {
+        let reason = e.to_string();
+        self.decide(format!("transaction terminated: {reason}"));
+        self.termination = Some((self.stage, reason));
+        self.outcome = Some(OutcomeKind::Terminated);
+    }
+
+    /// Adds a decision to the log.
+    pub(crate) fn decide(&mut self, text: impl Into<String>) {
+        self.decisions.push(Decision {
+            stage: self.stage,
+            text: text.into(),
+        });
+    }
+
+    /// Puts TVR, TSI and CVM Results into the terminal data (for DOLs).
+    pub(crate) fn sync_results(&mut self) {
+        self.data.set_terminal(Tag::new(0x95), &self.tvr.0);
+        self.data.set_terminal(Tag::new(0x9B), &self.tsi.0);
+        self.data
+            .set_terminal(Tag::new(0x9F34), &self.cvm_results.0);
+    }
+
+    /// Sets a TVR bit and logs it.
+    pub(crate) fn set_tvr(&mut self, bit: emv_tlv::bits::Bit, why: &str) {
+        if !self.tvr.is_set(bit) {
+            self.tvr.set(bit);
+            self.decide(format!("TVR {} \"{}\": {why}", bit.position(), bit.name));
+        }
+        self.sync_results();
+    }
+
+    /// Sets a TSI bit.
+    pub(crate) fn set_tsi(&mut self, bit: emv_tlv::bits::Bit) {
+        self.tsi.set(bit);
+        self.sync_results();
+    }
+
+    /// Terminal Verification Results so far.
+    pub fn tvr(&self) -> Tvr {
+        self.tvr
+    }
+
+    /// Transaction Status Information so far.
+    pub fn tsi(&self) -> Tsi {
+        self.tsi
+    }
+
+    /// CVM Results so far.
+    pub fn cvm_results(&self) -> CvmResults {
+        self.cvm_results
+    }
+
+    /// A data object (terminal first, then card).
+    pub fn value(&self, tag: Tag) -> Option<&[u8]> {
+        self.data.get(tag)
+    }
+
+    /// Puts a card data object in place as if the card had returned it (stage tests).
+    pub fn set_icc_value(&mut self, tag: Tag, value: &[u8]) {
+        self.data.set_icc(tag, value);
+        if tag == Tag::new(0x82)
+            && let Some(aip) = Aip::from_slice(value)
+        {
+            self.aip = aip;
+        }
+    }
+
+    /// The decision log so far.
+    pub fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// The CV Rules tried so far.
+    pub fn cvm_trace(&self) -> &[CvRuleTrace] {
+        &self.cvm_trace
+    }
+
+    /// The APDUs exchanged so far.
+    pub fn apdus(&self) -> &[crate::log::ApduRecord] {
+        &self.card.log
+    }
+
+    /// The online PIN block captured by the CVM engine, if any.
+    pub fn online_pin_data(&self) -> Option<&PinData> {
+        self.online_pin.as_ref()
+    }
+
+    /// Whether a signature is to be taken.
+    pub fn signature_required(&self) -> bool {
+        self.signature_required
+    }
+
+    /// The outcome object (the transaction ends here).
+    pub fn finish(self) -> Outcome {
+        let method = self.cvm_results.0[0] & 0x3F;
+        let cvm_performed = match CvmCode::from_byte(method) {
+            CvmCode::Fail => "fail-cvm",
+            CvmCode::PlaintextPinIcc => "offline-plaintext-pin",
+            CvmCode::EncipheredPinOnline => "online-pin",
+            CvmCode::PlaintextPinIccAndSignature => "offline-plaintext-pin+signature",
+            CvmCode::EncipheredPinIcc => "offline-enciphered-pin",
+            CvmCode::EncipheredPinIccAndSignature => "offline-enciphered-pin+signature",
+            CvmCode::Signature => "signature",
+            CvmCode::NoCvm => "no-cvm",
+            CvmCode::NotAvailable => "none",
+            _ => "other",
+        };
+        let outcome = self.outcome.unwrap_or(OutcomeKind::Terminated);
+        let (terminated_at, termination_reason) = match self.termination {
+            Some((s, r)) => (Some(s), Some(r)),
+            None if outcome == OutcomeKind::Terminated => (
+                Some(self.stage),
+                Some("transaction not completed".to_owned()),
+            ),
+            None => (None, None),
+        };
+        Outcome {
+            outcome,
+            cid_first: self.first_cid.map(|c| hex(&[c.0])),
+            cid_final: self.final_cid.or(self.first_cid).map(|c| hex(&[c.0])),
+            tvr: self.tvr.to_hex(),
+            tsi: self.tsi.to_hex(),
+            cvm_results: hex(&self.cvm_results.0),
+            cvm_performed: cvm_performed.to_owned(),
+            host_response_code: self
+                .host_response
+                .as_ref()
+                .map(|r| r.response_code.as_str().to_owned()),
+            online_pin: self
+                .host_response
+                .as_ref()
+                .and_then(|r| r.online_pin)
+                .map(|p| p.name().to_owned()),
+            card: None,
+            host: None,
+            script_results: if self.script_results.is_empty() {
+                None
+            } else {
+                Some(hex(&self.script_results.concat()))
+            },
+            apdu_count: self.card.log.len(),
+            aid: self.selected.as_ref().map(|c| hex(&c.df_name)),
+            arc: self.arc.map(|a| hex(&a)),
+            signature_required: self.signature_required,
+            terminated_at,
+            termination_reason,
+            decisions: self.decisions,
+            cvm_trace: self.cvm_trace,
+            apdus: self.card.log,
+        }
+    }
+}

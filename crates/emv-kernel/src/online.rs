@@ -1,0 +1,214 @@
+//! Online processing (EMV 4.4 Book 3 §10.9): the authorisation request through
+//! [`emv_auth::Host`], issuer authentication (EXTERNAL AUTHENTICATE or tag 91 in CDOL2),
+//! "unable to go online" with the default action codes (Book 3 §10.7, ARC Y3/Z3), the
+//! second GENERATE AC (§10.11) and the completion advice.
+
+use emv_apdu::{Transport, commands};
+use emv_auth::{Advice, AdviceReason, AuthRequest, Channel, Host, MessageType, ResponseCode};
+use emv_tlv::bits::{AcType, Aip, Tsi, Tvr};
+use emv_tlv::{Builder, Tag, tags};
+
+use crate::error::KernelError;
+use crate::kernel::Transaction;
+use crate::log::Stage;
+use crate::outcome::OutcomeKind;
+use crate::pinpad::PinPad;
+use crate::util::{cn_digits, hex};
+
+/// ICC data of the authorisation request (DE 55), in this order when present.
+pub const REQUEST_ICC_TAGS: &[u32] = &[
+    0x9F26, 0x9F27, 0x9F10, 0x9F36, 0x9F37, 0x95, 0x9A, 0x9C, 0x9F02, 0x9F03, 0x5F2A, 0x82, 0x9F1A,
+    0x9F34, 0x9F33, 0x9F35, 0x84, 0x5F34, 0x9F09, 0x9F41,
+];
+
+/// ICC data of the completion advice: the final cryptogram and the script results.
+pub const ADVICE_ICC_TAGS: &[u32] = &[
+    0x9F26, 0x9F27, 0x9F10, 0x9F36, 0x9F37, 0x95, 0x9B, 0x9A, 0x9C, 0x9F02, 0x9F03, 0x5F2A, 0x82,
+    0x9F1A, 0x9F34, 0x8A, 0x84, 0x5F34, 0x9F5B,
+];
+
+impl<T, P, H> Transaction<'_, T, P, H>
+where
+    T: Transport + ?Sized,
+    P: PinPad + ?Sized,
+    H: Host + ?Sized,
+{
+    fn icc_data(&self, list: &[u32]) -> Vec<u8> {
+        let mut b = Builder::new();
+        for &t in list {
+            let tag = Tag::new(t);
+            if let Some(v) = self.data.get(tag) {
+                b = b.primitive(tag, v);
+            }
+        }
+        b.build()
+    }
+
+    fn pan(&self) -> String {
+        self.data
+            .icc(tags::PAN)
+            .and_then(cn_digits)
+            .unwrap_or_default()
+    }
+
+    fn psn(&self) -> Option<String> {
+        self.data
+            .icc(tags::PAN_SEQUENCE_NUMBER)
+            .and_then(|v| v.first())
+            .map(|b| format!("{b:02X}"))
+    }
+
+    /// The authorisation request: card, terminal and transaction data, DE 55 ICC data
+    /// and the online PIN block.
+    pub fn authorisation_request(&mut self) -> AuthRequest {
+        self.sync_results();
+        let atm = self.profile.is_atm();
+        AuthRequest {
+            message_type: if atm {
+                MessageType::FinancialRequest
+            } else {
+                MessageType::AuthorisationRequest
+            },
+            pan: self.pan(),
+            psn: self.psn(),
+            expiry: self
+                .data
+                .icc(tags::EXPIRY_DATE)
+                .filter(|v| v.len() == 3)
+                .map(|v| hex(&v[..2])),
+            transaction_type: self.params.transaction_type,
+            amount: self.params.amount,
+            amount_other: self.params.amount_other,
+            currency: self.profile.currency_code,
+            channel: if atm { Channel::Atm } else { Channel::Pos },
+            terminal_type: self.profile.terminal_type.0,
+            terminal_country: self.profile.country_code,
+            terminal_id: self.profile.terminal_id.clone(),
+            stan: self.params.stan,
+            pin: self.online_pin.clone(),
+            icc_data: self.icc_data(REQUEST_ICC_TAGS),
+        }
+    }
+
+    /// Online processing and completion (Book 3 §10.9-10.11).
+    pub fn online_processing(&mut self) -> Result<(), KernelError> {
+        self.stage = Stage::OnlineProcessing;
+        if self.profile.terminal_type.is_offline_only() {
+            // Book 3 §10.8 / §10.7: an offline-only terminal that receives an ARQC cannot
+            // go online and completes with the default action codes.
+            return self.unable_to_go_online("offline-only terminal");
+        }
+        let request = self.authorisation_request();
+        let answer = self.host.authorise(&request);
+        let response = match answer {
+            Ok(r) => r,
+            Err(e) => return self.unable_to_go_online(&e.to_string()),
+        };
+        let arc = response.response_code.to_arc();
+        self.arc = Some(arc);
+        self.data
+            .set_terminal(tags::AUTHORISATION_RESPONSE_CODE, &arc);
+        self.decide(format!(
+            "issuer answered {} ({}): {}",
+            response.response_code.as_str(),
+            response.response_code.meaning(),
+            response.reason
+        ));
+        if let Some(p) = response.online_pin {
+            self.decide(format!("issuer: online PIN {}", p.name()));
+        }
+        self.host_response = Some(response.clone());
+        // Issuer authentication (Book 3 §10.9): EXTERNAL AUTHENTICATE when the AIP says
+        // the card supports it; otherwise 91 reaches the card through CDOL2.
+        if let Some(iad) = &response.issuer_authentication_data {
+            self.data
+                .set_terminal(tags::ISSUER_AUTHENTICATION_DATA, iad);
+            if self.aip.is_set(Aip::ISSUER_AUTHENTICATION_SUPPORTED) {
+                let resp = self.card.send(&commands::external_authenticate(iad))?;
+                self.set_tsi(Tsi::ISSUER_AUTHENTICATION_PERFORMED);
+                if resp.sw.is_success() {
+                    self.decide("EXTERNAL AUTHENTICATE: issuer authenticated (Book 3 §10.9)");
+                } else {
+                    self.set_tvr(
+                        Tvr::ISSUER_AUTHENTICATION_FAILED,
+                        &format!(
+                            "EXTERNAL AUTHENTICATE answered {:04X} (Book 3 §10.9)",
+                            resp.sw.to_u16()
+                        ),
+                    );
+                }
+            } else {
+                self.decide("AIP: no EXTERNAL AUTHENTICATE; Issuer Authentication Data (91) goes in CDOL2 (Book 3 §10.9)");
+            }
+        }
+        self.process_scripts(&response.issuer_scripts, 0x71)?;
+        let approve = response.response_code.is_approved();
+        let requested = if approve { AcType::Tc } else { AcType::Aac };
+        let cid = self.second_generate_ac(requested)?;
+        self.process_scripts(&response.issuer_scripts, 0x72)?;
+        let approved = cid.ac_type() == AcType::Tc;
+        self.outcome = Some(if approved {
+            OutcomeKind::OnlineApproved
+        } else {
+            OutcomeKind::OnlineDeclined
+        });
+        // Book 4 §6.3.9 / Annex A5: tell the host how the card ended the transaction and
+        // what became of its scripts. An approval the card declined is reversed.
+        let reason = if approve && !approved {
+            AdviceReason::Reversal
+        } else {
+            AdviceReason::Completion
+        };
+        self.send_advice(reason);
+        Ok(())
+    }
+
+    /// Book 3 §10.7: when the terminal cannot go online, TAC/IAC - Default decide: a match
+    /// → AAC with ARC `Z3`, else TC with ARC `Y3`.
+    pub(crate) fn unable_to_go_online(&mut self, why: &str) -> Result<(), KernelError> {
+        let default = self.default_action_codes();
+        let decline = self.tvr.0.iter().zip(&default).any(|(t, d)| t & d != 0);
+        let (arc, requested) = if decline {
+            (ResponseCode::UNABLE_TO_GO_ONLINE_DECLINED, AcType::Aac)
+        } else {
+            (ResponseCode::UNABLE_TO_GO_ONLINE_APPROVED, AcType::Tc)
+        };
+        self.decide(format!(
+            "unable to go online ({why}): TVR {} vs TAC/IAC-Default {}: ARC {}, request {} (Book 3 §10.7)",
+            self.tvr.to_hex(),
+            hex(&default),
+            arc.as_str(),
+            requested.name()
+        ));
+        let arc = arc.to_arc();
+        self.arc = Some(arc);
+        self.data
+            .set_terminal(tags::AUTHORISATION_RESPONSE_CODE, &arc);
+        let cid = self.second_generate_ac(requested)?;
+        self.outcome = Some(if cid.ac_type() == AcType::Tc {
+            OutcomeKind::Approved
+        } else {
+            OutcomeKind::Declined
+        });
+        Ok(())
+    }
+
+    fn send_advice(&mut self, reason: AdviceReason) {
+        self.sync_results();
+        if !self.script_results.is_empty() {
+            let isr = self.script_results.concat();
+            self.data.set_terminal(tags::ISSUER_SCRIPT_RESULTS, &isr);
+        }
+        let advice = Advice {
+            reason,
+            pan: self.pan(),
+            psn: self.psn(),
+            stan: self.params.stan,
+            icc_data: self.icc_data(ADVICE_ICC_TAGS),
+        };
+        match self.host.advise(&advice) {
+            Ok(()) => self.decide(format!("{reason:?} advice sent to the host")),
+            Err(e) => self.decide(format!("{reason:?} advice not delivered: {e}")),
+        }
+    }
+}
