@@ -1,1 +1,2 @@
+//! Issuer host benchmarks (written below).
 fn main() {}

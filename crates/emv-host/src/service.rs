@@ -777,7 +777,7 @@ impl Issuer {
         card.check()?;
         let pin = pin::decrypt_terminal_pin(&self.keys, &card.pan, new_pin)?;
         let (card, actor, keys) = (card.clone(), actor.to_string(), Arc::clone(&self.keys));
-        let r = self.db.call(move |tx| {
+        self.db.call(move |tx| {
             let c = find_card(tx, &card)?;
             if let Err(e) = pin::check_pin_policy(&pin) {
                 // the refusal is audited and committed; the caller gets the error
@@ -801,8 +801,7 @@ impl Issuer {
                 Some("Make an ATM transaction with the new PIN: that writes it to the chip."),
             )
             .map(Ok)
-        })?;
-        r
+        })?
     }
 
     /// Blocks (`Blocked`: every authorisation answers 62) or unblocks the card.
@@ -833,7 +832,7 @@ impl Issuer {
     pub fn reveal_pin(&self, card: &CardRef, actor: &str) -> Result<Pin, Error> {
         card.check()?;
         let (card, actor, keys) = (card.clone(), actor.to_string(), Arc::clone(&self.keys));
-        let r = self.db.call(move |tx| {
+        self.db.call(move |tx| {
             let c = find_card(tx, &card)?;
             let pin = match &c.pending_pin {
                 Some(h) => Some(pin::open_pin(&keys, &c.pan, &decode_hex(h)?)?),
@@ -851,8 +850,7 @@ impl Issuer {
                     c.pin.method.name()
                 ))
             }))
-        })?;
-        r
+        })?
     }
 
     /// The newest `limit` audit records, newest first.

@@ -123,6 +123,10 @@ pub struct TestCard {
     pub chip_pin: ChipPin,
 }
 
+/// The card's view of an answer: the authenticated ARC/CSU (if tag 91 was sent) and the
+/// verified script commands with their Script Identifiers.
+pub type CheckedResponse = (Option<ArpcResponse>, Vec<([u8; 4], VerifiedScriptCommand)>);
+
 /// One online request as the card made it (what the card needs to check the answer).
 #[derive(Debug, Clone)]
 pub struct Online {
@@ -251,7 +255,7 @@ impl TestCard {
         &self,
         online: &Online,
         resp: &AuthResponse,
-    ) -> Result<(Option<ArpcResponse>, Vec<([u8; 4], VerifiedScriptCommand)>), Error> {
+    ) -> Result<CheckedResponse, Error> {
         let arpc = resp
             .issuer_authentication_data
             .as_ref()

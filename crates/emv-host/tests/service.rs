@@ -239,7 +239,8 @@ fn open_to_buy_expiry_and_issuer_block() {
 fn bad_pin_blocks_are_errors_and_change_nothing() {
     let (_d, issuer, mut c) = setup(Cvn::Visa18);
     let o = c.online(100, Some("1357")).unwrap();
-    let cases: [(&str, Box<dyn Fn(&mut emv_auth::PinData)>, &str); 4] = [
+    type Mutate = Box<dyn Fn(&mut emv_auth::PinData)>;
+    let cases: [(&str, Mutate, &str); 4] = [
         (
             "unknown key",
             Box::new(|p| p.key_id = "TPK-NOPE".into()),
