@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 pub mod calc;
 pub mod decode;
+pub mod host;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
 /// people who build and test card payments.
@@ -26,6 +27,9 @@ enum Command {
     /// ARPC, MACs, issuer-script commands, PIN blocks, PVV and IBM 3624 offsets.
     #[command(after_long_help = calc::EXAMPLES)]
     Calc(calc::Args),
+    /// The simulated issuer host: serve its HTTP API, provision cards, show a card.
+    #[command(after_long_help = host::EXAMPLES)]
+    Host(host::Args),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -38,5 +42,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Calc(args) => calc::run(args),
+        Command::Host(args) => host::run(args),
     }
 }
