@@ -162,13 +162,14 @@ pub struct ChipPinState {
 /// Reads the offline PIN state from the CVR in the IAD (9F10) of an ARQC.
 pub fn pin_state(cvn: Cvn, iad: &[u8]) -> ChipPinState {
     let detected = Iad::detect(iad).or_else(|| {
-        // the card's CVN decides when the length alone does not
-        let f = if cvn.is_mastercard() {
-            IadFormat::Mastercard
+        // the card's CVN decides when the length alone does not (Interac: layout unknown)
+        if cvn.is_mastercard() {
+            Iad::with_format(iad, IadFormat::Mastercard)
+        } else if cvn.is_visa() {
+            Iad::with_format(iad, IadFormat::Visa)
         } else {
-            IadFormat::Visa
-        };
-        Iad::with_format(iad, f)
+            None
+        }
     });
     let Some(iad) = detected else {
         return ChipPinState::default();

@@ -77,7 +77,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The service's database thread has stopped.
+    /// The store could not answer (a caller went away mid-call).
     #[error("the issuer service has stopped")]
     Stopped,
 }

@@ -1,5 +1,5 @@
-//! The HTTP API: thin axum handlers over [`Issuer`]. The store work runs on the service's
-//! database thread, reached through `spawn_blocking`.
+//! The HTTP API: thin axum handlers over [`Issuer`]. The (blocking) store work runs
+//! through `spawn_blocking`.
 //!
 //! Bad input is a 4xx with `{"error": "<code>", "detail": "<what is wrong>"}` and never
 //! changes anything; declines are `200` with an ISO 8583 response code in the

@@ -5,7 +5,7 @@
 //! Layers (the service never knows about HTTP):
 //! - [`service::Issuer`]: the rules (authorise, advise, PIN management, provisioning);
 //!   it implements [`emv_auth::Host`] for in-process use;
-//! - [`store`]: SQLite schema, migrations and the group-commit database thread;
+//! - [`store`]: SQLite schema, migrations and leader/follower group commit;
 //! - [`http`]: the axum API over the service, [`http::serve`] for the binary;
 //! - [`client::HttpHost`]: [`emv_auth::Host`] over HTTP, for a kernel talking to a
 //!   remote `emvbench host serve`;

@@ -337,13 +337,22 @@ impl CardRow {
 }
 
 fn find_card(tx: &Transaction<'_>, card: &CardRef) -> Result<CardRow, Error> {
-    let sql = format!(
-        "SELECT {CARD_COLUMNS} FROM cards WHERE pan = ?1 AND (?2 IS NULL OR psn = ?2) ORDER BY psn LIMIT 3"
-    );
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params![card.pan, card.psn], raw_card)?
-        .collect::<Result<Vec<_>, _>>()?;
+    // two statements rather than `(?2 IS NULL OR psn = ?2)`: SQLite (STAT4) re-prepares a
+    // statement whose plan may depend on a bound value, on every execution
+    let rows = match &card.psn {
+        Some(psn) => tx
+            .prepare_cached(&format!(
+                "SELECT {CARD_COLUMNS} FROM cards WHERE pan = ?1 AND psn = ?2"
+            ))?
+            .query_map(params![card.pan, psn], raw_card)?
+            .collect::<Result<Vec<_>, _>>()?,
+        None => tx
+            .prepare_cached(&format!(
+                "SELECT {CARD_COLUMNS} FROM cards WHERE pan = ?1 ORDER BY psn LIMIT 3"
+            ))?
+            .query_map(params![card.pan], raw_card)?
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let mut rows = rows.into_iter();
     match (rows.next(), rows.next()) {
         (None, _) => Err(Error::UnknownCard {
@@ -490,7 +499,7 @@ impl Issuer {
 
     fn start(conn: rusqlite::Connection, keys: HostKeys) -> Result<Self, Error> {
         Ok(Self {
-            db: Arc::new(Db::start(conn)?),
+            db: Arc::new(Db::new(conn)),
             keys: Arc::new(keys),
         })
     }

@@ -1,4 +1,4 @@
-//! The SQLite store: schema and migrations, and the database thread that runs every
+//! The SQLite store: schema and migrations, and the group commit that runs every
 //! piece of work in a transaction with **group commit**.
 //!
 //! Durability (shared/docs/dependencies.md §5): WAL journal, `synchronous=FULL` (a commit
@@ -6,16 +6,15 @@
 //! lock is taken before anything is read, so two connections cannot both read the same
 //! counter and both decrement it), `CHECK` constraints on the counters.
 //!
-//! Group commit: one thread owns the connection. It takes the first waiting job, then every
-//! job already queued (up to [`MAX_BATCH`]), runs each inside its own `SAVEPOINT` of one
-//! `BEGIN IMMEDIATE` transaction (a job that fails rolls back only its own changes), commits
-//! once (one fsync for the batch), and only then answers each caller. An answer therefore
-//! always means "on disk"; a crash before the commit loses only work nobody was told about.
-//! With one caller a batch is one job; with many callers the fsync is shared.
+//! Group commit ([`Db`]): the jobs queued while the connection is busy run together, each
+//! inside its own `SAVEPOINT` of one `BEGIN IMMEDIATE` transaction (a job that fails rolls
+//! back only its own changes), with one commit (one fsync) for the batch; only then is
+//! each caller answered. An answer therefore always means "on disk"; a crash before the
+//! commit loses only work nobody was told about. With one caller a batch is one job.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -126,6 +125,12 @@ pub fn open_connection(path: Option<&Path>) -> Result<Connection, Error> {
     }
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     conn.busy_timeout(Duration::from_secs(30))?;
+    // query planner stability: with STAT4 (bundled SQLite) a cached statement whose plan
+    // could depend on a bound value is re-prepared on every execution; our plans do not
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.set_prepared_statement_cache_capacity(64);
     migrate(&mut conn)?;
     Ok(conn)
@@ -201,56 +206,83 @@ where
     }
 }
 
-/// The handle to the database thread. Dropping the last handle stops the thread.
+/// The store handle: one connection, shared by all callers with **leader/follower group
+/// commit**. A caller queues its job; if no batch is running it becomes the leader: it
+/// takes every queued job (its own and those queued meanwhile), runs them in one
+/// transaction, commits, answers them all and wakes the waiting callers. Callers whose job
+/// was in that batch return; the first one still waiting leads the next batch. An
+/// uncontended call runs on the caller's thread with no hand-off; under load, the callers
+/// that queue while a leader waits for its fsync share the next commit.
 pub(crate) struct Db {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    conn: Mutex<Connection>,
+    state: Mutex<Queue>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Box<dyn Job>>,
+    leading: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // a panic while holding a lock cannot leave the SQLite connection mid-transaction
+    // (rusqlite rolls back on drop), so a poisoned lock is still usable
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Db {
-    /// Starts the database thread on an open connection.
-    pub(crate) fn start(conn: Connection) -> Result<Self, Error> {
-        let (jobs, rx) = mpsc::channel::<Box<dyn Job>>();
-        std::thread::Builder::new()
-            .name("emv-host-db".into())
-            .spawn(move || writer(conn, &rx))
-            .map_err(|e| Error::io("starting the database thread", e))?;
-        Ok(Self { jobs })
+    /// A store over an open connection.
+    pub(crate) fn new(conn: Connection) -> Self {
+        Self {
+            conn: Mutex::new(conn),
+            state: Mutex::new(Queue::default()),
+            done: Condvar::new(),
+        }
     }
 
-    /// Runs `work` in a transaction on the database thread and returns its result once
-    /// committed. An `Err` from `work` rolls back its changes.
+    /// Runs `work` in a transaction and returns its result once committed. An `Err` from
+    /// `work` rolls back its changes.
     pub(crate) fn call<T, F>(&self, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.jobs
-            .send(Box::new(TypedJob {
-                work: Some(work),
-                out: None,
-                reply,
-            }))
-            .map_err(|_| Error::Stopped)?;
-        answer.recv().map_err(|_| Error::Stopped)?
-    }
-}
-
-fn writer(mut conn: Connection, rx: &mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
+        let mut st = lock(&self.state);
+        st.jobs.push(Box::new(TypedJob {
+            work: Some(work),
+            out: None,
+            reply,
+        }));
+        loop {
+            if let Ok(a) = answer.try_recv() {
+                return a;
             }
-        }
-        let committed = run_batch(&mut conn, &mut batch).map_err(|e| e.to_string());
-        if let Err(e) = &committed {
-            tracing::error!(error = %e, jobs = batch.len(), "store transaction failed");
-        }
-        for job in batch {
-            job.finish(committed.clone());
+            if st.leading {
+                st = self.done.wait(st).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            st.leading = true;
+            let mut batch = std::mem::take(&mut st.jobs);
+            drop(st);
+            {
+                let mut conn = lock(&self.conn);
+                while !batch.is_empty() {
+                    let rest = batch.split_off(batch.len().min(MAX_BATCH));
+                    let committed = run_batch(&mut conn, &mut batch).map_err(|e| e.to_string());
+                    if let Err(e) = &committed {
+                        tracing::error!(error = %e, jobs = batch.len(), "store transaction failed");
+                    }
+                    for job in batch {
+                        job.finish(committed.clone());
+                    }
+                    batch = rest;
+                }
+            }
+            st = lock(&self.state);
+            st.leading = false;
+            self.done.notify_all();
         }
     }
 }
@@ -298,7 +330,7 @@ mod tests {
 
     #[test]
     fn failed_job_rolls_back_alone() {
-        let db = Db::start(open_connection(None).unwrap()).unwrap();
+        let db = Db::new(open_connection(None).unwrap());
         db.call(|tx| {
             tx.execute(
                 "INSERT INTO audit (at, actor, action, pan_masked, psn, outcome) VALUES ('t','a','x','p','00','ok')",

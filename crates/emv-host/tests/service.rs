@@ -560,7 +560,7 @@ fn sixty_four_concurrent_wrong_pins_count_exactly_the_limit() {
             false,
         )
         .unwrap();
-    // four services (four connections, four DB threads) on one file, 16 threads each
+    // four services (four connections) on one file, 16 threads each
     let services: Vec<Issuer> = (0..3)
         .map(|_| Issuer::open(dir.path(), keys()).unwrap())
         .chain([first])
