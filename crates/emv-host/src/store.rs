@@ -1,5 +1,5 @@
-//! The SQLite store: schema and migrations, and the group commit that runs every
-//! piece of work in a transaction with **group commit**.
+//! The SQLite store: schema and migrations, and the group commit that runs every piece
+//! of work in a `BEGIN IMMEDIATE` transaction.
 //!
 //! Durability (shared/docs/dependencies.md §5): WAL journal, `synchronous=FULL` (a commit
 //! is on disk when `COMMIT` returns), writes in `BEGIN IMMEDIATE` transactions (the write
