@@ -1,2 +1,47 @@
-//! A simulated issuer host (work in progress).
+//! A simulated issuer host: online authorisation with ARQC/ARPC, online PIN verification
+//! with its own durable try counter, issuer scripts that bring the chip's offline PIN in
+//! step with the host, and a PIN management API, over a SQLite store.
+//!
+//! Layers (the service never knows about HTTP):
+//! - [`service::Issuer`]: the rules (authorise, advise, PIN management, provisioning);
+//!   it implements [`emv_auth::Host`] for in-process use;
+//! - [`store`]: SQLite schema, migrations and leader/follower group commit;
+//! - [`http`]: the axum API over the service, [`http::serve`] for the binary;
+//! - [`client::HttpHost`]: [`emv_auth::Host`] over HTTP, for a kernel talking to a
+//!   remote `emvbench host serve`;
+//! - [`keys`], [`provision`], [`pin`], [`chip`], [`scripts`], [`audit`]: the parts;
+//! - [`testkit`]: requests built the way a card and terminal would (TEST keys).
 #![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod chip;
+pub mod client;
+mod error;
+pub mod http;
+pub mod keys;
+pub mod pin;
+pub mod provision;
+pub mod scripts;
+pub mod service;
+pub mod store;
+pub mod testkit;
+mod time;
+
+pub use client::HttpHost;
+pub use error::Error;
+pub use keys::HostKeys;
+pub use provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
+pub use service::{CardRef, CardView, Issuer, PinOutcome, PinResetMode};
+
+/// The default data directory: `$XDG_DATA_HOME/emvbench`, else
+/// `$HOME/.local/share/emvbench`, else `./emvbench-data`.
+pub fn default_data_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("emvbench");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(h).join(".local/share/emvbench");
+    }
+    PathBuf::from("emvbench-data")
+}

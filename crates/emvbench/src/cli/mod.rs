@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 pub mod calc;
 pub mod card;
 pub mod decode;
+pub mod host;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
 /// people who build and test card payments.
@@ -29,6 +30,9 @@ enum Command {
     Calc(calc::Args),
     /// The software EMV card: send it APDUs by hand, list the card profiles.
     Card(card::Args),
+    /// The simulated issuer host: serve its HTTP API, provision cards, show a card.
+    #[command(after_long_help = host::EXAMPLES)]
+    Host(host::Args),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -42,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(args),
         Command::Calc(args) => calc::run(args),
         Command::Card(args) => card::run(args),
+        Command::Host(args) => host::run(args),
     }
 }

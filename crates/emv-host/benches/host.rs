@@ -1,0 +1,178 @@
+//! Issuer host throughput: online-PIN + ARQC authorisations per second, in-process (one
+//! caller, and 16 callers sharing the group commit), on an in-memory store (the service's
+//! CPU cost without fsync), and over HTTP on loopback with 16 keep-alive clients.
+//!
+//! Every authorisation verifies an ARQC, decrypts a format 0 PIN block, checks the PVV,
+//! decrements then resets the online PIN counter, debits the open-to-buy, writes the
+//! journal and commits (WAL, `synchronous=FULL`) before it answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use emv_auth::{AuthRequest, Host, ResponseCode};
+use emv_crypto::Cvn;
+use emv_host::testkit::{self, TempDir, TestCard};
+use emv_host::{HostKeys, HttpHost, Issuer, PinVerificationMethod, http};
+
+const PIN: &str = "4821";
+
+/// `cards` provisioned cards (one per concurrent caller keeps ATCs in order).
+fn setup(issuer: &Issuer, cards: usize) -> Vec<TestCard> {
+    (0..cards)
+        .map(|i| {
+            let pan = format!("4761739001{:06}", 1000 + i);
+            let mut p = testkit::provision(&pan, Cvn::Visa18, PIN, PinVerificationMethod::Pvv);
+            p.open_to_buy = 1 << 50;
+            issuer.provision(&p, false).unwrap();
+            TestCard::new(&p).unwrap()
+        })
+        .collect()
+}
+
+fn requests(card: &mut TestCard, n: u64) -> Vec<AuthRequest> {
+    (0..n)
+        .map(|_| card.online(1, Some(PIN)).unwrap().request)
+        .collect()
+}
+
+/// Runs `iters` authorisations split over the callers (one card each); returns wall time.
+fn run_parallel<H: Host + Clone + Send + 'static>(
+    hosts: &[H],
+    cards: &mut [TestCard],
+    iters: u64,
+) -> Duration {
+    let n = cards.len() as u64;
+    let batches: Vec<Vec<AuthRequest>> = cards
+        .iter_mut()
+        .enumerate()
+        .map(|(i, c)| requests(c, iters / n + u64::from((i as u64) < iters % n)))
+        .collect();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(batches.len() + 1));
+    let handles: Vec<_> = batches
+        .into_iter()
+        .enumerate()
+        .map(|(i, reqs)| {
+            let mut host = hosts[i % hosts.len()].clone();
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                b.wait();
+                for r in &reqs {
+                    let resp = host.authorise(r).unwrap();
+                    assert_eq!(
+                        resp.response_code,
+                        ResponseCode::APPROVED,
+                        "{}",
+                        resp.reason
+                    );
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    start.elapsed()
+}
+
+fn in_process(c: &mut Criterion) {
+    let mut g = c.benchmark_group("in_process");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+
+    let dir = TempDir::new("bench-seq");
+    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let mut cards = setup(&issuer, 1);
+    g.bench_function("online_pin_arqc/sqlite_full_sync/1_caller", |b| {
+        b.iter_custom(|iters| {
+            let reqs = requests(&mut cards[0], iters);
+            let start = Instant::now();
+            for r in &reqs {
+                let resp = issuer.authorise(r).unwrap();
+                assert_eq!(resp.response_code, ResponseCode::APPROVED);
+            }
+            start.elapsed()
+        });
+    });
+
+    let dir = TempDir::new("bench-par");
+    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let mut cards = setup(&issuer, 16);
+    g.bench_function("online_pin_arqc/sqlite_full_sync/16_callers", |b| {
+        b.iter_custom(|iters| run_parallel(std::slice::from_ref(&issuer), &mut cards, iters));
+    });
+
+    let issuer = Issuer::in_memory(HostKeys::load_test_keys().unwrap()).unwrap();
+    let mut cards = setup(&issuer, 1);
+    g.bench_function("online_pin_arqc/in_memory/1_caller", |b| {
+        b.iter_custom(|iters| {
+            let reqs = requests(&mut cards[0], iters);
+            let start = Instant::now();
+            for r in &reqs {
+                issuer.authorise(r).unwrap();
+            }
+            start.elapsed()
+        });
+    });
+    g.finish();
+}
+
+fn over_http(c: &mut Criterion) {
+    let mut g = c.benchmark_group("http");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    let dir = TempDir::new("bench-http");
+    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let mut cards = setup(&issuer, 16);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(http::serve_on(listener, issuer, std::future::pending()));
+    let url = format!("http://{addr}");
+    g.bench_function("online_pin_arqc/sqlite_full_sync/16_clients", |b| {
+        b.iter_custom(|iters| {
+            // a fresh keep-alive client per caller and run
+            let hosts: Vec<ClonableHttp> = (0..16).map(|_| ClonableHttp(url.clone())).collect();
+            run_parallel(&hosts, &mut cards, iters)
+        });
+    });
+    g.finish();
+}
+
+/// Each clone opens its own connection (an `HttpHost` per thread).
+#[derive(Clone)]
+struct ClonableHttp(String);
+
+impl Host for ClonableHttp {
+    fn authorise(
+        &mut self,
+        request: &AuthRequest,
+    ) -> Result<emv_auth::AuthResponse, emv_auth::HostError> {
+        thread_local! {
+            static CLIENT: std::cell::RefCell<Option<HttpHost>> = const { std::cell::RefCell::new(None) };
+        }
+        CLIENT.with(|c| {
+            let mut c = c.borrow_mut();
+            let host = match c.as_mut() {
+                Some(h) => h,
+                None => c.insert(HttpHost::new(&self.0)?),
+            };
+            host.authorise(request)
+        })
+    }
+
+    fn advise(&mut self, advice: &emv_auth::Advice) -> Result<(), emv_auth::HostError> {
+        HttpHost::new(&self.0)?.advise(advice)
+    }
+}
+
+criterion_group!(benches, in_process, over_http);
+criterion_main!(benches);

@@ -1,0 +1,146 @@
+//! The crate's one error type.
+
+use emv_auth::HostError;
+use emv_crypto::CryptoError;
+use thiserror::Error;
+
+/// Everything that can go wrong in the issuer host.
+///
+/// Declines (wrong PIN, replay, insufficient funds, ...) are *not* errors: they are
+/// answers with an ISO 8583 response code. An `Error` means the message or call could not
+/// be processed at all, and nothing was changed in the store.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No card with this PAN (and PSN) is provisioned.
+    #[error("unknown card {pan}")]
+    UnknownCard {
+        /// The PAN, masked.
+        pan: String,
+    },
+    /// Several cards share this PAN: the PSN must be given.
+    #[error("card {pan} is ambiguous: give the PSN (one of {psns})")]
+    AmbiguousCard {
+        /// The PAN, masked.
+        pan: String,
+        /// The PSNs that exist, comma separated.
+        psns: String,
+    },
+    /// The request is malformed or inconsistent.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The ICC data (DE 55) cannot be used: malformed TLV, missing or mis-sized tags.
+    #[error("ICC data (DE 55): {0}")]
+    IccData(String),
+    /// The PIN block names a terminal key the host does not know.
+    #[error("unknown PIN key id {0:?}")]
+    UnknownKeyId(String),
+    /// The PIN block format does not fit the key or is not accepted.
+    #[error("PIN block: {0}")]
+    PinBlockFormat(String),
+    /// The PIN block does not decrypt to a valid ISO 9564 PIN field under the named key.
+    #[error("PIN block could not be decrypted to a valid ISO 9564 PIN field ({0})")]
+    PinBlockUndecryptable(String),
+    /// A new PIN was refused by the PIN policy (too easy to guess).
+    #[error("PIN refused: {0}")]
+    WeakPin(&'static str),
+    /// Card provisioning data is invalid.
+    #[error("provisioning: {0}")]
+    Provision(String),
+    /// The key file is missing, malformed or incomplete.
+    #[error("key file: {0}")]
+    KeyFile(String),
+    /// A PIN cannot be recovered from what the host stores for this card.
+    #[error("{0}")]
+    PinNotRecoverable(String),
+    /// The issuer API key is missing or wrong.
+    #[error("missing or invalid issuer API key")]
+    Unauthorized,
+    /// Cryptography failed on host-held data (keys, stored values).
+    #[error("cryptography: {0}")]
+    Crypto(#[from] CryptoError),
+    /// The SQLite store failed.
+    #[error("store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The store transaction could not be committed (the work was not saved).
+    #[error("store commit failed: {0}")]
+    Commit(String),
+    /// The store holds data the host cannot read (corrupted or from a newer version).
+    #[error("store data: {0}")]
+    Corrupt(String),
+    /// File system or network I/O failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store could not answer (a caller went away mid-call).
+    #[error("the issuer service has stopped")]
+    Stopped,
+}
+
+impl Error {
+    /// A short machine-readable name of the error, used as `error` in HTTP bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownCard { .. } => "unknown-card",
+            Self::AmbiguousCard { .. } => "ambiguous-card",
+            Self::BadRequest(_) => "bad-request",
+            Self::IccData(_) => "invalid-icc-data",
+            Self::UnknownKeyId(_) => "unknown-key-id",
+            Self::PinBlockFormat(_) => "wrong-pin-block-format",
+            Self::PinBlockUndecryptable(_) => "pin-block-undecryptable",
+            Self::WeakPin(_) => "weak-pin",
+            Self::Provision(_) => "invalid-provisioning",
+            Self::KeyFile(_) => "key-file",
+            Self::PinNotRecoverable(_) => "pin-not-recoverable",
+            Self::Unauthorized => "unauthorized",
+            Self::Crypto(_) => "crypto",
+            Self::Store(_) => "store",
+            Self::Corrupt(_) => "store-data",
+            Self::Commit(_) => "store-commit",
+            Self::Io { .. } => "io",
+            Self::Stopped => "stopped",
+        }
+    }
+
+    /// Whether the caller's input caused the error (as opposed to the host failing).
+    pub fn is_client_error(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownCard { .. }
+                | Self::AmbiguousCard { .. }
+                | Self::BadRequest(_)
+                | Self::IccData(_)
+                | Self::UnknownKeyId(_)
+                | Self::PinBlockFormat(_)
+                | Self::PinBlockUndecryptable(_)
+                | Self::WeakPin(_)
+                | Self::Provision(_)
+                | Self::PinNotRecoverable(_)
+                | Self::Unauthorized
+        )
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl From<Error> for HostError {
+    fn from(e: Error) -> Self {
+        if e.is_client_error() {
+            HostError::Rejected(e.to_string())
+        } else if matches!(e, Error::Stopped) {
+            HostError::Unreachable(e.to_string())
+        } else {
+            HostError::Internal(e.to_string())
+        }
+    }
+}

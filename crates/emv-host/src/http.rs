@@ -1,0 +1,471 @@
+//! The HTTP API: thin axum handlers over [`Issuer`]. The (blocking) store work runs
+//! through `spawn_blocking`.
+//!
+//! Bad input is a 4xx with `{"error": "<code>", "detail": "<what is wrong>"}` and never
+//! changes anything; declines are `200` with an ISO 8583 response code in the
+//! [`AuthResponse`]. The PIN management routes need `Authorization: Bearer <key>` or
+//! `X-Api-Key: <key>` (an issuer API key of the key file). `/openapi.json` describes it all.
+//! Logs name routes by their template (`/v1/cards/{pan}`), never a PAN or a PIN.
+
+// helpers return a ready error `Response` as their `Err`: the handler returns it as is
+#![allow(clippy::result_large_err)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use emv_auth::{Advice, AuthRequest, PinData};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::service::{CardRef, PinResetMode};
+use crate::{CardProvision, CardStatus, Error, HostKeys, Issuer};
+
+/// The OpenAPI 3.1 description of this API (served at `/openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// The JSON body of every 4xx/5xx answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable error name (`unknown-card`, `malformed-json`, ...).
+    pub error: String,
+    /// What exactly is wrong.
+    pub detail: String,
+}
+
+fn error_response(status: StatusCode, error: &str, detail: impl Into<String>) -> Response {
+    let mut r = (
+        status,
+        Json(ErrorBody {
+            error: error.into(),
+            detail: detail.into(),
+        }),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    r
+}
+
+/// The HTTP status for a service error.
+pub fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::UnknownCard { .. } => StatusCode::NOT_FOUND,
+        Error::AmbiguousCard { .. } | Error::PinNotRecoverable(_) => StatusCode::CONFLICT,
+        Error::WeakPin(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Unauthorized => StatusCode::UNAUTHORIZED,
+        Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+        e if e.is_client_error() => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = status_of(&self);
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        error_response(status, self.code(), self.to_string())
+    }
+}
+
+/// Parses a JSON body, naming the problem in a 400.
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() {
+            "malformed-json"
+        } else {
+            "invalid-request"
+        };
+        error_response(StatusCode::BAD_REQUEST, code, e.to_string())
+    })
+}
+
+/// Runs service work off the async threads and turns its result into a response.
+async fn blocking<T, F>(work: F) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "service task failed");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "service task failed",
+            )
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    issuer: Issuer,
+}
+
+/// The API key name that authorised a management call (the audit's actor).
+#[derive(Clone)]
+struct Actor(String);
+
+async fn require_api_key(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let presented = api_key(req.headers());
+    match presented.and_then(|k| s.issuer.keys().check_api_key(k)) {
+        Some(name) => {
+            let actor = Actor(format!("api:{name}"));
+            req.extensions_mut().insert(actor);
+            next.run(req).await
+        }
+        None => error_response(
+            StatusCode::UNAUTHORIZED,
+            Error::Unauthorized.code(),
+            "send an issuer API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
+        ),
+    }
+}
+
+fn api_key(h: &HeaderMap) -> Option<&str> {
+    if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return v.strip_prefix("Bearer ").map(str::trim);
+    }
+    h.get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PsnQuery {
+    psn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvisionQuery {
+    #[serde(default)]
+    reset: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    mode: PinResetMode,
+}
+
+/// The PIN change body: an encrypted PIN block, never a clear PIN.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    pin_block: String,
+    format: u8,
+    key_id: String,
+}
+
+fn query<T: DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, Response> {
+    Query::<T>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| error_response(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))
+}
+
+fn card_ref(pan: String, uri: &axum::http::Uri) -> Result<CardRef, Response> {
+    let q: PsnQuery = query(uri)?;
+    Ok(CardRef { pan, psn: q.psn })
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
+async fn authorise(State(s): State<AppState>, body: Bytes) -> Response {
+    let req: AuthRequest = tri!(parse_json(&body));
+    blocking(move || s.issuer.authorise(&req)).await
+}
+
+async fn advise(State(s): State<AppState>, body: Bytes) -> Response {
+    let advice: Advice = tri!(parse_json(&body));
+    blocking(move || s.issuer.advise(&advice)).await
+}
+
+async fn card_status(State(s): State<AppState>, Path(pan): Path<String>, req: Request) -> Response {
+    let card = tri!(card_ref(pan, req.uri()));
+    blocking(move || s.issuer.card_status(&card)).await
+}
+
+async fn plastics(State(s): State<AppState>, Path(pan): Path<String>, req: Request) -> Response {
+    let card = tri!(card_ref(pan, req.uri()));
+    blocking(move || s.issuer.plastics(&card)).await
+}
+
+async fn pin_unblock(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(pan): Path<String>,
+    req: Request,
+) -> Response {
+    let card = tri!(card_ref(pan, req.uri()));
+    blocking(move || s.issuer.unblock_pin(&card, &actor.0)).await
+}
+
+async fn pin_reset(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(pan): Path<String>,
+    req: Request,
+) -> Response {
+    let card = tri!(card_ref(pan, req.uri()));
+    let body = tri!(read_body(req).await);
+    let b: ResetBody = tri!(parse_json(&body));
+    blocking(move || s.issuer.reset_pin(&card, b.mode, &actor.0)).await
+}
+
+async fn pin_change(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(pan): Path<String>,
+    req: Request,
+) -> Response {
+    let card = tri!(card_ref(pan, req.uri()));
+    let body = tri!(read_body(req).await);
+    // a clear PIN in JSON is refused outright (it must arrive as an encrypted PIN block)
+    if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(&body)
+        && ["pin", "new_pin", "newPin", "clear_pin"]
+            .iter()
+            .any(|k| m.contains_key(*k))
+    {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "clear-pin-refused",
+            "a PIN is never accepted in clear: send {\"pin_block\": hex, \"format\": 0|4, \"key_id\": ...}",
+        );
+    }
+    let b: ChangeBody = tri!(parse_json(&body));
+    let Ok(pin_block) = hex::decode(b.pin_block.trim()) else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "pin_block is not hex",
+        );
+    };
+    let data = PinData {
+        pin_block,
+        format: b.format,
+        key_id: b.key_id,
+    };
+    blocking(move || s.issuer.change_pin(&card, &data, &actor.0)).await
+}
+
+async fn set_status(
+    s: AppState,
+    actor: Actor,
+    pan: String,
+    req: Request,
+    status: CardStatus,
+) -> Response {
+    let card = tri!(card_ref(pan, req.uri()));
+    blocking(move || s.issuer.set_card_status(&card, status, &actor.0)).await
+}
+
+async fn block_card(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(pan): Path<String>,
+    req: Request,
+) -> Response {
+    set_status(s, actor, pan, req, CardStatus::Blocked).await
+}
+
+async fn unblock_card(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(pan): Path<String>,
+    req: Request,
+) -> Response {
+    set_status(s, actor, pan, req, CardStatus::Active).await
+}
+
+async fn provision(State(s): State<AppState>, req: Request) -> Response {
+    let q: ProvisionQuery = tri!(query(req.uri()));
+    let body = tri!(read_body(req).await);
+    let p: CardProvision = tri!(parse_json(&body));
+    blocking(move || {
+        s.issuer
+            .provision(&p, q.reset)
+            .map(|o| serde_json::json!({ "outcome": o }))
+    })
+    .await
+}
+
+async fn audit(State(s): State<AppState>, req: Request) -> Response {
+    let q: AuditQuery = tri!(query(req.uri()));
+    blocking(move || s.issuer.audit_log(q.limit.unwrap_or(100).min(1000))).await
+}
+
+async fn read_body(req: Request) -> Result<Bytes, Response> {
+    axum::body::to_bytes(req.into_body(), 64 * 1024)
+        .await
+        .map_err(|e| {
+            error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                e.to_string(),
+            )
+        })
+}
+
+async fn openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI_JSON,
+    )
+        .into_response()
+}
+
+async fn not_found(req: Request) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!(
+            "no route {} {}; see /openapi.json",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+/// The API router over `issuer`.
+pub fn router(issuer: Issuer) -> Router {
+    let state = AppState { issuer };
+    let management = Router::new()
+        .route("/v1/cards", post(provision))
+        .route("/v1/cards/{pan}", get(card_status))
+        .route("/v1/cards/{pan}/plastics", get(plastics))
+        .route("/v1/cards/{pan}/pin/unblock", post(pin_unblock))
+        .route("/v1/cards/{pan}/pin/reset", post(pin_reset))
+        .route("/v1/cards/{pan}/pin/change", post(pin_change))
+        .route("/v1/cards/{pan}/block", post(block_card))
+        .route("/v1/cards/{pan}/unblock", post(unblock_card))
+        .route("/v1/audit", get(audit))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ));
+    Router::new()
+        .route("/v1/authorise", post(authorise))
+        .route("/v1/advice", post(advise))
+        .route("/openapi.json", get(openapi))
+        .route(
+            "/health",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .merge(management)
+        .fallback(not_found)
+        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // the route template, never the URI (it can hold a PAN)
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("-", MatchedPath::as_str);
+                    tracing::info_span!("http", method = %req.method(), route)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+}
+
+/// What `emvbench host serve` runs.
+#[derive(Debug)]
+pub struct ServeConfig {
+    /// Data directory (the SQLite database lives there).
+    pub data_dir: PathBuf,
+    /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    pub listen: String,
+    /// The host's keys.
+    pub keys: HostKeys,
+}
+
+/// Serves the API on an already bound listener until `shutdown` completes, then lets
+/// running requests finish.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    issuer: Issuer,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    axum::serve(listener, router(issuer))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::io("serving HTTP", e))
+}
+
+/// Opens the store, binds `config.listen`, calls `ready` with the bound address, and serves
+/// until Ctrl-C (or SIGTERM), finishing running requests. Blocks the calling thread.
+pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), Error> {
+    let issuer = Issuer::open(&config.data_dir, config.keys)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("emv-host-http")
+        .build()
+        .map_err(|e| Error::io("starting the async runtime", e))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| Error::io(format!("binding {}", config.listen), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("reading the bound address", e))?;
+        tracing::info!(%addr, "issuer host listening");
+        ready(addr);
+        serve_on(listener, issuer, shutdown_signal()).await
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing running requests");
+}

@@ -1,0 +1,349 @@
+//! The host's keys, read from a TOML key file (never from code): PIN verification keys,
+//! the decimalisation table, the storage keys, terminal PIN keys by key id and the issuer
+//! API keys. See `host-keys/test-keys.toml` for the layout.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use emv_crypto::jwe::{self, JweEncrypter, PrivateJwk};
+use emv_crypto::pvv::DecimalisationTable;
+use emv_crypto::{AesKey, TdesKey};
+use serde::{Deserialize, Deserializer};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::Error;
+
+/// The committed TEST key file (`host-keys/test-keys.toml` in the repository): the default
+/// when no key file is given. Its keys are public; never use them in production.
+pub const TEST_KEYS_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../host-keys/test-keys.toml"
+);
+
+/// A secret string from a TOML or JSON file, zeroized on drop and redacted in `Debug`.
+#[derive(Clone, Default)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a secret string.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(Zeroizing::new(s.into()))
+    }
+
+    /// The secret text: deliberately reveals it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::new)
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    pin_verification: PinVerificationToml,
+    storage: StorageToml,
+    #[serde(default)]
+    terminal_keys: Vec<TerminalKeyToml>,
+    #[serde(default)]
+    api_keys: Vec<ApiKeyToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PinVerificationToml {
+    default_pvki: u8,
+    decimalisation_table: String,
+    #[serde(default = "default_pad")]
+    validation_pad: char,
+    pvk: Vec<PvkToml>,
+}
+
+fn default_pad() -> char {
+    'F'
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PvkToml {
+    pvki: u8,
+    key: Secret,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageToml {
+    pin_key: Secret,
+    data_key: Secret,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TerminalKeyToml {
+    id: String,
+    algorithm: String,
+    key: Secret,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyToml {
+    name: String,
+    key: Secret,
+}
+
+/// A terminal PIN key: TDES for ISO 9564 format 0, AES for format 4.
+#[derive(Debug, Clone)]
+pub enum TerminalKey {
+    /// Double- or triple-length TDES key (format 0 PIN blocks).
+    Tdes(TdesKey),
+    /// AES key (format 4 PIN blocks).
+    Aes(AesKey),
+}
+
+/// All keys of the host. `Debug` shows no key material.
+pub struct HostKeys {
+    pvks: BTreeMap<u8, TdesKey>,
+    default_pvki: u8,
+    decimalisation: DecimalisationTable,
+    validation_pad: char,
+    pin_storage: AesKey,
+    data_key: PrivateJwk,
+    terminal: BTreeMap<String, TerminalKey>,
+    api_keys: Vec<(String, Secret)>,
+}
+
+impl fmt::Debug for HostKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostKeys")
+            .field("pvkis", &self.pvks.keys().collect::<Vec<_>>())
+            .field("terminal_keys", &self.terminal.keys().collect::<Vec<_>>())
+            .field(
+                "api_keys",
+                &self.api_keys.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn kf(msg: impl Into<String>) -> Error {
+    Error::KeyFile(msg.into())
+}
+
+impl HostKeys {
+    /// Reads a key file.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::io(format!("reading key file {}", path.display()), e))?,
+        );
+        Self::from_toml(&text).map_err(|e| match e {
+            Error::KeyFile(m) => Error::KeyFile(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+
+    /// The committed TEST keys ([`TEST_KEYS_PATH`]).
+    pub fn load_test_keys() -> Result<Self, Error> {
+        Self::load(Path::new(TEST_KEYS_PATH))
+    }
+
+    /// Parses the TOML text of a key file.
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        let file: KeyFile = toml::from_str(text).map_err(|e| kf(e.to_string()))?;
+        let pv = file.pin_verification;
+        let mut pvks = BTreeMap::new();
+        for p in pv.pvk {
+            if p.pvki > 9 {
+                return Err(kf(format!("PVKI must be one digit 0-9, got {}", p.pvki)));
+            }
+            let key = TdesKey::from_hex(p.key.expose())
+                .map_err(|e| kf(format!("PVK with PVKI {}: {e}", p.pvki)))?;
+            if pvks.insert(p.pvki, key).is_some() {
+                return Err(kf(format!("PVKI {} appears twice", p.pvki)));
+            }
+        }
+        if !pvks.contains_key(&pv.default_pvki) {
+            return Err(kf(format!(
+                "default_pvki {} has no [[pin_verification.pvk]] entry",
+                pv.default_pvki
+            )));
+        }
+        let decimalisation =
+            DecimalisationTable::new(&pv.decimalisation_table).map_err(|e| kf(e.to_string()))?;
+        if !pv.validation_pad.is_ascii_hexdigit() {
+            return Err(kf("validation_pad must be one hex digit"));
+        }
+        let pin_storage = AesKey::from_hex(file.storage.pin_key.expose())
+            .map_err(|e| kf(format!("storage.pin_key: {e}")))?;
+        let data_bytes = Zeroizing::new(
+            hex::decode(file.storage.data_key.expose())
+                .map_err(|e| kf(format!("storage.data_key: not hex ({e})")))?,
+        );
+        let data_key = PrivateJwk::symmetric(&data_bytes)
+            .map_err(|e| kf(format!("storage.data_key must be an AES-256 key: {e}")))?;
+        let mut terminal = BTreeMap::new();
+        for t in file.terminal_keys {
+            let key = match t.algorithm.to_ascii_lowercase().as_str() {
+                "tdes" | "3des" => TerminalKey::Tdes(
+                    TdesKey::from_hex(t.key.expose())
+                        .map_err(|e| kf(format!("terminal key {}: {e}", t.id)))?,
+                ),
+                "aes" => TerminalKey::Aes(
+                    AesKey::from_hex(t.key.expose())
+                        .map_err(|e| kf(format!("terminal key {}: {e}", t.id)))?,
+                ),
+                other => {
+                    return Err(kf(format!(
+                        "terminal key {}: algorithm must be tdes or aes, got {other:?}",
+                        t.id
+                    )));
+                }
+            };
+            if terminal.insert(t.id.clone(), key).is_some() {
+                return Err(kf(format!("terminal key id {} appears twice", t.id)));
+            }
+        }
+        let mut api_keys = Vec::new();
+        for a in file.api_keys {
+            if a.key.expose().len() < 16 {
+                return Err(kf(format!(
+                    "API key {} must be at least 16 characters",
+                    a.name
+                )));
+            }
+            api_keys.push((a.name, a.key));
+        }
+        Ok(Self {
+            pvks,
+            default_pvki: pv.default_pvki,
+            decimalisation,
+            validation_pad: pv.validation_pad.to_ascii_uppercase(),
+            pin_storage,
+            data_key,
+            terminal,
+            api_keys,
+        })
+    }
+
+    /// The PVK with this PVKI.
+    pub fn pvk(&self, pvki: u8) -> Result<&TdesKey, Error> {
+        self.pvks
+            .get(&pvki)
+            .ok_or_else(|| kf(format!("no PVK with PVKI {pvki}")))
+    }
+
+    /// The PVKI new cards use.
+    pub fn default_pvki(&self) -> u8 {
+        self.default_pvki
+    }
+
+    /// The IBM 3624 decimalisation table.
+    pub fn decimalisation(&self) -> &DecimalisationTable {
+        &self.decimalisation
+    }
+
+    /// The IBM 3624 validation-data pad character.
+    pub fn validation_pad(&self) -> char {
+        self.validation_pad
+    }
+
+    /// The AES key that encrypts PINs at rest (ISO 9564 format 4).
+    pub fn pin_storage_key(&self) -> &AesKey {
+        &self.pin_storage
+    }
+
+    /// The terminal PIN key named `id`.
+    pub fn terminal_key(&self, id: &str) -> Result<&TerminalKey, Error> {
+        self.terminal
+            .get(id)
+            .ok_or_else(|| Error::UnknownKeyId(id.to_string()))
+    }
+
+    /// The name of the API key `presented` matches, comparing every key in constant time.
+    pub fn check_api_key(&self, presented: &str) -> Option<&str> {
+        let mut found = None;
+        for (name, key) in &self.api_keys {
+            let a = presented.as_bytes();
+            let b = key.expose().as_bytes();
+            // lengths are not secret (keys have a fixed format); contents compared in constant time
+            if a.len() == b.len() && bool::from(a.ct_eq(b)) {
+                found = Some(name.as_str());
+            }
+        }
+        found
+    }
+
+    /// Encrypts data at rest under the data key (JWE compact, `dir` + A256GCM).
+    pub(crate) fn seal(&self, plaintext: &[u8]) -> Result<String, Error> {
+        Ok(JweEncrypter::direct_jwk(&self.data_key)?.encrypt(plaintext)?)
+    }
+
+    /// Decrypts and authenticates data sealed by [`HostKeys::seal`].
+    pub(crate) fn open(&self, token: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+        Ok(jwe::decrypt(token, &self.data_key)?.plaintext)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_key_file_loads_and_redacts() {
+        let k = HostKeys::load_test_keys().unwrap();
+        assert!(matches!(
+            k.terminal_key("TPK-TEST-01").unwrap(),
+            TerminalKey::Tdes(_)
+        ));
+        assert!(matches!(
+            k.terminal_key("TPK-AES-TEST-01").unwrap(),
+            TerminalKey::Aes(_)
+        ));
+        assert!(matches!(
+            k.terminal_key("nope"),
+            Err(Error::UnknownKeyId(_))
+        ));
+        let dbg = format!("{k:?}");
+        assert!(!dbg.contains("C1D0F8FB"), "{dbg}");
+        assert_eq!(
+            k.check_api_key("test-issuer-api-key-do-not-use-in-production"),
+            Some("test-issuer")
+        );
+        assert_eq!(
+            k.check_api_key("test-issuer-api-key-do-not-use-in-productioN"),
+            None
+        );
+        let sealed = k.seal(b"abc").unwrap();
+        assert_eq!(&k.open(&sealed).unwrap()[..], b"abc");
+    }
+
+    #[test]
+    fn bad_key_files_name_the_problem() {
+        let err = HostKeys::from_toml("[storage]\npin_key='00'\ndata_key='00'").unwrap_err();
+        assert!(err.to_string().contains("pin_verification"), "{err}");
+        let text = std::fs::read_to_string(TEST_KEYS_PATH)
+            .unwrap()
+            .replace("algorithm = \"aes\"", "algorithm = \"rsa\"");
+        let err = HostKeys::from_toml(&text).unwrap_err();
+        assert!(err.to_string().contains("tdes or aes"), "{err}");
+    }
+}

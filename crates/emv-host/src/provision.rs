@@ -1,0 +1,269 @@
+//! What the host needs to know about a card, as the binary builds it from the software
+//! card's profile (or reads it from a TOML file): identity, keys, PIN, limits, plastics.
+
+use std::fmt;
+use std::str::FromStr;
+
+use emv_crypto::Cvn;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Error;
+use crate::keys::Secret;
+
+/// How the host keeps the means to verify a PIN (MISSION.md: "The host keeps the PIN (never
+/// in clear: as a PIN verification value or under a storage key)").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PinVerificationMethod {
+    /// Visa PIN Verification Value (4 digits) under the PVK (emv-reference §6.2).
+    #[default]
+    Pvv,
+    /// IBM 3624 offset under the PVK and decimalisation table (emv-reference §6.2).
+    Ibm3624,
+    /// The PIN as an ISO 9564 format 4 block under the storage key.
+    Encrypted,
+}
+
+impl PinVerificationMethod {
+    /// The name stored and shown (`pvv`, `ibm3624`, `encrypted`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pvv => "pvv",
+            Self::Ibm3624 => "ibm3624",
+            Self::Encrypted => "encrypted",
+        }
+    }
+}
+
+impl FromStr for PinVerificationMethod {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "pvv" => Ok(Self::Pvv),
+            "ibm3624" => Ok(Self::Ibm3624),
+            "encrypted" => Ok(Self::Encrypted),
+            other => Err(Error::Corrupt(format!("unknown PIN method {other:?}"))),
+        }
+    }
+}
+
+/// The issuer's status of a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CardStatus {
+    /// Usable.
+    #[default]
+    Active,
+    /// Blocked by the issuer: every authorisation is declined 62 "Restricted card".
+    Blocked,
+}
+
+impl CardStatus {
+    /// The name stored and shown.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Blocked => "blocked",
+        }
+    }
+}
+
+impl FromStr for CardStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "active" => Ok(Self::Active),
+            "blocked" => Ok(Self::Blocked),
+            other => Err(Error::Corrupt(format!("unknown card status {other:?}"))),
+        }
+    }
+}
+
+/// Status of one plastic (physical card) of a card number (MISSION.md, View PIN: "several
+/// plastics can share a card number with different expiry dates; only an ACTIVE plastic
+/// should be used").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PlasticStatus {
+    /// In use.
+    #[default]
+    Active,
+    /// Issued but not (yet, or any more) in use.
+    Inactive,
+    /// Reported lost.
+    Lost,
+    /// Reported stolen.
+    Stolen,
+    /// Replaced by a newer plastic.
+    Replaced,
+}
+
+impl PlasticStatus {
+    /// The name stored and shown.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Inactive => "INACTIVE",
+            Self::Lost => "LOST",
+            Self::Stolen => "STOLEN",
+            Self::Replaced => "REPLACED",
+        }
+    }
+}
+
+impl FromStr for PlasticStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [
+            Self::Active,
+            Self::Inactive,
+            Self::Lost,
+            Self::Stolen,
+            Self::Replaced,
+        ]
+        .into_iter()
+        .find(|p| p.name() == s)
+        .ok_or_else(|| Error::Corrupt(format!("unknown plastic status {s:?}")))
+    }
+}
+
+/// One plastic of a card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plastic {
+    /// Identifier of the physical card (used by View PIN).
+    pub plastic_id: String,
+    /// Expiry date YYMM printed on (and encoded in) this plastic.
+    pub expiry: String,
+    /// Status.
+    #[serde(default)]
+    pub status: PlasticStatus,
+}
+
+/// A card as the host provisions it. The clear PIN is used once to compute the
+/// verification data, then dropped (it is zeroized; `Debug` redacts it and the keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardProvision {
+    /// Primary account number, digits only.
+    pub pan: String,
+    /// PAN sequence number, two digits (default `00`).
+    #[serde(default = "default_psn")]
+    pub psn: String,
+    /// Application expiry date YYMM.
+    pub expiry: String,
+    /// Cryptogram version of the card application (`visa-18`, `mc-16`, ...).
+    #[serde(with = "cvn_serde")]
+    pub cvn: Cvn,
+    /// Issuer master key for application cryptograms (hex TDES).
+    pub imk_ac: Secret,
+    /// Issuer master key for secure-messaging integrity (hex TDES).
+    pub imk_smi: Secret,
+    /// Issuer master key for secure-messaging confidentiality (hex TDES).
+    pub imk_smc: Secret,
+    /// The cardholder's PIN in clear (4-12 digits), used once.
+    pub pin: Secret,
+    /// How the host keeps the PIN verification data.
+    #[serde(default)]
+    pub pin_verification: PinVerificationMethod,
+    /// PVKI for PVV / IBM 3624 (default: the key file's `default_pvki`).
+    #[serde(default)]
+    pub pvki: Option<u8>,
+    /// Online PIN try limit of the host's counter.
+    #[serde(default = "default_try_limit")]
+    pub online_pin_try_limit: u8,
+    /// The chip's offline PIN Try Limit (the value PIN UNBLOCK and the CSU restore).
+    #[serde(default = "default_try_limit")]
+    pub offline_pin_try_limit: u8,
+    /// Open-to-buy (available balance) in minor units of `currency`.
+    pub open_to_buy: u64,
+    /// ISO 4217 numeric currency code of the account.
+    pub currency: u16,
+    /// Issuer status.
+    #[serde(default)]
+    pub status: CardStatus,
+    /// The plastics sharing this card number.
+    #[serde(default)]
+    pub plastics: Vec<Plastic>,
+}
+
+fn default_psn() -> String {
+    "00".into()
+}
+
+fn default_try_limit() -> u8 {
+    3
+}
+
+mod cvn_serde {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(cvn: &Cvn, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(cvn.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cvn, D::Error> {
+        let s = String::deserialize(d)?;
+        Cvn::from_str(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `YYMM` with a valid month.
+pub(crate) fn check_yymm(what: &str, s: &str) -> Result<(u16, u8), Error> {
+    let bad = || Error::BadRequest(format!("{what} must be YYMM, got {s:?}"));
+    if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let yy: u16 = s[..2].parse().map_err(|_| bad())?;
+    let mm: u8 = s[2..].parse().map_err(|_| bad())?;
+    if !(1..=12).contains(&mm) {
+        return Err(bad());
+    }
+    Ok((2000 + yy, mm))
+}
+
+impl CardProvision {
+    /// Reads a provisioning TOML file's text.
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        toml::from_str(text).map_err(|e| Error::Provision(e.to_string()))
+    }
+
+    /// Checks everything that does not need the keys.
+    pub fn validate(&self) -> Result<(), Error> {
+        let p = |m: String| Error::Provision(m);
+        emv_crypto::kdf::validate_pan(&self.pan).map_err(|e| p(e.to_string()))?;
+        emv_crypto::kdf::validate_psn(&self.psn).map_err(|e| p(e.to_string()))?;
+        check_yymm("expiry", &self.expiry).map_err(|e| p(e.to_string()))?;
+        for (n, lim) in [
+            ("online_pin_try_limit", self.online_pin_try_limit),
+            ("offline_pin_try_limit", self.offline_pin_try_limit),
+        ] {
+            if !(1..=15).contains(&lim) {
+                return Err(p(format!("{n} must be 1-15, got {lim}")));
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for pl in &self.plastics {
+            if pl.plastic_id.trim().is_empty() || pl.plastic_id.len() > 64 {
+                return Err(p("plasticId must be 1-64 characters".into()));
+            }
+            check_yymm("plastic expiry", &pl.expiry).map_err(|e| p(e.to_string()))?;
+            if !ids.insert(pl.plastic_id.as_str()) {
+                return Err(p(format!("plasticId {} appears twice", pl.plastic_id)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for CardProvision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "card {} PSN {} ({})",
+            crate::audit::mask_pan(&self.pan),
+            self.psn,
+            self.cvn
+        )
+    }
+}

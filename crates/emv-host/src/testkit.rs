@@ -1,0 +1,366 @@
+//! Requests built the way a card and a terminal would build them (a valid ARQC over the
+//! CDOL1 data, PIN blocks under the TEST terminal keys), and the card's side of the answer
+//! (ARPC check, script verification): for tests, benches and demos. TEST keys only.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use emv_auth::{AuthRequest, AuthResponse, Channel, MessageType, PinData, TransactionType};
+use emv_crypto::cryptogram::{ArpcResponse, generate_ac, verify_issuer_authentication_data};
+use emv_crypto::pinblock::{self, Fill, PinBlockFormat};
+use emv_crypto::script::{IccKeys, ScriptContext, VerifiedScriptCommand, verify_script_command};
+use emv_crypto::{AesKey, Cvn, Pin, TdesKey};
+use emv_tlv::{Builder, Tag};
+
+use crate::Error;
+use crate::keys::Secret;
+use crate::provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
+
+/// TEST terminal PIN key `TPK-TEST-01` (TDES, ISO 9564 format 0).
+pub const TEST_TPK: &str = "C1D0F8FB4958670DBA40AB1F3752EF0D";
+/// TEST terminal PIN key `TPK-AES-TEST-01` (AES-128, ISO 9564 format 4).
+pub const TEST_TPK_AES: &str = "2B7E151628AED2A6ABF7158809CF4F3C";
+/// TEST issuer master keys (AC, SMI, SMC).
+pub const TEST_IMKS: [&str; 3] = [
+    "0123456789ABCDEFFEDCBA9876543210",
+    "FEDCBA98765432100123456789ABCDEF",
+    "89ABCDEF0123456776543210FEDCBA98",
+];
+/// The TEST issuer API key of `host-keys/test-keys.toml`.
+pub const TEST_API_KEY: &str = "test-issuer-api-key-do-not-use-in-production";
+
+/// A temporary directory removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A fresh directory under the system temp dir, named after `tag`.
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "emv-host-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        let _ = std::fs::create_dir_all(&p);
+        Self(p)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A provisioning record with the TEST IMKs: expiry 4912, open-to-buy 1,000.00 EUR, one
+/// ACTIVE plastic `P-<last 4 PAN digits>-1`.
+pub fn provision(pan: &str, cvn: Cvn, pin: &str, method: PinVerificationMethod) -> CardProvision {
+    CardProvision {
+        pan: pan.into(),
+        psn: "01".into(),
+        expiry: "4912".into(),
+        cvn,
+        imk_ac: Secret::new(TEST_IMKS[0]),
+        imk_smi: Secret::new(TEST_IMKS[1]),
+        imk_smc: Secret::new(TEST_IMKS[2]),
+        pin: Secret::new(pin),
+        pin_verification: method,
+        pvki: None,
+        online_pin_try_limit: 3,
+        offline_pin_try_limit: 3,
+        open_to_buy: 100_000,
+        currency: 978,
+        status: CardStatus::Active,
+        plastics: vec![Plastic {
+            plastic_id: format!("P-{}-1", &pan[pan.len().saturating_sub(4)..]),
+            expiry: "4912".into(),
+            status: PlasticStatus::Active,
+        }],
+    }
+}
+
+/// The chip's offline PIN state as its CVR reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChipPin {
+    /// PIN Try Counter.
+    pub ptc: u8,
+    /// PIN Try Limit exceeded.
+    pub blocked: bool,
+}
+
+impl Default for ChipPin {
+    fn default() -> Self {
+        Self {
+            ptc: 3,
+            blocked: false,
+        }
+    }
+}
+
+/// A software card as far as the host sees it: its keys and its ATC.
+#[derive(Debug, Clone)]
+pub struct TestCard {
+    /// PAN.
+    pub pan: String,
+    /// PSN.
+    pub psn: String,
+    /// Expiry YYMM.
+    pub expiry: String,
+    /// CVN.
+    pub cvn: Cvn,
+    /// ICC master keys.
+    pub keys: IccKeys,
+    /// ATC of the next transaction.
+    pub atc: u16,
+    /// What the CVR reports.
+    pub chip_pin: ChipPin,
+}
+
+/// The card's view of an answer: the authenticated ARC/CSU (if tag 91 was sent) and the
+/// verified script commands with their Script Identifiers.
+pub type CheckedResponse = (Option<ArpcResponse>, Vec<([u8; 4], VerifiedScriptCommand)>);
+
+/// One online request as the card made it (what the card needs to check the answer).
+#[derive(Debug, Clone)]
+pub struct Online {
+    /// The request.
+    pub request: AuthRequest,
+    /// ATC used.
+    pub atc: u16,
+    /// Unpredictable number.
+    pub un: [u8; 4],
+    /// The ARQC.
+    pub arqc: [u8; 8],
+}
+
+impl TestCard {
+    /// The card of a provisioning record (derives its ICC keys).
+    pub fn new(p: &CardProvision) -> Result<Self, Error> {
+        let k = |s: &Secret| TdesKey::from_hex(s.expose());
+        Ok(Self {
+            pan: p.pan.clone(),
+            psn: p.psn.clone(),
+            expiry: p.expiry.clone(),
+            cvn: p.cvn,
+            keys: IccKeys::derive(
+                p.cvn,
+                &k(&p.imk_ac)?,
+                &k(&p.imk_smi)?,
+                &k(&p.imk_smc)?,
+                &p.pan,
+                Some(&p.psn),
+            )?,
+            atc: 1,
+            chip_pin: ChipPin::default(),
+        })
+    }
+
+    /// The IAD the card returns with its CVR (Visa format 0/1/3, M/Chip, per the CVN).
+    pub fn iad(&self) -> Vec<u8> {
+        let cvn = self.cvn.iad_byte();
+        if self.cvn.is_visa() {
+            // 06 DKI CVN 03 CVR(3): byte 3 b7 = PIN Try Limit exceeded (emv-reference §3.5)
+            let b3 = if self.chip_pin.blocked { 0x40 } else { 0x00 };
+            vec![0x06, 0x01, cvn, 0x03, 0xA0, b3, 0x00]
+        } else {
+            // DKI CVN CVR(6) DAC(2) counters(8): CVR byte 3 low nibble PTC, byte 4 0x08 PTL exceeded
+            let b4 = if self.chip_pin.blocked { 0x08 } else { 0x00 };
+            let mut v = vec![
+                0x01,
+                cvn,
+                0xA0,
+                0x00,
+                self.chip_pin.ptc & 0x0F,
+                b4,
+                0x00,
+                0x00,
+            ];
+            v.extend_from_slice(&[0u8; 10]);
+            v
+        }
+    }
+
+    /// Builds an online request (ARQC over the CDOL1 data, EMV 4.4 Book 2 §8.1.1) and
+    /// advances the ATC. `pin` adds a format 0 PIN block under `TPK-TEST-01`.
+    pub fn online(&mut self, amount: u64, pin: Option<&str>) -> Result<Online, Error> {
+        let atc = self.atc;
+        self.atc = self.atc.wrapping_add(1);
+        let mut un = [0u8; 4];
+        getrandom::fill(&mut un).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let amount_bcd = bcd6(amount);
+        let parts: [(u32, Vec<u8>); 10] = [
+            (0x9F02, amount_bcd.to_vec()),
+            (0x9F03, vec![0; 6]),
+            (0x9F1A, vec![0x02, 0x50]),
+            (0x95, vec![0x00, 0x00, 0x00, 0x80, 0x00]),
+            (0x5F2A, vec![0x09, 0x78]),
+            (0x9A, vec![0x26, 0x05, 0x01]),
+            (0x9C, vec![0x00]),
+            (0x9F37, un.to_vec()),
+            (0x82, vec![0x39, 0x00]),
+            (0x9F36, atc.to_be_bytes().to_vec()),
+        ];
+        let data: Vec<u8> = parts.iter().flat_map(|(_, v)| v.clone()).collect();
+        let iad = self.iad();
+        let arqc = generate_ac(
+            self.cvn,
+            &self.keys.ac,
+            &emv_crypto::cryptogram::AcData::new(atc, un, &data, &iad),
+        )?;
+        let mut b = Builder::new()
+            .primitive(Tag::new(0x9F26), &arqc)
+            .primitive(Tag::new(0x9F27), &[0x80])
+            .primitive(Tag::new(0x9F10), &iad);
+        for (t, v) in &parts {
+            b = b.primitive(Tag::new(*t), v);
+        }
+        let psn = u8::from_str_radix(&self.psn, 16).unwrap_or(0);
+        let icc = b.primitive(Tag::new(0x5F34), &[psn]).build();
+        let request = AuthRequest {
+            message_type: MessageType::FinancialRequest,
+            pan: self.pan.clone(),
+            psn: Some(self.psn.clone()),
+            expiry: Some(self.expiry.clone()),
+            transaction_type: TransactionType::Purchase,
+            amount,
+            amount_other: 0,
+            currency: 978,
+            channel: Channel::Atm,
+            terminal_type: 0x14,
+            terminal_country: 250,
+            terminal_id: "ATM00001".into(),
+            stan: u32::from(atc),
+            pin: pin.map(|p| pin_block_iso0(p, &self.pan)).transpose()?,
+            icc_data: icc,
+        };
+        Ok(Online {
+            request,
+            atc,
+            un,
+            arqc,
+        })
+    }
+
+    /// The card's check of the answer: the ARPC in tag 91 (a bad ARPC is an error), then
+    /// each script command verified and deciphered as the chip would (EMV 4.4 Book 2 §9).
+    /// Returns the ARC/CSU and the commands per Script Identifier.
+    pub fn check_response(
+        &self,
+        online: &Online,
+        resp: &AuthResponse,
+    ) -> Result<CheckedResponse, Error> {
+        let arpc = resp
+            .issuer_authentication_data
+            .as_ref()
+            .map(|iad| {
+                verify_issuer_authentication_data(
+                    self.cvn,
+                    &self.keys.ac,
+                    online.atc,
+                    &online.un,
+                    &online.arqc,
+                    iad,
+                )
+            })
+            .transpose()?;
+        let mut cmds = Vec::new();
+        for t in &resp.issuer_scripts {
+            let tlv = emv_tlv::parse_one(t).map_err(|e| Error::IccData(e.to_string()))?;
+            let id = tlv
+                .find(Tag::new(0x9F18))
+                .and_then(|i| <[u8; 4]>::try_from(i.value()).ok())
+                .ok_or_else(|| Error::IccData("script without 9F18".into()))?;
+            for (i, c) in tlv.find_all(Tag::new(0x86)).iter().enumerate() {
+                let ctx = ScriptContext::new(self.cvn, online.atc, online.arqc)
+                    .command(u32::try_from(i).unwrap_or(0));
+                cmds.push((
+                    id,
+                    verify_script_command(&self.keys, &ctx, c.value(), None)?,
+                ));
+            }
+        }
+        Ok((arpc, cmds))
+    }
+}
+
+/// Issuer Script Results (9F5B) saying every script of `resp` ran successfully.
+pub fn script_results_ok(resp: &AuthResponse) -> Vec<u8> {
+    let mut out = Vec::new();
+    for t in &resp.issuer_scripts {
+        if let Ok(tlv) = emv_tlv::parse_one(t)
+            && let Some(id) = tlv.find(Tag::new(0x9F18))
+        {
+            out.push(0x20);
+            out.extend_from_slice(id.value());
+        }
+    }
+    out
+}
+
+fn bcd6(mut n: u64) -> [u8; 6] {
+    let mut out = [0u8; 6];
+    for b in out.iter_mut().rev() {
+        let lo = (n % 10) as u8;
+        n /= 10;
+        let hi = (n % 10) as u8;
+        n /= 10;
+        *b = (hi << 4) | lo;
+    }
+    out
+}
+
+/// A format 0 PIN block under `TPK-TEST-01`.
+pub fn pin_block_iso0(pin: &str, pan: &str) -> Result<PinData, Error> {
+    let k = TdesKey::from_hex(TEST_TPK)?;
+    let b = pinblock::encrypt_pin_block(
+        &k,
+        PinBlockFormat::Iso0,
+        &Pin::new(pin)?,
+        Some(pan),
+        &Fill::Random,
+    )?;
+    Ok(PinData {
+        pin_block: b.to_vec(),
+        format: 0,
+        key_id: "TPK-TEST-01".into(),
+    })
+}
+
+/// A format 4 PIN block under `TPK-AES-TEST-01`.
+pub fn pin_block_iso4(pin: &str, pan: &str) -> Result<PinData, Error> {
+    let k = AesKey::from_hex(TEST_TPK_AES)?;
+    let b = pinblock::encrypt_pin_block_iso4(&k, &Pin::new(pin)?, pan, &Fill::Random)?;
+    Ok(PinData {
+        pin_block: b.to_vec(),
+        format: 4,
+        key_id: "TPK-AES-TEST-01".into(),
+    })
+}
+
+/// A card-not-present request (no chip data), optionally with an online PIN (format 0).
+pub fn card_not_present(pan: &str, amount: u64, pin: Option<&str>) -> Result<AuthRequest, Error> {
+    Ok(AuthRequest {
+        message_type: MessageType::AuthorisationRequest,
+        pan: pan.into(),
+        psn: None,
+        expiry: None,
+        transaction_type: TransactionType::Purchase,
+        amount,
+        amount_other: 0,
+        currency: 978,
+        channel: Channel::Ecommerce,
+        terminal_type: 0,
+        terminal_country: 250,
+        terminal_id: String::new(),
+        stan: 0,
+        pin: pin.map(|p| pin_block_iso0(p, pan)).transpose()?,
+        icc_data: Vec::new(),
+    })
+}

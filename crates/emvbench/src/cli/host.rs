@@ -1,0 +1,220 @@
+//! `emvbench host`: run the simulated issuer host, provision cards into its store, and
+//! look at a card's state.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use emv_host::http::ServeConfig;
+use emv_host::{CardProvision, CardRef, HostKeys, Issuer};
+
+use super::InputError;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  emvbench host serve                                   # 127.0.0.1:8080, TEST keys
+  emvbench host serve --data /tmp/issuer --listen 127.0.0.1:9090 --keys host-keys/test-keys.toml
+  emvbench host provision --data /tmp/issuer card.toml
+  emvbench host status --data /tmp/issuer 4761739001010010
+
+The host keeps its SQLite database in --data DIR (default: $XDG_DATA_HOME/emvbench or
+~/.local/share/emvbench). Keys come from --keys FILE, else $EMVBENCH_HOST_KEYS, else the
+repository's TEST key file host-keys/test-keys.toml (never use those in production).";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  emvbench host serve --listen 127.0.0.1:8080
+  curl -s localhost:8080/openapi.json
+  curl -s -H 'Authorization: Bearer <issuer API key>' localhost:8080/v1/cards/4761739001010010
+  emvbench run --host http://127.0.0.1:8080 ...
+
+Routes: POST /v1/authorise, POST /v1/advice (no key); with an issuer API key
+(`Authorization: Bearer KEY` or `X-Api-Key: KEY`): POST /v1/cards, GET /v1/cards/{pan},
+GET /v1/cards/{pan}/plastics, POST /v1/cards/{pan}/pin/unblock|reset|change,
+POST /v1/cards/{pan}/block|unblock, GET /v1/audit. Ctrl-C or SIGTERM stops it after the
+running requests. Log level: RUST_LOG (default info); logs never hold a PAN or a PIN.";
+
+const PROVISION_EXAMPLES: &str = r#"Example card file (TOML):
+  pan = "4761739001010010"
+  psn = "01"
+  expiry = "2912"
+  cvn = "visa-18"                 # visa-10 visa-18 visa-22 mc-16 mc-17 mc-20 mc-21 interac-133
+  imk_ac = "0123456789ABCDEFFEDCBA9876543210"
+  imk_smi = "FEDCBA98765432100123456789ABCDEF"
+  imk_smc = "89ABCDEF0123456776543210FEDCBA98"
+  pin = "4821"                    # used once to compute the verification data
+  pin_verification = "pvv"        # pvv | ibm3624 | encrypted
+  online_pin_try_limit = 3
+  offline_pin_try_limit = 3
+  open_to_buy = 100000            # minor units
+  currency = 978
+  [[plastics]]
+  plastic_id = "P-0010-1"
+  expiry = "2912"
+  status = "ACTIVE"
+
+Provisioning an existing PAN+PSN again refreshes keys, expiry, limits and plastics and
+keeps its PIN, counters, balance and pending scripts; --reset starts it afresh."#;
+
+/// Arguments of `emvbench host`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    op: Op,
+}
+
+#[derive(Debug, Subcommand)]
+enum Op {
+    /// Serve the issuer host's HTTP API (authorisation, advice, PIN management,
+    /// /openapi.json) over the SQLite store in --data.
+    #[command(after_long_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// Provision cards from TOML files (one card per file) into the host's store.
+    #[command(after_long_help = PROVISION_EXAMPLES)]
+    Provision(ProvisionArgs),
+    /// Show a card's state as JSON: online PIN counter, what the host knows of the chip,
+    /// pending scripts, plastics.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct Store {
+    /// Data directory holding the host's SQLite database (created on first use).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Key file (TOML): PIN verification keys, storage keys, terminal PIN keys, API keys.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+}
+
+impl Store {
+    fn data_dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(emv_host::default_data_dir)
+    }
+
+    fn keys(&self) -> Result<HostKeys> {
+        let path = match (&self.keys, std::env::var_os("EMVBENCH_HOST_KEYS")) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) if !p.is_empty() => PathBuf::from(p),
+            _ => {
+                eprintln!(
+                    "note: using the TEST key file {} (never use it in production)",
+                    emv_host::keys::TEST_KEYS_PATH
+                );
+                PathBuf::from(emv_host::keys::TEST_KEYS_PATH)
+            }
+        };
+        HostKeys::load(&path).map_err(input)
+    }
+
+    fn open(&self) -> Result<Issuer> {
+        let dir = self.data_dir();
+        Issuer::open(&dir, self.keys()?)
+            .with_context(|| format!("opening the host store in {}", dir.display()))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: Store,
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct ProvisionArgs {
+    #[command(flatten)]
+    store: Store,
+    /// Reset existing cards to the file's data (PIN, counters, balance, status).
+    #[arg(long)]
+    reset: bool,
+    /// Card files (TOML).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    store: Store,
+    /// PAN sequence number, when several cards share the PAN.
+    #[arg(long)]
+    psn: Option<String>,
+    /// The card's PAN.
+    pan: String,
+}
+
+fn input(e: emv_host::Error) -> anyhow::Error {
+    if e.is_client_error() || matches!(e, emv_host::Error::KeyFile(_)) {
+        InputError(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+/// Run `host`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    match args.op {
+        Op::Serve(a) => serve(a),
+        Op::Provision(a) => provision(a),
+        Op::Status(a) => {
+            let issuer = a.store.open()?;
+            let v = issuer
+                .card_status(&CardRef::new(a.pan, a.psn.as_deref()))
+                .map_err(input)?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn serve(a: ServeArgs) -> Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let data_dir = a.store.data_dir();
+    let config = ServeConfig {
+        data_dir: data_dir.clone(),
+        listen: a.listen,
+        keys: a.store.keys()?,
+    };
+    emv_host::http::serve(config, |addr| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "emvbench host listening on http://{addr} (data {})",
+            data_dir.display()
+        );
+        let _ = out.flush();
+    })
+    .map_err(input)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn provision(a: ProvisionArgs) -> Result<ExitCode> {
+    let issuer = a.store.open()?;
+    for f in &a.files {
+        let text = zeroize::Zeroizing::new(read(f)?);
+        let p = CardProvision::from_toml(&text)
+            .map_err(|e| InputError(format!("{}: {e}", f.display())))?;
+        let outcome = issuer.provision(&p, a.reset).map_err(|e| match input(e) {
+            e if e.is::<InputError>() => InputError(format!("{}: {e}", f.display())).into(),
+            e => e,
+        })?;
+        println!("{outcome:?} {p}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| InputError(format!("reading {}: {e}", path.display())).into())
+}

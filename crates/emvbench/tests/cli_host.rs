@@ -1,0 +1,268 @@
+//! `emvbench host` as a user runs it: provisioning, serving, a SIGKILL in the middle of a
+//! wrong-PIN load (every acknowledged counter change survives), graceful shutdown, and no
+//! clear PIN in the database or the logs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use emv_auth::{Host, ResponseCode};
+use emv_host::testkit::{self, TempDir};
+use emv_host::{CardRef, HostKeys, HttpHost, Issuer};
+
+const CLEAR_PIN: &str = "739182645017";
+const CARDS: usize = 32;
+const LIMIT: usize = 15;
+
+fn pan(i: usize) -> String {
+    format!("4761739001{:06}", 100 + i)
+}
+
+fn card_toml(i: usize) -> String {
+    format!(
+        r#"pan = "{}"
+psn = "01"
+expiry = "4912"
+cvn = "visa-18"
+imk_ac = "0123456789ABCDEFFEDCBA9876543210"
+imk_smi = "FEDCBA98765432100123456789ABCDEF"
+imk_smc = "89ABCDEF0123456776543210FEDCBA98"
+pin = "{CLEAR_PIN}"
+pin_verification = "{}"
+online_pin_try_limit = {LIMIT}
+open_to_buy = 100000
+currency = 978
+"#,
+        pan(i),
+        ["pvv", "ibm3624", "encrypted"][i % 3]
+    )
+}
+
+fn emvbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_emvbench"))
+}
+
+/// Starts `host serve` on a free port; returns the child and its address. Its stderr (the
+/// log) goes to `log`.
+fn serve(data: &Path, log: &Path) -> (Child, String) {
+    let mut child = emvbench()
+        .args(["host", "serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (child, addr)
+}
+
+fn provision(dir: &TempDir) -> std::path::PathBuf {
+    let data = dir.path().join("data");
+    let files: Vec<_> = (0..CARDS)
+        .map(|i| {
+            let f = dir.path().join(format!("card{i}.toml"));
+            std::fs::write(&f, card_toml(i)).unwrap();
+            f
+        })
+        .collect();
+    let out = emvbench()
+        .args(["host", "provision", "--data"])
+        .arg(&data)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("Created")
+            .count(),
+        CARDS
+    );
+    data
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn sigkill_mid_load_keeps_every_acknowledged_counter_change_and_no_clear_pin() {
+    let dir = TempDir::new("cli-host-kill");
+    let data = provision(&dir);
+    let log = dir.path().join("serve.log");
+    let (mut child, addr) = serve(&data, &log);
+
+    // 16 clients send wrong PINs (card not present) round-robin over the cards
+    let sent: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let acked: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let total_acked = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..16)
+        .map(|t| {
+            let (sent, acked, total, stop, addr) = (
+                sent.clone(),
+                acked.clone(),
+                total_acked.clone(),
+                stop.clone(),
+                addr.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut host = HttpHost::new(&addr)
+                    .unwrap()
+                    .with_timeout(Duration::from_secs(10));
+                let mut n = t;
+                while !stop.load(Ordering::Relaxed) {
+                    let pan = pan(n % CARDS);
+                    n += 16;
+                    let req = testkit::card_not_present(&pan, 100, Some("1357")).unwrap();
+                    *sent.lock().unwrap().entry(pan.clone()).or_default() += 1;
+                    match host.authorise(&req) {
+                        Ok(r) if r.response_code == ResponseCode::INCORRECT_PIN => {
+                            *acked.lock().unwrap().entry(pan).or_default() += 1;
+                            total.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(r) => assert_eq!(r.response_code, ResponseCode::PIN_TRIES_EXCEEDED),
+                        Err(_) => break, // the host is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    while total_acked.load(Ordering::Relaxed) < 200 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let total = total_acked.load(Ordering::Relaxed);
+    assert!(
+        total >= 200,
+        "only {total} acknowledged before the deadline"
+    );
+
+    // reopen: every acknowledged decrement is there, and none that was never sent
+    let issuer = Issuer::open(&data, HostKeys::load_test_keys().unwrap()).unwrap();
+    let (sent, acked) = (sent.lock().unwrap(), acked.lock().unwrap());
+    let mut checked = 0;
+    for i in 0..CARDS {
+        let p = pan(i);
+        let left = usize::from(
+            issuer
+                .card_status(&CardRef::new(p.clone(), None))
+                .unwrap()
+                .online_pin_tries_left,
+        );
+        let a = acked.get(&p).copied().unwrap_or(0);
+        let s = sent.get(&p).copied().unwrap_or(0);
+        assert!(
+            left <= LIMIT - a,
+            "card {i}: {left} tries left after {a} acknowledged wrong PINs"
+        );
+        assert!(
+            left >= LIMIT.saturating_sub(s),
+            "card {i}: {left} left after only {s} sent"
+        );
+        checked += a;
+    }
+    assert_eq!(checked, total);
+    drop(issuer);
+
+    // the clear PIN is in no database file and not in the log
+    let mut files: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(log.clone());
+    let bcd = [0x73, 0x91, 0x82, 0x64, 0x50, 0x17];
+    for f in files {
+        // the -wal/-shm files go away when the last connection closes
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        assert!(
+            !contains(&bytes, CLEAR_PIN.as_bytes()),
+            "clear PIN in {}",
+            f.display()
+        );
+        assert!(!contains(&bytes, &bcd), "BCD PIN in {}", f.display());
+    }
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("authorisation"),
+        "the log is captured: {log:.300}"
+    );
+    assert!(!log.contains(&pan(0)), "no full PAN in the log");
+}
+
+#[test]
+fn serve_stops_gracefully_on_sigint_and_the_store_reopens() {
+    let dir = TempDir::new("cli-host-int");
+    let data = provision(&dir);
+    let (mut child, addr) = serve(&data, &dir.path().join("serve.log"));
+    let mut host = HttpHost::new(&addr).unwrap();
+    let r = host
+        .authorise(&testkit::card_not_present(&pan(1), 100, Some(CLEAR_PIN)).unwrap())
+        .unwrap();
+    assert_eq!(r.response_code, ResponseCode::APPROVED, "{}", r.reason);
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let out = emvbench()
+        .args(["host", "status", "--data"])
+        .arg(&data)
+        .arg(pan(1))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["open_to_buy"], 100_000 - 100);
+}
+
+#[test]
+fn bad_provisioning_files_exit_2_naming_the_file() {
+    let dir = TempDir::new("cli-host-bad");
+    let f = dir.path().join("bad.toml");
+    std::fs::write(&f, card_toml(0).replace("visa-18", "visa-99")).unwrap();
+    let out = emvbench()
+        .args(["host", "provision", "--data"])
+        .arg(dir.path().join("data"))
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("visa-99"), "{err}");
+    assert!(!err.contains(CLEAR_PIN), "{err}");
+}
