@@ -322,8 +322,8 @@ impl<S: CardStore> Card<S> {
             | KnownCommand::ApplicationBlock
             | KnownCommand::ApplicationUnblock
             | KnownCommand::CardBlock
-            | KnownCommand::PutData { .. } => self.post_issuance(capdu, &view, cmd),
-            KnownCommand::UpdateRecord { .. } => Err(StatusWord::InsNotSupported),
+            | KnownCommand::PutData { .. } => self.post_issuance(capdu, cmd),
+            // UPDATE RECORD and anything newer: not implemented by this card.
             _ => Err(StatusWord::InsNotSupported),
         };
         let resp = match result {
@@ -450,14 +450,11 @@ fn unidentified(view: &CommandView<'_>) -> StatusWord {
         ins::PUT_DATA,
         ins::UPDATE_RECORD,
     ];
-    if !known_ins.contains(&view.ins) {
-        StatusWord::InsNotSupported
-    } else if view.ins == ins::VERIFY {
-        // VERIFY with P1 ≠ 00 or P2 ∉ {80, 88}: Book 3 §6.5.12.2 Table 23 via S9 (6A81
-        // "function not supported" would also do; ISO says 6A86).
+    // (VERIFY with P1 ≠ 00 or P2 ∉ {80, 88} included: Book 3 §6.5.12.2 Table 23.)
+    if known_ins.contains(&view.ins) {
         StatusWord::IncorrectP1P2
     } else {
-        StatusWord::IncorrectP1P2
+        StatusWord::InsNotSupported
     }
 }
 

@@ -233,74 +233,38 @@ fn enciphered_pin_with_the_pin_key() {
     let mut rng = rand_core_os();
     // without a fresh challenge: 6984
     let enc = emv_crypto::offline_pin::encipher_pin(&key, "4321", &[0; 8], &mut rng).unwrap();
-    assert_eq!(
-        sw(
-            &mut c,
-            &commands::verify_enciphered(&enc).to_bytes().unwrap()
-        ),
-        0x6984
-    );
+    assert_eq!(verify_enc(&mut c, &enc), 0x6984);
     // challenge, then VERIFY right away
     let ch: [u8; 8] = send(&mut c, &hex("0084000000")).data.try_into().unwrap();
     let enc = emv_crypto::offline_pin::encipher_pin(&key, "4321", &ch, &mut rng).unwrap();
-    assert_eq!(
-        sw(
-            &mut c,
-            &commands::verify_enciphered(&enc).to_bytes().unwrap()
-        ),
-        0x9000
-    );
+    assert_eq!(verify_enc(&mut c, &enc), 0x9000);
     // the challenge is good for one command only
-    assert_eq!(
-        sw(
-            &mut c,
-            &commands::verify_enciphered(&enc).to_bytes().unwrap()
-        ),
-        0x6984
-    );
+    assert_eq!(verify_enc(&mut c, &enc), 0x6984);
     // wrong PIN: 63C2; a challenge followed by another command is spent
     let ch: [u8; 8] = send(&mut c, &hex("0084000000")).data.try_into().unwrap();
     let enc = emv_crypto::offline_pin::encipher_pin(&key, "0000", &ch, &mut rng).unwrap();
-    assert_eq!(
-        sw(
-            &mut c,
-            &commands::verify_enciphered(&enc).to_bytes().unwrap()
-        ),
-        0x63C2
-    );
+    assert_eq!(verify_enc(&mut c, &enc), 0x63C2);
     let ch: [u8; 8] = send(&mut c, &hex("0084000000")).data.try_into().unwrap();
     assert_eq!(ptc(&mut c), 2);
     let enc = emv_crypto::offline_pin::encipher_pin(&key, "4321", &ch, &mut rng).unwrap();
-    assert_eq!(
-        sw(
-            &mut c,
-            &commands::verify_enciphered(&enc).to_bytes().unwrap()
-        ),
-        0x6984
-    );
+    assert_eq!(verify_enc(&mut c, &enc), 0x6984);
     // wrong length: 6984 (Book 2 §7.2)
     send(&mut c, &hex("0084000000"));
-    assert_eq!(
-        sw(
-            &mut c,
-            &commands::verify_enciphered(&enc[1..]).to_bytes().unwrap()
-        ),
-        0x6984
-    );
+    assert_eq!(verify_enc(&mut c, &enc[1..]), 0x6984);
     assert_eq!(ptc(&mut c), 2, "undecipherable data costs no try");
     // a card without ODA keys cannot do it at all
     let mut c = card("visa-cvn10");
     start(&mut c);
-    let mut ch_sw = send(&mut c, &hex("0084000000"));
-    ch_sw.data.truncate(0);
+    send(&mut c, &hex("0084000000"));
     let enc = emv_crypto::offline_pin::encipher_pin(&key, "1234", &[0; 8], &mut rng).unwrap();
-    assert_eq!(
-        sw(
-            &mut c,
-            &commands::verify_enciphered(&enc).to_bytes().unwrap()
-        ),
-        0x6985
-    );
+    assert_eq!(verify_enc(&mut c, &enc), 0x6985);
+}
+
+fn verify_enc(c: &mut emv_card::Card<emv_card::MemoryStore>, enciphered: &[u8]) -> u16 {
+    sw(
+        c,
+        &commands::verify_enciphered(enciphered).to_bytes().unwrap(),
+    )
 }
 
 fn rand_core_os() -> rand_core::UnwrapErr<getrandom::SysRng> {

@@ -287,6 +287,26 @@ impl fmt::Display for Cvn {
     }
 }
 
+/// The data elements an application cryptogram covers before the scheme data, in order,
+/// with their lengths and names: the terminal's `9F02 9F03 9F1A 95 5F2A 9A 9C 9F37` (from
+/// CDOL1) and then the card's `82 9F36` (EMV 4.4 Book 2 §8.1.1 Table 26, "recommended
+/// minimum set"; emv-reference §5.3). The card and the host build [`AcData::data`] from it.
+pub const AC_DATA_ELEMENTS: [(u32, usize, &str); 10] = [
+    (0x9F02, 6, "Amount, Authorised"),
+    (0x9F03, 6, "Amount, Other"),
+    (0x9F1A, 2, "Terminal Country Code"),
+    (0x95, 5, "TVR"),
+    (0x5F2A, 2, "Transaction Currency Code"),
+    (0x9A, 3, "Transaction Date"),
+    (0x9C, 1, "Transaction Type"),
+    (0x9F37, 4, "Unpredictable Number"),
+    (0x82, 2, "AIP"),
+    (0x9F36, 2, "ATC"),
+];
+
+/// How many of [`AC_DATA_ELEMENTS`] the terminal supplies (the rest are the card's).
+pub const AC_TERMINAL_ELEMENTS: usize = 8;
+
 /// Transaction inputs to an application cryptogram.
 #[derive(Debug, Clone, Copy)]
 pub struct AcData<'a> {

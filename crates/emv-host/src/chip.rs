@@ -2,28 +2,15 @@
 //! and what the Card Verification Results say about the chip's offline PIN.
 
 use emv_crypto::Cvn;
+// Transaction data covered by the cryptogram, in the order of EMV 4.4 Book 2 §8.1.1
+// Table 26: one definition for the card and the host, in emv-crypto.
+use emv_crypto::cryptogram::AC_DATA_ELEMENTS as AC_DATA;
 use emv_crypto::cryptogram::AcData;
 use emv_tlv::bits::iad::{CcdCvr, McCvr, VisaCvr};
 use emv_tlv::bits::{AcType, Cid, Iad, IadFormat};
 use emv_tlv::{Tag, Tlv};
 
 use crate::Error;
-
-/// Transaction data covered by the cryptogram, in the order of EMV 4.4 Book 2 §8.1.1
-/// Table 26 (emv-reference §5.3): the CDOL1 elements `9F02 9F03 9F1A 95 5F2A 9A 9C 9F37`
-/// followed by the card's `82 9F36`, with their fixed lengths.
-const AC_DATA: [(u32, usize, &str); 10] = [
-    (0x9F02, 6, "Amount, Authorised"),
-    (0x9F03, 6, "Amount, Other"),
-    (0x9F1A, 2, "Terminal Country Code"),
-    (0x95, 5, "TVR"),
-    (0x5F2A, 2, "Transaction Currency Code"),
-    (0x9A, 3, "Transaction Date"),
-    (0x9C, 1, "Transaction Type"),
-    (0x9F37, 4, "Unpredictable Number"),
-    (0x82, 2, "AIP"),
-    (0x9F36, 2, "ATC"),
-];
 
 /// What the host reads from DE 55.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,9 @@
 //! Book 2 §8.1 cryptograms, §8.2 issuer authentication, §6.6 CDA; CSU Book 3 Annex C10).
 
 use emv_apdu::{CommandView, ReferenceControl, Response, StatusWord};
-use emv_crypto::cryptogram::{self, AcData, ArpcResponse, Csu, CsuCounters};
+use emv_crypto::cryptogram::{
+    self, AC_DATA_ELEMENTS, AC_TERMINAL_ELEMENTS, AcData, ArpcResponse, Csu, CsuCounters,
+};
 use emv_crypto::oda;
 use emv_tlv::bits::AcType;
 use emv_tlv::{Tag, encode_tlv};
@@ -12,19 +14,6 @@ use crate::Card;
 use crate::card::{CmdResult, FirstAc};
 use crate::cvr::{self, CvrInputs};
 use crate::store::CardStore;
-
-/// The transaction data the AC covers, in order (Book 2 A1.2 "recommended minimum set";
-/// emv-reference §5.3), with their lengths.
-const AC_DATA: [(u32, usize); 8] = [
-    (0x9F02, 6),
-    (0x9F03, 6),
-    (0x9F1A, 2),
-    (0x95, 5),
-    (0x5F2A, 2),
-    (0x9A, 3),
-    (0x9C, 1),
-    (0x9F37, 4),
-];
 
 /// ARCs meaning "approved" (ISO 8583 DE 39: 00, 08, 10, 11).
 fn arc_approved(arc: &[u8]) -> bool {
@@ -97,9 +86,10 @@ impl<S: CardStore> Card<S> {
     fn first_generate_ac(&mut self, i: usize, data: &[u8], rc: ReferenceControl) -> CmdResult {
         let app = &self.perso.apps[i];
         let values = split_dol(&app.cdol1, data).ok_or(StatusWord::WrongLength)?;
-        let tx_data: Vec<u8> = AC_DATA
+        // the terminal's part of the AC data (Book 2 §8.1.1); AIP and ATC follow in compute_ac
+        let tx_data: Vec<u8> = AC_DATA_ELEMENTS[..AC_TERMINAL_ELEMENTS]
             .iter()
-            .flat_map(|&(t, l)| dol_value(&values, t, l))
+            .flat_map(|&(t, l, _)| dol_value(&values, t, l))
             .collect();
         let un: [u8; 4] = dol_value(&values, 0x9F37, 4).try_into().unwrap_or([0; 4]);
         let aid = app.aid.clone();
@@ -225,7 +215,7 @@ impl<S: CardStore> Card<S> {
             match c.counters {
                 CsuCounters::ResetToZero => self.state.consecutive_offline = 0,
                 CsuCounters::SetToUpperLimits => {
-                    self.state.consecutive_offline = probe_upper(&self.perso.risk)
+                    self.state.consecutive_offline = self.perso.risk.upper_consecutive_offline_limit
                 }
                 CsuCounters::AddTransaction => {
                     self.state.consecutive_offline =
@@ -377,8 +367,4 @@ impl<S: CardStore> Card<S> {
             }
         }
     }
-}
-
-fn probe_upper(r: &crate::profile::RiskSection) -> u8 {
-    r.upper_consecutive_offline_limit
 }

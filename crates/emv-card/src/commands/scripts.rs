@@ -4,7 +4,7 @@
 //! with the session key the CVN defines before anything changes; a bad MAC is refused
 //! with `6988`, counted, and changes nothing else.
 
-use emv_apdu::{CommandView, KnownCommand, Response, StatusWord};
+use emv_apdu::{KnownCommand, Response, StatusWord};
 use emv_crypto::CryptoError;
 use emv_crypto::script::{ScriptCommandKind, ScriptContext, verify_script_command};
 use emv_tlv::bits::AcType;
@@ -15,12 +15,7 @@ use crate::card::CmdResult;
 use crate::store::CardStore;
 
 impl<S: CardStore> Card<S> {
-    pub(crate) fn post_issuance(
-        &mut self,
-        raw: &[u8],
-        view: &CommandView<'_>,
-        cmd: KnownCommand,
-    ) -> CmdResult {
+    pub(crate) fn post_issuance(&mut self, raw: &[u8], cmd: KnownCommand) -> CmdResult {
         let i = self.app_index().ok_or(StatusWord::ConditionsNotSatisfied)?;
         // Scripts ride on an online transaction: the session keys come from its ATC and
         // ARQC (Book 2 §9.2, emv-reference §4.4), so there must have been an ARQC.
@@ -97,7 +92,6 @@ impl<S: CardStore> Card<S> {
                     .insert(format!("{tag:X}"), hex::encode_upper(&verified.data));
             }
         }
-        let _ = view;
         self.state.script_commands_last = self.state.script_commands_last.saturating_add(1);
         self.persist()?;
         Ok(Response::success(Vec::new()))
