@@ -278,6 +278,12 @@ impl HostKeys {
             .ok_or_else(|| Error::UnknownKeyId(id.to_string()))
     }
 
+    /// The first issuer API key of the key file, for clients that hold the same key file
+    /// (`emvbench run --host http://...` against a host using the TEST keys).
+    pub fn client_api_key(&self) -> Option<&Secret> {
+        self.api_keys.first().map(|(_, k)| k)
+    }
+
     /// The name of the API key `presented` matches, comparing every key in constant time.
     pub fn check_api_key(&self, presented: &str) -> Option<&str> {
         let mut found = None;

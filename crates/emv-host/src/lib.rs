@@ -25,7 +25,7 @@ pub mod scripts;
 pub mod service;
 pub mod store;
 pub mod testkit;
-mod time;
+pub mod time;
 
 pub use client::HttpHost;
 pub use error::Error;

@@ -95,18 +95,7 @@ impl Store {
     }
 
     fn keys(&self) -> Result<HostKeys> {
-        let path = match (&self.keys, std::env::var_os("EMVBENCH_HOST_KEYS")) {
-            (Some(p), _) => p.clone(),
-            (None, Some(p)) if !p.is_empty() => PathBuf::from(p),
-            _ => {
-                eprintln!(
-                    "note: using the TEST key file {} (never use it in production)",
-                    emv_host::keys::TEST_KEYS_PATH
-                );
-                PathBuf::from(emv_host::keys::TEST_KEYS_PATH)
-            }
-        };
-        HostKeys::load(&path).map_err(input)
+        load_keys(self.keys.as_deref(), true)
     }
 
     fn open(&self) -> Result<Issuer> {
@@ -148,7 +137,26 @@ struct StatusArgs {
     pan: String,
 }
 
-fn input(e: emv_host::Error) -> anyhow::Error {
+/// The host's key file: `path`, else `$EMVBENCH_HOST_KEYS`, else the repository's TEST key
+/// file (with a note on stderr when `announce`).
+pub(crate) fn load_keys(path: Option<&Path>, announce: bool) -> Result<HostKeys> {
+    let path = match (path, std::env::var_os("EMVBENCH_HOST_KEYS")) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(p)) if !p.is_empty() => PathBuf::from(p),
+        _ => {
+            if announce {
+                eprintln!(
+                    "note: using the TEST key file {} (never use it in production)",
+                    emv_host::keys::TEST_KEYS_PATH
+                );
+            }
+            PathBuf::from(emv_host::keys::TEST_KEYS_PATH)
+        }
+    };
+    HostKeys::load(&path).map_err(input)
+}
+
+pub(crate) fn input(e: emv_host::Error) -> anyhow::Error {
     if e.is_client_error() || matches!(e, emv_host::Error::KeyFile(_)) {
         InputError(e.to_string()).into()
     } else {

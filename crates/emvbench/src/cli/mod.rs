@@ -8,6 +8,7 @@ pub mod calc;
 pub mod card;
 pub mod decode;
 pub mod host;
+pub mod run;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
 /// people who build and test card payments.
@@ -30,6 +31,10 @@ enum Command {
     Calc(calc::Args),
     /// The software EMV card: send it APDUs by hand, list the card profiles.
     Card(card::Args),
+    /// Run one full transaction between a card and a terminal, with the issuer host, and
+    /// print a stage-by-stage report (or the JSON outcome).
+    #[command(after_long_help = run::EXAMPLES)]
+    Run(Box<run::Args>),
     /// The simulated issuer host: serve its HTTP API, provision cards, show a card.
     #[command(after_long_help = host::EXAMPLES)]
     Host(host::Args),
@@ -47,5 +52,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calc(args) => calc::run(args),
         Command::Card(args) => card::run(args),
         Command::Host(args) => host::run(args),
+        Command::Run(args) => run::run(*args),
     }
 }

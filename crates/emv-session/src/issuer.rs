@@ -1,0 +1,175 @@
+//! The issuer host a session talks to: the embedded service (in-process, SQLite on disk or
+//! in memory) or a remote `emvbench host serve` over HTTP. Both answer the kernel through
+//! [`emv_auth::Host`] and the session's management calls through the same methods.
+
+use std::path::Path;
+
+use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError};
+use emv_host::{
+    CardProvision, CardRef, CardStatus, CardView, HostKeys, HttpHost, Issuer, PinOutcome,
+    PinResetMode,
+};
+use emv_kernel::HostState;
+
+use crate::SessionError;
+
+/// Who the management calls of a session are made as, in the host's audit table.
+pub const ACTOR: &str = "emvbench";
+
+/// Where the issuer host is.
+pub enum IssuerLink {
+    /// The host service in this process.
+    Embedded(Issuer),
+    /// A running `emvbench host serve`.
+    Remote(Box<HttpHost>),
+}
+
+impl std::fmt::Debug for IssuerLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Embedded(_) => "IssuerLink::Embedded",
+            Self::Remote(_) => "IssuerLink::Remote",
+        })
+    }
+}
+
+impl IssuerLink {
+    /// An embedded host whose store lives in memory (gone with the process).
+    pub fn in_memory(keys: HostKeys) -> Result<Self, SessionError> {
+        Ok(Self::Embedded(Issuer::in_memory(keys)?))
+    }
+
+    /// An embedded host whose store lives in `data_dir` (created on first use).
+    pub fn open(data_dir: &Path, keys: HostKeys) -> Result<Self, SessionError> {
+        Ok(Self::Embedded(Issuer::open(data_dir, keys)?))
+    }
+
+    /// A remote host at `url` (`http://HOST:PORT`), with the issuer API key its management
+    /// API needs.
+    pub fn remote(url: &str, api_key: &str) -> Result<Self, SessionError> {
+        Ok(Self::Remote(Box::new(
+            HttpHost::new(url)?.with_api_key(api_key),
+        )))
+    }
+
+    /// `embedded` or the remote URL, for reports.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::Embedded(_) => "embedded",
+            Self::Remote(_) => "remote",
+        }
+    }
+
+    /// Provisions (or refreshes; with `reset`, re-issues) a card.
+    pub fn provision(&mut self, p: &CardProvision, reset: bool) -> Result<(), SessionError> {
+        match self {
+            Self::Embedded(i) => {
+                i.provision(p, reset)?;
+            }
+            Self::Remote(h) => {
+                let path = if reset {
+                    "/v1/cards?reset=true"
+                } else {
+                    "/v1/cards"
+                };
+                let _: serde_json::Value = h.call("POST", path, Some(p))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The host's view of a card.
+    pub fn card_status(&mut self, card: &CardRef) -> Result<CardView, SessionError> {
+        Ok(match self {
+            Self::Embedded(i) => i.card_status(card)?,
+            Self::Remote(h) => h.card_status(card)?,
+        })
+    }
+
+    /// The host part of the outcome object.
+    pub fn state(&mut self, card: &CardRef) -> Result<HostState, SessionError> {
+        let v = self.card_status(card)?;
+        Ok(HostState {
+            online_pin_tries_left: v.online_pin_tries_left,
+            card_status: v.card_status.name().to_string(),
+            pending_scripts: u32::try_from(v.pending_scripts).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Unblock PIN: resets the online counter and queues a PIN UNBLOCK script.
+    pub fn unblock_pin(&mut self, card: &CardRef) -> Result<PinOutcome, SessionError> {
+        match self {
+            Self::Embedded(i) => Ok(i.unblock_pin(card, ACTOR)?),
+            Self::Remote(h) => Ok(h.call(
+                "POST",
+                &card_path(card, "pin/unblock"),
+                Some(&serde_json::json!({})),
+            )?),
+        }
+    }
+
+    /// Reset PIN: a new random PIN (read it with View PIN) or keep the old one.
+    pub fn reset_pin(
+        &mut self,
+        card: &CardRef,
+        mode: PinResetMode,
+    ) -> Result<PinOutcome, SessionError> {
+        match self {
+            Self::Embedded(i) => Ok(i.reset_pin(card, mode, ACTOR)?),
+            Self::Remote(h) => Ok(h.call(
+                "POST",
+                &card_path(card, "pin/reset"),
+                Some(&serde_json::json!({ "mode": mode })),
+            )?),
+        }
+    }
+
+    /// Block or unblock the card at the host.
+    pub fn set_card_status(
+        &mut self,
+        card: &CardRef,
+        status: CardStatus,
+    ) -> Result<CardView, SessionError> {
+        match self {
+            Self::Embedded(i) => Ok(i.set_card_status(card, status, ACTOR)?),
+            Self::Remote(h) => {
+                let op = match status {
+                    CardStatus::Blocked => "block",
+                    CardStatus::Active => "unblock",
+                };
+                Ok(h.call("POST", &card_path(card, op), Some(&serde_json::json!({})))?)
+            }
+        }
+    }
+
+    /// The embedded service, when the host is in-process.
+    pub fn embedded(&self) -> Option<&Issuer> {
+        match self {
+            Self::Embedded(i) => Some(i),
+            Self::Remote(_) => None,
+        }
+    }
+}
+
+fn card_path(card: &CardRef, op: &str) -> String {
+    match &card.psn {
+        Some(psn) => format!("/v1/cards/{}/{op}?psn={psn}", card.pan),
+        None => format!("/v1/cards/{}/{op}", card.pan),
+    }
+}
+
+impl Host for IssuerLink {
+    fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError> {
+        match self {
+            Self::Embedded(i) => Host::authorise(i, request),
+            Self::Remote(h) => h.authorise(request),
+        }
+    }
+
+    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+        match self {
+            Self::Embedded(i) => Host::advise(i, advice),
+            Self::Remote(h) => h.advise(advice),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The readable transaction report of `emvbench run`: what happened stage by stage (the
+//! kernel's decisions and the CV Rules it tried), the APDUs, and the result with TVR, TSI
+//! and CVM Results decoded bit by bit. PINs never appear: the kernel's APDU log masks the
+//! plaintext VERIFY data.
+
+use std::fmt::Write as _;
+
+use emv_kernel::{Outcome, RuleOutcome, Stage};
+use emv_tlv::describe::{DecodeAs, describe_as};
+
+/// What the report says about the transaction besides the outcome.
+#[derive(Debug, Clone, Default)]
+pub struct ReportHeader {
+    /// The card (profile name, or reader).
+    pub card: String,
+    /// The terminal profile.
+    pub terminal: String,
+    /// Transaction type and amount in words (`purchase 25.00 EUR`).
+    pub transaction: String,
+    /// The host (`embedded`, `http://...`, `none`).
+    pub host: String,
+}
+
+/// What to include.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportOptions {
+    /// List every APDU exchange.
+    pub apdus: bool,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self { apdus: true }
+    }
+}
+
+/// Renders the report.
+pub fn render(outcome: &Outcome, header: &ReportHeader, opts: ReportOptions) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} · card {} · terminal {} · host {}",
+        header.transaction, header.card, header.terminal, header.host
+    );
+    stages(&mut out, outcome);
+    if opts.apdus {
+        apdus(&mut out, outcome);
+    }
+    result(&mut out, outcome);
+    out
+}
+
+fn stages(out: &mut String, o: &Outcome) {
+    let mut current: Option<Stage> = None;
+    let mut cvm_done = false;
+    for d in &o.decisions {
+        if current != Some(d.stage) {
+            current = Some(d.stage);
+            let _ = writeln!(out, "\n{}", title(d.stage));
+            if d.stage == Stage::CardholderVerification {
+                cv_rules(out, o);
+                cvm_done = true;
+            }
+        }
+        let _ = writeln!(out, "  · {}", d.text);
+    }
+    if !cvm_done && !o.cvm_trace.is_empty() {
+        let _ = writeln!(out, "\n{}", title(Stage::CardholderVerification));
+        cv_rules(out, o);
+    }
+}
+
+fn title(stage: Stage) -> String {
+    let name = stage.name();
+    let mut t = name[..1].to_uppercase();
+    t.push_str(&name[1..]);
+    t
+}
+
+fn cv_rules(out: &mut String, o: &Outcome) {
+    for r in &o.cvm_trace {
+        let verdict = match r.outcome {
+            RuleOutcome::ConditionNotSatisfied => "condition not satisfied",
+            RuleOutcome::Unrecognised => "CVM not recognised",
+            RuleOutcome::NotSupported => "not supported",
+            RuleOutcome::Failed => "FAILED",
+            RuleOutcome::Successful => "successful",
+        };
+        let _ = writeln!(
+            out,
+            "  rule {} {}: {}, {} → {verdict}: {}",
+            r.index, r.rule, r.cvm, r.condition, r.reason
+        );
+    }
+}
+
+fn apdus(out: &mut String, o: &Outcome) {
+    let _ = writeln!(out, "\nAPDU exchanges ({})", o.apdus.len());
+    for (i, a) in o.apdus.iter().enumerate() {
+        let _ = writeln!(out, "  {:>2} {}", i + 1, a.name);
+        let _ = writeln!(out, "     >> {}", spaced(&a.command));
+        if a.response.is_empty() {
+            let _ = writeln!(out, "     << (no answer)");
+        } else {
+            let _ = writeln!(out, "     << {}", spaced(&a.response));
+        }
+    }
+}
+
+/// `6F1A8407` → `6F 1A 84 07` (masked `**` digits stay pairs).
+fn spaced(hex: &str) -> String {
+    let b = hex.as_bytes();
+    b.chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn result(out: &mut String, o: &Outcome) {
+    let _ = writeln!(out);
+    let mut line = format!("Result: {}", o.outcome.name().to_uppercase());
+    if let Some(rc) = &o.host_response_code {
+        let _ = write!(line, " · host response code {rc}");
+    }
+    if let Some(p) = &o.online_pin {
+        let _ = write!(line, " · online PIN {p}");
+    }
+    if o.signature_required {
+        line.push_str(" · SIGNATURE REQUIRED");
+    }
+    let _ = writeln!(out, "{line}");
+    if let Some(reason) = &o.termination_reason {
+        let at = o.terminated_at.map(|s| s.name()).unwrap_or("?");
+        let _ = writeln!(out, "  terminated at {at}: {reason}");
+    }
+    let _ = writeln!(
+        out,
+        "  CID          first {} · final {}",
+        o.cid_first.as_deref().unwrap_or("-"),
+        o.cid_final.as_deref().unwrap_or("-")
+    );
+    field(out, "TVR", &o.tvr, DecodeAs::Tvr);
+    field(out, "TSI", &o.tsi, DecodeAs::Tsi);
+    field(out, "CVM Results", &o.cvm_results, DecodeAs::CvmResults);
+    let _ = writeln!(out, "  CVM          {}", o.cvm_performed);
+    if let Some(sr) = &o.script_results {
+        field(out, "Script res.", sr, DecodeAs::ScriptResults);
+    }
+    if let Some(c) = &o.card {
+        let _ = writeln!(
+            out,
+            "  Card         PIN try counter {} of {}{} · ATC {} · application {} · card {}",
+            c.pin_try_counter,
+            c.pin_try_limit,
+            if c.pin_try_counter == 0 {
+                " (offline PIN BLOCKED)"
+            } else {
+                ""
+            },
+            c.atc,
+            if c.app_blocked { "BLOCKED" } else { "usable" },
+            if c.card_blocked { "BLOCKED" } else { "usable" },
+        );
+    }
+    if let Some(h) = &o.host {
+        let _ = writeln!(
+            out,
+            "  Host         online PIN tries left {}{} · card {} · pending scripts {}",
+            h.online_pin_tries_left,
+            if h.online_pin_tries_left == 0 {
+                " (online PIN BLOCKED)"
+            } else {
+                ""
+            },
+            h.card_status,
+            h.pending_scripts
+        );
+    }
+    let _ = writeln!(out, "  APDUs        {}", o.apdu_count);
+}
+
+fn field(out: &mut String, name: &str, hex_value: &str, kind: DecodeAs) {
+    let _ = writeln!(out, "  {name:<12} {hex_value}");
+    let Ok(bytes) = hex::decode(hex_value) else {
+        return;
+    };
+    if bytes.iter().all(|b| *b == 0) && kind == DecodeAs::Tvr {
+        let _ = writeln!(out, "               (no bit set)");
+        return;
+    }
+    if let Ok(lines) = describe_as(kind, &bytes) {
+        for l in lines {
+            let _ = writeln!(out, "               {l}");
+        }
+    }
+}

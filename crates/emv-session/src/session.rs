@@ -1,0 +1,122 @@
+//! A session: one card, one issuer host, and the transactions a terminal makes between them.
+
+use emv_apdu::Transport;
+use emv_host::{CardRef, HostKeys};
+use emv_kernel::{CardState, Kernel, Outcome, PinPad, TransactionParams};
+
+use crate::SessionError;
+use crate::card::{CardSlot, CardSpec};
+use crate::issuer::IssuerLink;
+use crate::provision::{card_provision, card_ref};
+
+/// Where the issuer host of a session is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostSpec {
+    /// In-process, its store in memory: it starts from the card profile every time.
+    EmbeddedInMemory,
+    /// In-process, its store in a data directory (SQLite, created on first use).
+    EmbeddedAt(std::path::PathBuf),
+    /// A running `emvbench host serve` at this URL, with this issuer API key.
+    Remote {
+        /// `http://HOST:PORT`.
+        url: String,
+        /// The issuer API key of its management API.
+        api_key: String,
+    },
+    /// No issuer: every authorisation fails as "unable to go online".
+    None,
+}
+
+/// A card and its issuer host, provisioned to agree.
+#[derive(Debug)]
+pub struct Session {
+    /// The card.
+    pub card: CardSlot,
+    /// The issuer host (`None`: unreachable).
+    pub host: Option<IssuerLink>,
+    /// The host's reference to the card (from the software card's profile).
+    pub card_ref: Option<CardRef>,
+}
+
+impl Session {
+    /// Opens the software card of `card` and the host of `host`, and provisions the host
+    /// from the card's profile. A freshly personalised card (no state yet) re-issues the
+    /// card at the host (its PIN, counters and chip knowledge reset to the profile), so
+    /// that the two start in step; a card with saved state only refreshes the host's
+    /// keys and limits, keeping its counters.
+    pub fn open(card: &CardSpec, host: &HostSpec, keys: HostKeys) -> Result<Self, SessionError> {
+        let (soft, fresh) = card.open()?;
+        let perso = soft.card().personalisation();
+        let provision = card_provision(perso)?;
+        let card_ref = card_ref(perso);
+        let link = match host {
+            HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
+            HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
+            HostSpec::Remote { url, api_key } => Some(IssuerLink::remote(url, api_key)?),
+            HostSpec::None => None,
+        };
+        let mut session = Session {
+            card: CardSlot::Soft(Box::new(soft)),
+            host: link,
+            card_ref: Some(card_ref),
+        };
+        if let Some(h) = &mut session.host {
+            h.provision(&provision, fresh)?;
+        }
+        Ok(session)
+    }
+
+    /// A session over a card reached only through APDUs (a reader, a trace) and `host`.
+    pub fn external(card: Box<dyn Transport + Send>, host: Option<IssuerLink>) -> Self {
+        Session {
+            card: CardSlot::External(card),
+            host,
+            card_ref: None,
+        }
+    }
+
+    /// Runs one transaction: powers the card on, runs the kernel, powers it off, and fills
+    /// the outcome's `card` (software card) and `host` parts. A card that cannot be powered
+    /// on is an error; anything the card does after that ends in the outcome.
+    pub fn transact(
+        &mut self,
+        kernel: &Kernel,
+        pinpad: &mut dyn PinPad,
+        params: &TransactionParams,
+    ) -> Result<Outcome, SessionError> {
+        self.card.power_on()?;
+        let mut outcome = match &mut self.host {
+            Some(h) => kernel.run(&mut self.card, pinpad, h, params)?,
+            None => kernel.run(
+                &mut self.card,
+                pinpad,
+                &mut emv_kernel::testing::TestHost::unreachable(),
+                params,
+            )?,
+        };
+        // The card leaves the field: its volatile state goes (ISO/IEC 7816-3 deactivation).
+        let _ = self.card.power_off();
+        outcome.card = self.card_state();
+        outcome.host = self.host_state()?;
+        Ok(outcome)
+    }
+
+    /// The card part of the outcome object (software card only).
+    pub fn card_state(&self) -> Option<CardState> {
+        self.card.status().map(|s| CardState {
+            pin_try_counter: s.pin_try_counter,
+            pin_try_limit: s.pin_try_limit,
+            app_blocked: s.app_blocked,
+            card_blocked: s.card_blocked,
+            atc: u32::from(s.atc),
+        })
+    }
+
+    /// The host part of the outcome object.
+    pub fn host_state(&mut self) -> Result<Option<emv_kernel::HostState>, SessionError> {
+        match (&mut self.host, &self.card_ref) {
+            (Some(h), Some(r)) => Ok(Some(h.state(r)?)),
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! `emvbench run`: one full transaction between a card and a terminal, with the issuer
+//! host, printed as a readable report or as the JSON outcome object.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use emv_auth::TransactionType;
+use emv_card::TagOverride;
+use emv_kernel::{
+    Kernel, KernelConfig, Profile, ScriptedPinPad, TransactionDate, TransactionParams,
+    TransactionTime,
+};
+use emv_session::report::{ReportHeader, ReportOptions, render};
+use emv_session::{CardSpec, HostSpec, Session, format_amount, parse_amount};
+
+use super::InputError;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  emvbench run --card visa-cvn18 --amount 25.00 --pin 1234
+  emvbench run --card visa-cvn18 --amount 25.00 --pin 0000 --pin 1234     # wrong, then right
+  emvbench run --card mc-cvn16 --terminal atm --type cash --amount 100 --pin 1234 --json
+  emvbench run --card visa-cvn18 --amount 60 --pin-bypass
+  emvbench run --card visa-cvn18 --amount 10 --card-tag 8E=000000000000000042031E031F00 \\
+               --terminal-tag 9F33=E0B8C8 --pin 1234 --json
+  emvbench run --card visa-cvn18 --state card.json --amount 25 --pin 9999   # the card remembers
+  emvbench run --card visa-cvn18 --amount 25 --pin 1234 --host http://127.0.0.1:8080
+
+Each --pin is one PIN entry at the PIN pad: after a wrong offline PIN the kernel asks again
+and takes the next --pin; when the entries run out the cardholder cancels. `--pin bypass`
+(or --pin-bypass) bypasses PIN entry at that prompt.
+
+State: without --state the card is freshly personalised from its profile, and the embedded
+host is a fresh in-memory one provisioned from the same profile, so every run starts from
+the profile and gives the same result. With --state FILE the card keeps its state (PIN try
+counter, ATC, blocks) in FILE and the embedded host keeps its own in --data DIR (default
+$XDG_DATA_HOME/emvbench or ~/.local/share/emvbench): a sequence of runs then behaves like
+one card and its issuer (wrong PINs add up, scripts wait for the next online transaction).
+A new state file re-issues the card at the host (PIN, counters and scripts reset).
+
+The exit code is 0 whatever the outcome (approved, declined or terminated): read it from
+the report or from --json. Errors in the arguments or profiles exit with 2.";
+
+/// Transaction types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TxnType {
+    /// Goods and services (9C 00).
+    Purchase,
+    /// Cash withdrawal or manual cash (9C 01).
+    Cash,
+    /// Purchase with cashback (9C 09); give the cashback with --cashback.
+    Cashback,
+    /// Refund (9C 20).
+    Refund,
+}
+
+impl From<TxnType> for TransactionType {
+    fn from(t: TxnType) -> Self {
+        match t {
+            TxnType::Purchase => TransactionType::Purchase,
+            TxnType::Cash => TransactionType::Cash,
+            TxnType::Cashback => TransactionType::Cashback,
+            TxnType::Refund => TransactionType::Refund,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("which-card").required(true).args(["card", "reader"])))]
+pub struct Args {
+    /// Card profile (a name in card-profiles/ or a path): the software card.
+    #[arg(long, value_name = "PROFILE")]
+    card: Option<String>,
+    /// A real card in a PC/SC reader: the reader's index in `emvbench readers` or part of
+    /// its name.
+    #[arg(long, value_name = "N")]
+    reader: Option<String>,
+    /// Terminal profile (a name in terminal-profiles/ or a path).
+    #[arg(long, value_name = "PROFILE", default_value = "pos-attended")]
+    terminal: String,
+    /// Amount, Authorised in the terminal's currency, e.g. 12.34 (it includes any
+    /// cashback).
+    #[arg(long, value_name = "AMOUNT")]
+    amount: String,
+    /// Cashback part of the amount (Amount, Other), e.g. 5.00.
+    #[arg(long, value_name = "AMOUNT")]
+    cashback: Option<String>,
+    /// Transaction type.
+    #[arg(long = "type", value_enum, default_value = "purchase")]
+    txn_type: TxnType,
+    /// One PIN entry (4-12 digits, or `bypass`); repeat for the next tries.
+    #[arg(long, value_name = "PIN")]
+    pin: Vec<String>,
+    /// Bypass PIN entry at the first PIN prompt (before any --pin).
+    #[arg(long)]
+    pin_bypass: bool,
+    /// The issuer host: `embedded` (in-process), `http://HOST:PORT` (a running `emvbench
+    /// host serve`) or `none` (unreachable: the terminal decides offline).
+    #[arg(long, value_name = "HOST", default_value = "embedded")]
+    host: String,
+    /// Where the embedded host keeps its SQLite store (default: in memory without --state,
+    /// the per-user data directory with --state).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Where the software card keeps its state (created on first use).
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the repository's TEST keys).
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// Issuer API key for a remote host's management API (default: $EMVBENCH_API_KEY, else
+    /// the first API key of the key file).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "EMVBENCH_API_KEY",
+        hide_env_values = true
+    )]
+    api_key: Option<String>,
+    /// Override a card data object: TAG=HEX (repeatable), e.g. 8E=0000...4203.
+    #[arg(long = "card-tag", value_name = "TAG=HEX")]
+    card_tags: Vec<TagOverride>,
+    /// Override a terminal data object: TAG=HEX (repeatable), e.g. 9F33=E0F8C8.
+    #[arg(long = "terminal-tag", value_name = "TAG=HEX")]
+    terminal_tags: Vec<String>,
+    /// Transaction date YYYY-MM-DD (default: today, UTC).
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
+    /// Seed of the terminal's and the card's random numbers (default: random). With the
+    /// same seed, date and state, a run sends the same APDUs.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// The merchant forces the transaction online.
+    #[arg(long)]
+    force_online: bool,
+    /// Leave the APDU listing out of the report.
+    #[arg(long)]
+    no_apdus: bool,
+    /// Print the outcome object (JSON) instead of the report.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Run `emvbench run`.
+pub fn run(a: Args) -> Result<ExitCode> {
+    let input = |m: String| anyhow::Error::from(InputError(m));
+    let mut profile = Profile::load(&a.terminal).map_err(|e| input(e.to_string()))?;
+    for t in &a.terminal_tags {
+        profile
+            .override_tag_str(t)
+            .map_err(|e| input(e.to_string()))?;
+    }
+    let exponent = u32::from(profile.currency_exponent);
+    let amount = parse_amount(&a.amount, exponent).map_err(|e| input(format!("--amount {e}")))?;
+    let cashback = match &a.cashback {
+        Some(c) => parse_amount(c, exponent).map_err(|e| input(format!("--cashback {e}")))?,
+        None => 0,
+    };
+    let mut entries: Vec<String> = Vec::new();
+    if a.pin_bypass {
+        entries.push("bypass".into());
+    }
+    entries.extend(a.pin.iter().cloned());
+    let mut pinpad = ScriptedPinPad::new(entries.iter().map(String::as_str))
+        .map_err(|e| input(format!("--pin: {e}")))?;
+    let seed = a.seed.unwrap_or_else(random_seed);
+    let (date, time) = match &a.date {
+        Some(d) => (
+            TransactionDate::parse(d).map_err(|e| input(format!("--date: {e}")))?,
+            TransactionTime {
+                hour: 12,
+                minute: 0,
+                second: 0,
+            },
+        ),
+        None => today(),
+    };
+    let params = TransactionParams {
+        amount,
+        amount_other: cashback,
+        transaction_type: a.txn_type.into(),
+        date,
+        time,
+        seed,
+        // System trace audit number: six digits from the seed (ISO 8583 DE 11).
+        stan: u32::try_from(seed % 999_999).unwrap_or(0) + 1,
+        merchant_forced_online: a.force_online,
+        ..TransactionParams::default()
+    };
+    params.validate().map_err(|e| input(e.to_string()))?;
+
+    if let Some(reader) = &a.reader {
+        return Err(input(format!(
+            "--reader {reader}: this build has no PC/SC support; see `emvbench readers`"
+        )));
+    }
+    let Some(card_profile) = a.card.clone() else {
+        return Err(input("give --card PROFILE or --reader N".into()));
+    };
+    let keys = super::host::load_keys(a.keys.as_deref(), false)?;
+    let host = host_spec(&a, &keys)?;
+    let spec = CardSpec {
+        profile: card_profile.clone(),
+        overrides: a.card_tags.clone(),
+        state: a.state.clone(),
+        seed: Some(seed),
+    };
+    let mut session = Session::open(&spec, &host, keys).map_err(|e| match e {
+        emv_session::SessionError::Card(_) | emv_session::SessionError::Provision { .. } => {
+            input(e.to_string())
+        }
+        other => anyhow::Error::from(other).context("setting up the card and the host"),
+    })?;
+    let kernel = Kernel::new(profile, KernelConfig::default());
+    let outcome = session
+        .transact(&kernel, &mut pinpad, &params)
+        .context("running the transaction")?;
+
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        let header = ReportHeader {
+            card: card_profile,
+            terminal: kernel.profile().name.clone(),
+            transaction: format!(
+                "{} {}{} (currency {:04})",
+                TransactionType::from(a.txn_type).name(),
+                format_amount(amount, exponent),
+                if cashback > 0 {
+                    format!(" incl. cashback {}", format_amount(cashback, exponent))
+                } else {
+                    String::new()
+                },
+                kernel.profile().currency_code
+            ),
+            host: match &host {
+                HostSpec::EmbeddedInMemory => "embedded (in memory)".into(),
+                HostSpec::EmbeddedAt(d) => format!("embedded ({})", d.display()),
+                HostSpec::Remote { url, .. } => url.clone(),
+                HostSpec::None => "none (unreachable)".into(),
+            },
+        };
+        print!(
+            "{}",
+            render(&outcome, &header, ReportOptions { apdus: !a.no_apdus })
+        );
+        if pinpad.remaining() > 0 {
+            println!(
+                "  note: {} PIN entr{} not used",
+                pinpad.remaining(),
+                if pinpad.remaining() == 1 {
+                    "y was"
+                } else {
+                    "ies were"
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn host_spec(a: &Args, keys: &emv_host::HostKeys) -> Result<HostSpec> {
+    let h = a.host.trim();
+    Ok(match h {
+        "embedded" => match (&a.data, &a.state) {
+            (Some(d), _) => HostSpec::EmbeddedAt(d.clone()),
+            (None, Some(_)) => HostSpec::EmbeddedAt(emv_host::default_data_dir()),
+            (None, None) => HostSpec::EmbeddedInMemory,
+        },
+        "none" => HostSpec::None,
+        url if url.starts_with("http://") => {
+            if a.data.is_some() {
+                return Err(InputError(
+                    "--data is for the embedded host; a remote host keeps its own store".into(),
+                )
+                .into());
+            }
+            let api_key = match &a.api_key {
+                Some(k) => k.clone(),
+                None => keys
+                    .client_api_key()
+                    .map(|k| k.expose().to_string())
+                    .ok_or_else(|| {
+                        InputError(
+                            "the key file has no API key; give --api-key or EMVBENCH_API_KEY"
+                                .into(),
+                        )
+                    })?,
+            };
+            HostSpec::Remote {
+                url: url.to_string(),
+                api_key,
+            }
+        }
+        other => {
+            return Err(InputError(format!(
+                "--host {other:?}: expected embedded, none or http://HOST:PORT"
+            ))
+            .into());
+        }
+    })
+}
+
+fn today() -> (TransactionDate, TransactionTime) {
+    let (y, mo, d, h, mi, s) = emv_host::time::civil(emv_host::time::now_unix());
+    let date = u16::try_from(y)
+        .ok()
+        .and_then(|y| TransactionDate::new(y, mo as u8, d as u8).ok())
+        .unwrap_or(TransactionDate {
+            year: 2026,
+            month: 1,
+            day: 1,
+        });
+    let time = TransactionTime {
+        hour: h as u8,
+        minute: mi as u8,
+        second: s as u8,
+    };
+    (date, time)
+}
+
+fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    // a seed only makes runs different; if the system has no random source, 0 will do
+    let _ = getrandom::fill(&mut b);
+    u64::from_le_bytes(b)
+}
