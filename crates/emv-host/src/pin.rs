@@ -207,12 +207,29 @@ pub fn check_pin_policy(pin: &Pin) -> Result<(), Error> {
 
 /// A uniformly random PIN of `len` digits that passes [`check_pin_policy`].
 pub fn random_pin(len: usize) -> Result<Pin, Error> {
+    random_pin_from(len, None)
+}
+
+/// Where new PINs come from: the operating system's RNG, or (`Some(state)`) a seeded
+/// SplitMix64 sequence that scenarios use so that their traces are reproducible.
+pub(crate) fn random_pin_from(len: usize, mut seeded: Option<&mut u64>) -> Result<Pin, Error> {
     loop {
         let mut raw = zeroize::Zeroizing::new(vec![0u8; len]);
-        getrandom::fill(&mut raw).map_err(|e| Error::Io {
-            context: "operating system RNG".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        match seeded.as_deref_mut() {
+            Some(state) => {
+                for b in raw.iter_mut() {
+                    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                    let mut z = *state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    *b = (z ^ (z >> 31)) as u8;
+                }
+            }
+            None => getrandom::fill(&mut raw).map_err(|e| Error::Io {
+                context: "operating system RNG".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?,
+        }
         // rejection sampling keeps the digits uniform: bytes >= 250 are drawn again
         if raw.iter().any(|&b| b >= 250) {
             continue;

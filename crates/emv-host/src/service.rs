@@ -199,6 +199,8 @@ pub struct AdviceOutcome {
 pub struct Issuer {
     db: Arc<Db>,
     keys: Arc<HostKeys>,
+    /// Seeded source of new PINs (reproducible scenarios); `None`: the system RNG.
+    pin_seed: Option<Arc<std::sync::Mutex<u64>>>,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -501,7 +503,15 @@ impl Issuer {
         Ok(Self {
             db: Arc::new(Db::new(conn)),
             keys: Arc::new(keys),
+            pin_seed: None,
         })
+    }
+
+    /// Makes the PINs that "reset PIN (new)" generates a reproducible sequence from
+    /// `seed` instead of the system RNG: for scenarios and their recorded traces only.
+    pub fn with_pin_seed(mut self, seed: u64) -> Self {
+        self.pin_seed = Some(Arc::new(std::sync::Mutex::new(seed)));
+        self
     }
 
     /// The host's keys.
@@ -747,6 +757,7 @@ impl Issuer {
     ) -> Result<PinOutcome, Error> {
         card.check()?;
         let (card, actor, keys) = (card.clone(), actor.to_string(), Arc::clone(&self.keys));
+        let pin_seed = self.pin_seed.clone();
         self.db.call(move |tx| {
             let c = find_card(tx, &card)?;
             match mode {
@@ -756,7 +767,16 @@ impl Issuer {
                     pin_outcome(tx, &c, "pin-reset", "online PIN counter reset; the PIN is unchanged", None)
                 }
                 PinResetMode::New => {
-                    let new_pin = pin::random_pin(usize::from(c.pin.pin_len).clamp(4, 12))?;
+                    let len = usize::from(c.pin.pin_len).clamp(4, 12);
+                    let new_pin = match &pin_seed {
+                        Some(m) => {
+                            let mut state = m.lock().map_err(|_| {
+                                Error::Corrupt("PIN generator lock poisoned".into())
+                            })?;
+                            pin::random_pin_from(len, Some(&mut state))?
+                        }
+                        None => pin::random_pin(len)?,
+                    };
                     set_new_pin(tx, &keys, &c, &new_pin)?;
                     audit::record(tx, &actor, "pin-reset-new", &c.pan, &c.psn, "ok")?;
                     pin_outcome(

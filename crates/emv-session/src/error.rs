@@ -33,6 +33,28 @@ pub enum SessionError {
         /// What is wrong.
         reason: String,
     },
+    /// A scenario file is invalid.
+    #[error("{file}:{line}: {field}{}{reason}", if field.is_empty() { "" } else { ": " })]
+    Scenario {
+        /// The file.
+        file: String,
+        /// 1-based line (0: the whole file).
+        line: usize,
+        /// The field (`amount`, `step[2].pin`, ...), empty when unknown.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A scenario step could not run.
+    #[error("step {step} (line {line}): {source}")]
+    Step {
+        /// 1-based step.
+        step: usize,
+        /// Its line.
+        line: usize,
+        /// Why.
+        source: Box<SessionError>,
+    },
     /// A value given by the user (amount, host address, ...) is invalid.
     #[error("{0}")]
     Input(String),

@@ -124,6 +124,27 @@ impl IssuerLink {
         }
     }
 
+    /// Change the PIN: the new PIN arrives as an encrypted PIN block (never in clear); a
+    /// PIN CHANGE script is queued for the chip.
+    pub fn change_pin(
+        &mut self,
+        card: &CardRef,
+        new_pin: &emv_auth::PinData,
+    ) -> Result<PinOutcome, SessionError> {
+        match self {
+            Self::Embedded(i) => Ok(i.change_pin(card, new_pin, ACTOR)?),
+            Self::Remote(h) => Ok(h.call(
+                "POST",
+                &card_path(card, "pin/change"),
+                Some(&serde_json::json!({
+                    "pin_block": hex::encode_upper(&new_pin.pin_block),
+                    "format": new_pin.format,
+                    "key_id": new_pin.key_id,
+                })),
+            )?),
+        }
+    }
+
     /// Block or unblock the card at the host.
     pub fn set_card_status(
         &mut self,

@@ -15,10 +15,11 @@ pub mod error;
 pub mod issuer;
 pub mod provision;
 pub mod report;
+pub mod scenario;
 pub mod session;
 
 pub use card::{CardSlot, CardSpec, SoftCard};
 pub use error::SessionError;
 pub use issuer::IssuerLink;
 pub use provision::{card_provision, card_ref, format_amount, parse_amount};
-pub use session::{HostSpec, Session};
+pub use session::{HostSpec, Pull, Session};

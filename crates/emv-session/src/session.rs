@@ -1,8 +1,13 @@
 //! A session: one card, one issuer host, and the transactions a terminal makes between them.
 
-use emv_apdu::Transport;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use emv_apdu::{Transport, TransportError};
+use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError};
 use emv_host::{CardRef, HostKeys};
 use emv_kernel::{CardState, Kernel, Outcome, PinPad, TransactionParams};
+use emv_transport::trace::{Event, Recorder, Trace};
 
 use crate::SessionError;
 use crate::card::{CardSlot, CardSpec};
@@ -27,6 +32,16 @@ pub enum HostSpec {
     None,
 }
 
+/// When the card is pulled out of the reader during the next transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pull {
+    /// As soon as the issuer has answered: before the issuer scripts and the second
+    /// GENERATE AC reach the card (MISSION.md case 3, "script delivery failed").
+    AfterAuthorisation,
+    /// Before the n-th command (1-based) of the transaction.
+    BeforeCommand(usize),
+}
+
 /// A card and its issuer host, provisioned to agree.
 #[derive(Debug)]
 pub struct Session {
@@ -36,6 +51,10 @@ pub struct Session {
     pub host: Option<IssuerLink>,
     /// The host's reference to the card (from the software card's profile).
     pub card_ref: Option<CardRef>,
+    /// Where the exchanges are recorded, if anywhere.
+    pub trace: Option<Arc<Mutex<Trace>>>,
+    /// A card pull armed for the next transaction.
+    pub pull: Option<Pull>,
 }
 
 impl Session {
@@ -45,20 +64,28 @@ impl Session {
     /// that the two start in step; a card with saved state only refreshes the host's
     /// keys and limits, keeping its counters.
     pub fn open(card: &CardSpec, host: &HostSpec, keys: HostKeys) -> Result<Self, SessionError> {
-        let (soft, fresh) = card.open()?;
-        let perso = soft.card().personalisation();
-        let provision = card_provision(perso)?;
-        let card_ref = card_ref(perso);
         let link = match host {
             HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
             HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
             HostSpec::Remote { url, api_key } => Some(IssuerLink::remote(url, api_key)?),
             HostSpec::None => None,
         };
+        Self::with_host(card, link)
+    }
+
+    /// Like [`Session::open`], with a host the caller made (e.g. an embedded issuer with
+    /// a seeded PIN generator).
+    pub fn with_host(card: &CardSpec, host: Option<IssuerLink>) -> Result<Self, SessionError> {
+        let (soft, fresh) = card.open()?;
+        let perso = soft.card().personalisation();
+        let provision = card_provision(perso)?;
+        let card_ref = card_ref(perso);
         let mut session = Session {
             card: CardSlot::Soft(Box::new(soft)),
-            host: link,
+            host,
             card_ref: Some(card_ref),
+            trace: None,
+            pull: None,
         };
         if let Some(h) = &mut session.host {
             h.provision(&provision, fresh)?;
@@ -72,30 +99,66 @@ impl Session {
             card: CardSlot::External(card),
             host,
             card_ref: None,
+            trace: None,
+            pull: None,
+        }
+    }
+
+    /// Starts recording every exchange (and the host's answers) into a new trace.
+    pub fn record(&mut self) -> Arc<Mutex<Trace>> {
+        let t = Arc::new(Mutex::new(Trace::default()));
+        self.trace = Some(Arc::clone(&t));
+        t
+    }
+
+    /// Adds a marker to the trace, if recording.
+    pub fn mark(&self, name: &str, args: &[&str], fields: &[(&str, String)]) {
+        if let Some(t) = &self.trace {
+            t.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .marker(name, args, fields);
         }
     }
 
     /// Runs one transaction: powers the card on, runs the kernel, powers it off, and fills
     /// the outcome's `card` (software card) and `host` parts. A card that cannot be powered
-    /// on is an error; anything the card does after that ends in the outcome.
+    /// on is an error; anything the card does after that ends in the outcome. A pulled
+    /// card is put back afterwards, ready for the next transaction.
     pub fn transact(
         &mut self,
         kernel: &Kernel,
         pinpad: &mut dyn PinPad,
         params: &TransactionParams,
     ) -> Result<Outcome, SessionError> {
-        self.card.power_on()?;
-        let mut outcome = match &mut self.host {
-            Some(h) => kernel.run(&mut self.card, pinpad, h, params)?,
-            None => kernel.run(
-                &mut self.card,
-                pinpad,
-                &mut emv_kernel::testing::TestHost::unreachable(),
-                params,
-            )?,
+        let pull = self.pull.take();
+        let pulled = Arc::new(AtomicBool::new(false));
+        let answered = Arc::new(AtomicBool::new(false));
+        let mut card = Tap {
+            rec: Recorder::new(&mut self.card, self.trace.clone()),
+            pull,
+            commands: 0,
+            answered: Arc::clone(&answered),
+            pulled: Arc::clone(&pulled),
         };
+        card.power_on()?;
+        let mut unreachable = emv_kernel::testing::TestHost::unreachable();
+        let inner: &mut dyn Host = match &mut self.host {
+            Some(h) => h,
+            None => &mut unreachable,
+        };
+        let mut host = HostTap {
+            inner,
+            trace: self.trace.clone(),
+            answered,
+        };
+        let mut outcome = kernel.run(&mut card, pinpad, &mut host, params)?;
         // The card leaves the field: its volatile state goes (ISO/IEC 7816-3 deactivation).
-        let _ = self.card.power_off();
+        let _ = card.power_off();
+        if pulled.load(Ordering::SeqCst)
+            && let Some(soft) = self.card.soft_mut()
+        {
+            soft.insert();
+        }
         outcome.card = self.card_state();
         outcome.host = self.host_state()?;
         Ok(outcome)
@@ -118,5 +181,93 @@ impl Session {
             (Some(h), Some(r)) => Ok(Some(h.state(r)?)),
             _ => Ok(None),
         }
+    }
+}
+
+/// The card as the kernel sees it in a session: recorded, and pulled out when planned.
+struct Tap<'a> {
+    rec: Recorder<&'a mut CardSlot>,
+    pull: Option<Pull>,
+    commands: usize,
+    answered: Arc<AtomicBool>,
+    pulled: Arc<AtomicBool>,
+}
+
+impl Tap<'_> {
+    fn pull_now(&mut self) -> bool {
+        if self.pulled.load(Ordering::SeqCst) {
+            return true;
+        }
+        let due = match self.pull {
+            Some(Pull::AfterAuthorisation) => self.answered.load(Ordering::SeqCst),
+            Some(Pull::BeforeCommand(n)) => self.commands >= n,
+            None => false,
+        };
+        if due {
+            self.pulled.store(true, Ordering::SeqCst);
+            if let Some(soft) = self.rec.inner_mut().soft_mut() {
+                soft.remove();
+            }
+            self.rec.push(Event::Removed);
+        }
+        due
+    }
+}
+
+impl Transport for Tap<'_> {
+    fn transmit(&mut self, capdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.commands += 1;
+        if self.pull_now() {
+            return Err(TransportError::CardRemoved);
+        }
+        self.rec.transmit(capdu)
+    }
+    fn power_on(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.rec.power_on()
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.rec.reset()
+    }
+    fn power_off(&mut self) -> Result<(), TransportError> {
+        if self.pulled.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.rec.power_off()
+    }
+}
+
+/// The host as the kernel sees it in a session: its answers recorded (they hold no PIN),
+/// and the moment it answered known (for [`Pull::AfterAuthorisation`]).
+struct HostTap<'a> {
+    inner: &'a mut dyn Host,
+    trace: Option<Arc<Mutex<Trace>>>,
+    answered: Arc<AtomicBool>,
+}
+
+impl Host for HostTap<'_> {
+    fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError> {
+        let r = self.inner.authorise(request);
+        if let Some(t) = &self.trace {
+            let text = match &r {
+                Ok(resp) => {
+                    // The authorisation code is random and never reaches the card: left
+                    // out so that a recorded trace is the same on every run.
+                    let mut v = serde_json::to_value(resp).unwrap_or_default();
+                    if let Some(m) = v.as_object_mut() {
+                        m.remove("auth_code");
+                    }
+                    v.to_string()
+                }
+                Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
+            };
+            t.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Event::Host(text));
+        }
+        self.answered.store(true, Ordering::SeqCst);
+        r
+    }
+    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+        self.inner.advise(advice)
     }
 }

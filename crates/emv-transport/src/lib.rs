@@ -3,6 +3,8 @@
 //! record/replay join it later. The kernel only sees [`emv_apdu::Transport`].
 #![forbid(unsafe_code)]
 
+pub mod trace;
+
 use emv_apdu::{Transport, TransportError};
 use emv_card::{Card, CardStore};
 

@@ -9,6 +9,8 @@ pub mod card;
 pub mod decode;
 pub mod host;
 pub mod run;
+pub mod scenario;
+pub mod trace;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
 /// people who build and test card payments.
@@ -35,6 +37,11 @@ enum Command {
     /// print a stage-by-stage report (or the JSON outcome).
     #[command(after_long_help = run::EXAMPLES)]
     Run(Box<run::Args>),
+    /// Scenarios: multi-step flows (transactions, host calls, a pulled card) with
+    /// expectations, from TOML files.
+    Scenario(scenario::Args),
+    /// APDU traces: replay them against the software card, compare two.
+    Trace(trace::Args),
     /// The simulated issuer host: serve its HTTP API, provision cards, show a card.
     #[command(after_long_help = host::EXAMPLES)]
     Host(host::Args),
@@ -53,5 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Card(args) => card::run(args),
         Command::Host(args) => host::run(args),
         Command::Run(args) => run::run(*args),
+        Command::Scenario(args) => scenario::run(args),
+        Command::Trace(args) => trace::run(args),
     }
 }

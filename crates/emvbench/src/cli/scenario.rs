@@ -1,0 +1,157 @@
+//! `emvbench scenario run`: multi-step flows from TOML files, with expectations.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use emv_session::scenario::{self, RunOptions, ScenarioReport};
+
+use super::InputError;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  emvbench scenario run scenarios/offline-pin-blocked-atm-unblock.toml
+  emvbench scenario run scenarios/*.toml --json
+  emvbench scenario run scenarios/card-pulled-before-script.toml --record pulled.trace
+  emvbench scenario run scenarios/*.toml --record-dir apdu-traces     # re-record every trace
+
+A scenario (TOML) names a card profile and a list of [[step]]s: `do = \"transaction\"` at a
+terminal profile with an amount, a type and PIN entries; `do = \"host\"` with call =
+unblock-pin | reset-pin (mode = new|keep) | change-pin (new_pin) | view-pin | block-card |
+unblock-card | ecommerce (amount); `do = \"remove-card\"` (the card is pulled out as soon as
+the issuer answers the next transaction); `do = \"check\"`. Each step may carry [step.expect]
+with any field of the outcome object (`outcome`, `tvr`, `card.pin_try_counter`,
+`host.pending_scripts`, ...). A scenario runs against a fresh software card and a fresh
+in-memory issuer host, with a fixed date and fixed seeds: the same file gives the same
+APDUs every time. The exit code is 1 when an expectation failed, 2 for an invalid file.";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scenario files and check their expectations.
+    #[command(after_long_help = EXAMPLES)]
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Scenario files (TOML).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Print the reports as JSON (one array of scenarios).
+    #[arg(long)]
+    json: bool,
+    /// Record the APDU trace of the (single) scenario into FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "record_dir")]
+    record: Option<PathBuf>,
+    /// Record each scenario's trace into DIR/<scenario file stem>.trace.
+    #[arg(long, value_name = "DIR")]
+    record_dir: Option<PathBuf>,
+    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the repository's TEST keys).
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+}
+
+/// Dispatch `emvbench scenario ...`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        Command::Run(a) => run_files(a),
+    }
+}
+
+fn run_files(a: RunArgs) -> Result<ExitCode> {
+    if a.record.is_some() && a.files.len() > 1 {
+        return Err(InputError(
+            "--record FILE takes one scenario; use --record-dir DIR for several".into(),
+        )
+        .into());
+    }
+    // check every file before running any
+    let mut scenarios = Vec::new();
+    for f in &a.files {
+        scenarios.push(scenario::load(f).map_err(|e| InputError(e.to_string()))?);
+    }
+    if let Some(dir) = &a.record_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let record = a.record.is_some() || a.record_dir.is_some();
+    let mut reports: Vec<ScenarioReport> = Vec::new();
+    for s in &scenarios {
+        let keys = super::host::load_keys(a.keys.as_deref(), false)?;
+        let ran = scenario::run(s, keys, &RunOptions { record })
+            .with_context(|| format!("{}", s.file.display()))?;
+        if let Some(trace) = &ran.trace {
+            let path = a.record.clone().unwrap_or_else(|| {
+                let stem = s.file.file_stem().unwrap_or_default().to_string_lossy();
+                a.record_dir
+                    .clone()
+                    .unwrap_or_default()
+                    .join(format!("{stem}.trace"))
+            });
+            std::fs::write(&path, trace.to_text())
+                .with_context(|| format!("writing {}", path.display()))?;
+            if !a.json {
+                eprintln!(
+                    "recorded {} ({} exchanges)",
+                    path.display(),
+                    trace.exchanges()
+                );
+            }
+        }
+        if !a.json {
+            print!("{}", render(&ran.report));
+        }
+        reports.push(ran.report);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    let failed = reports.iter().filter(|r| !r.passed).count();
+    if !a.json {
+        println!(
+            "{} scenario(s): {} passed, {failed} failed",
+            reports.len(),
+            reports.len() - failed
+        );
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The text report of one scenario.
+pub fn render(r: &ScenarioReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({})",
+        if r.passed { "PASS" } else { "FAIL" },
+        r.name,
+        r.file
+    );
+    for s in &r.steps {
+        let mark = if s.failures.is_empty() {
+            "ok  "
+        } else {
+            "FAIL"
+        };
+        let _ = writeln!(out, "  {mark} step {} {}: {}", s.step, s.action, s.summary);
+        for f in &s.failures {
+            let _ = writeln!(
+                out,
+                "         step {} (line {}): {} expected {}, got {}",
+                s.step, s.line, f.field, f.expected, f.actual
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,95 @@
+//! `emvbench trace replay|diff`: recorded APDU traces as regression tests.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+use emv_transport::trace::{self, Trace};
+
+use super::InputError;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  emvbench trace replay apdu-traces/*.trace
+  emvbench trace diff old.trace new.trace
+
+`replay` plays the terminal side of a trace (every power-on and C-APDU, in order) against a
+fresh software card personalised as the trace's @card line says, and compares every answer
+byte for byte; it stops at the first difference and shows both answers decoded. `diff`
+compares two traces exchange by exchange. Record traces with `emvbench run --record FILE`
+or `emvbench scenario run FILE --record FILE`.";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay traces against the software card, byte for byte.
+    #[command(after_long_help = EXAMPLES)]
+    Replay {
+        /// Trace files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Compare two traces exchange by exchange.
+    #[command(after_long_help = EXAMPLES)]
+    Diff {
+        /// The first trace.
+        a: PathBuf,
+        /// The second trace.
+        b: PathBuf,
+    },
+}
+
+fn load(path: &Path) -> Result<Trace> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError(format!("reading {}: {e}", path.display())))?;
+    Ok(Trace::parse(&text).map_err(|e| InputError(format!("{}: {e}", path.display())))?)
+}
+
+/// Dispatch `emvbench trace ...`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        Command::Replay { files } => {
+            let mut failed = 0;
+            for f in &files {
+                let t = load(f)?;
+                let mut card = trace::card_for_trace(&t)
+                    .map_err(|e| InputError(format!("{}: {e}", f.display())))?;
+                match trace::replay_against_card(&t, &mut card) {
+                    Ok(stats) => println!(
+                        "ok   {}: {} exchanges, {} power-ons, identical",
+                        f.display(),
+                        stats.exchanges,
+                        stats.power_ons
+                    ),
+                    Err(m) => {
+                        failed += 1;
+                        println!("FAIL {}: {m}", f.display());
+                    }
+                }
+            }
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Diff { a, b } => {
+            let d = trace::diff(&load(&a)?, &load(&b)?);
+            if d.is_empty() {
+                println!("the exchanges are identical");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for line in &d {
+                println!("{line}");
+            }
+            println!("{} exchange(s) differ", d.len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
