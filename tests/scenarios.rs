@@ -203,3 +203,29 @@ fn scenario_file_errors_name_the_file_line_and_field() {
         assert!(e.contains(field), "{text:?}: {e}");
     }
 }
+
+#[test]
+fn every_trace_replays_as_the_card_against_the_kernel() {
+    for path in files("apdu-traces", "trace") {
+        let t = Trace::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let stats = emv_session::replay::replay_as_card(&t)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(stats.commands, t.exchanges(), "{}", path.display());
+    }
+}
+
+#[test]
+fn a_kernel_that_sends_something_else_is_caught_by_the_card_side_replay() {
+    let path = root().join("apdu-traces/05-reset-keep-pin.trace");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // the first transaction is now for 30.01 instead of 30.00: the first GENERATE AC's
+    // CDOL1 data (Amount, Authorised) differs from the recording
+    let changed = text.replacen("amount=3000 ", "amount=3001 ", 1);
+    assert_ne!(changed, text);
+    let t = Trace::parse(&changed).unwrap();
+    let e = emv_session::replay::replay_as_card(&t)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("GENERATE AC"), "{e}");
+    assert!(e.contains("first difference at byte"), "{e}");
+}

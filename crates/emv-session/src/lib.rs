@@ -14,6 +14,7 @@ pub mod card;
 pub mod error;
 pub mod issuer;
 pub mod provision;
+pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod session;

@@ -138,6 +138,8 @@ pub enum Action {
     Transaction {
         /// The terminal profile's name.
         terminal: String,
+        /// Its `terminal_tags` overrides, as written.
+        terminal_tags: Vec<String>,
         /// The kernel (profile with overrides).
         kernel: Box<Kernel>,
         /// The transaction parameters.
@@ -595,6 +597,11 @@ fn transaction(
         .map_err(|e| ctx.err(amount_s, "amount", e.to_string()))?;
     Ok(Action::Transaction {
         terminal: terminal.to_string(),
+        terminal_tags: s
+            .terminal_tags
+            .iter()
+            .map(|t| t.get_ref().clone())
+            .collect(),
         kernel: Box::new(Kernel::new(profile, KernelConfig::default())),
         params,
         pins,
@@ -748,6 +755,7 @@ fn run_step(
     let (action, summary, result, outcome) = match &step.action {
         Action::Transaction {
             terminal,
+            terminal_tags,
             kernel,
             params,
             pins,
@@ -775,14 +783,12 @@ fn run_step(
             session.mark(
                 "transaction",
                 &[&step.index.to_string()],
-                &[
-                    ("terminal", terminal.clone()),
-                    ("amount", params.amount.to_string()),
-                    ("amount-other", params.amount_other.to_string()),
-                    ("type", params.transaction_type.name().to_string()),
-                    ("seed", params.seed.to_string()),
-                    ("pins", kinds.join(",")),
-                ],
+                &crate::replay::transaction_fields(
+                    terminal,
+                    &terminal_tags.join(","),
+                    params,
+                    &kinds,
+                ),
             );
             let o = session.transact(kernel, &mut pad, params).map_err(at)?;
             session.mark(

@@ -137,6 +137,10 @@ pub struct Args {
     /// Leave the APDU listing out of the report.
     #[arg(long)]
     no_apdus: bool,
+    /// Record the APDU trace of the transaction into FILE (replay it with `emvbench trace
+    /// replay FILE`).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// Print the outcome object (JSON) instead of the report.
     #[arg(long)]
     json: bool,
@@ -213,9 +217,69 @@ pub fn run(a: Args) -> Result<ExitCode> {
         other => anyhow::Error::from(other).context("setting up the card and the host"),
     })?;
     let kernel = Kernel::new(profile, KernelConfig::default());
+    let trace = a.record.as_ref().map(|_| session.record());
+    if a.record.is_some() {
+        // a card with saved state cannot be replayed from its profile alone
+        if a.state.is_some() {
+            eprintln!(
+                "note: the card has saved state ({}); the trace replays only against a card in that state",
+                a.state
+                    .as_deref()
+                    .unwrap_or_else(|| std::path::Path::new(""))
+                    .display()
+            );
+        }
+        session.mark(
+            "card",
+            &[],
+            &[
+                ("profile", card_profile.clone()),
+                ("seed", seed.to_string()),
+                (
+                    "tags",
+                    a.card_tags
+                        .iter()
+                        .map(|o| format!("{:X}={}", o.tag, hex::encode_upper(&o.value)))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+            ],
+        );
+        let kinds: Vec<&str> = entries
+            .iter()
+            .map(|e| if e == "bypass" { "bypass" } else { "pin" })
+            .collect();
+        session.mark(
+            "transaction",
+            &["1"],
+            &emv_session::replay::transaction_fields(
+                &a.terminal,
+                &a.terminal_tags.join(","),
+                &params,
+                &kinds,
+            ),
+        );
+    }
     let outcome = session
         .transact(&kernel, &mut pinpad, &params)
         .context("running the transaction")?;
+    if let (Some(path), Some(trace)) = (&a.record, &trace) {
+        session.mark(
+            "end",
+            &[],
+            &[
+                ("outcome", outcome.outcome.name().to_string()),
+                ("tvr", outcome.tvr.clone()),
+                ("cvm-results", outcome.cvm_results.clone()),
+            ],
+        );
+        let text = trace
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .to_text();
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("recorded {}", path.display());
+    }
 
     if a.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);

@@ -16,7 +16,9 @@ Examples:
 
 `replay` plays the terminal side of a trace (every power-on and C-APDU, in order) against a
 fresh software card personalised as the trace's @card line says, and compares every answer
-byte for byte; it stops at the first difference and shows both answers decoded. `diff`
+byte for byte; it stops at the first difference and shows both answers decoded.
+`replay --as-card` plays the card side: the recorded answers (and the issuer's) play the
+card, and the kernel must send the recorded commands (VERIFY data excepted). `diff`
 compares two traces exchange by exchange. Record traces with `emvbench run --record FILE`
 or `emvbench scenario run FILE --record FILE`.";
 
@@ -34,6 +36,10 @@ enum Command {
         /// Trace files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Replay the card side instead: the recorded answers play the card and the issuer,
+        /// the kernel runs each transaction again and must send the recorded commands.
+        #[arg(long)]
+        as_card: bool,
     },
     /// Compare two traces exchange by exchange.
     #[command(after_long_help = EXAMPLES)]
@@ -54,10 +60,28 @@ fn load(path: &Path) -> Result<Trace> {
 /// Dispatch `emvbench trace ...`.
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
-        Command::Replay { files } => {
+        Command::Replay { files, as_card } => {
             let mut failed = 0;
             for f in &files {
                 let t = load(f)?;
+                if as_card {
+                    match emv_session::replay::replay_as_card(&t) {
+                        Ok(s) => println!(
+                            "ok   {}: the kernel sent the {} recorded commands of {} transaction(s)",
+                            f.display(),
+                            s.commands,
+                            s.transactions
+                        ),
+                        Err(emv_session::replay::ReplayError::Setup(e)) => {
+                            return Err(InputError(format!("{}: {e}", f.display())).into());
+                        }
+                        Err(e) => {
+                            failed += 1;
+                            println!("FAIL {}: {e}", f.display());
+                        }
+                    }
+                    continue;
+                }
                 let mut card = trace::card_for_trace(&t)
                     .map_err(|e| InputError(format!("{}: {e}", f.display())))?;
                 match trace::replay_against_card(&t, &mut card) {
