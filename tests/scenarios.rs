@@ -37,7 +37,10 @@ fn every_scenario_passes_and_matches_its_recorded_trace() {
         let ran = scenario::run(
             &s,
             HostKeys::load_test_keys().unwrap(),
-            &RunOptions { record: true },
+            &RunOptions {
+                record: true,
+                ..RunOptions::default()
+            },
         )
         .unwrap();
         let failures: Vec<String> = ran

@@ -86,10 +86,16 @@ fn cv_rules(out: &mut String, o: &Outcome) {
             RuleOutcome::Failed => "FAILED",
             RuleOutcome::Successful => "successful",
         };
+        let reason = r
+            .reason
+            .strip_prefix(verdict)
+            .map_or(r.reason.as_str(), |s| {
+                s.trim_start_matches(|c: char| c == ':' || c == ' ')
+            });
         let _ = writeln!(
             out,
-            "  rule {} {}: {}, {} → {verdict}: {}",
-            r.index, r.rule, r.cvm, r.condition, r.reason
+            "  rule {} {}: {}, {} → {verdict}: {reason}",
+            r.index, r.rule, r.cvm, r.condition
         );
     }
 }

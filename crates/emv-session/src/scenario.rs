@@ -234,6 +234,8 @@ pub struct ScenarioReport {
     pub name: String,
     /// Whether every expectation held.
     pub passed: bool,
+    /// The card and host state before the first step (`{card, host}`).
+    pub initial: Value,
     /// The steps run (a scenario stops at the first step that fails to run, not at a
     /// failed expectation).
     pub steps: Vec<StepReport>,
@@ -667,6 +669,8 @@ fn check_field(action: &Action, field: &str) -> Result<(), String> {
 pub struct RunOptions {
     /// Record the exchanges into a trace.
     pub record: bool,
+    /// Keep the embedded host's SQLite store in this directory instead of in memory.
+    pub host_dir: Option<PathBuf>,
 }
 
 /// A scenario's report and, when asked, its trace.
@@ -680,7 +684,11 @@ pub struct Ran {
 
 /// Runs a checked scenario with a fresh in-memory embedded host.
 pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran, SessionError> {
-    let issuer = Issuer::in_memory(keys)?.with_pin_seed(scenario.seed);
+    let issuer = match &opts.host_dir {
+        Some(dir) => Issuer::open(dir, keys)?,
+        None => Issuer::in_memory(keys)?,
+    }
+    .with_pin_seed(scenario.seed);
     let mut session = Session::with_host(&scenario.card, Some(IssuerLink::Embedded(issuer)))?;
     let trace = opts.record.then(|| session.record());
     session.mark(
@@ -716,6 +724,7 @@ pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran
             ),
         ],
     );
+    let initial = state_json(&mut session, Value::Null)?;
     let mut viewed: Option<zeroize::Zeroizing<String>> = None;
     let mut steps = Vec::new();
     for step in &scenario.steps {
@@ -726,6 +735,7 @@ pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran
         file: scenario.file.display().to_string(),
         name: scenario.name.clone(),
         passed: steps.iter().all(|s| s.failures.is_empty()),
+        initial,
         steps,
     };
     let trace = trace.map(|t| {

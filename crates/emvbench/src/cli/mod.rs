@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 pub mod calc;
 pub mod card;
 pub mod decode;
+pub mod demo;
 pub mod host;
 pub mod run;
 pub mod scenario;
@@ -23,6 +24,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Play the PIN flows of the product end to end (software card, terminals, issuer host)
+    /// and print a transcript: the place to start.
+    #[command(after_long_help = demo::EXAMPLES)]
+    Demo(demo::Args),
     /// Decode EMV data: a BER-TLV tree with tag names and bit fields, or one field (TVR,
     /// TSI, AIP, CVM List, ...), or a C-APDU / R-APDU.
     #[command(after_long_help = decode::EXAMPLES)]
@@ -55,6 +60,7 @@ pub struct InputError(pub String);
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Calc(args) => calc::run(args),
         Command::Card(args) => card::run(args),

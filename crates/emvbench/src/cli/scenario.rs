@@ -84,8 +84,15 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for s in &scenarios {
         let keys = super::host::load_keys(a.keys.as_deref(), false)?;
-        let ran = scenario::run(s, keys, &RunOptions { record })
-            .with_context(|| format!("{}", s.file.display()))?;
+        let ran = scenario::run(
+            s,
+            keys,
+            &RunOptions {
+                record,
+                ..RunOptions::default()
+            },
+        )
+        .with_context(|| format!("{}", s.file.display()))?;
         if let Some(trace) = &ran.trace {
             let path = a.record.clone().unwrap_or_else(|| {
                 let stem = s.file.file_stem().unwrap_or_default().to_string_lossy();
