@@ -90,7 +90,7 @@ fn cv_rules(out: &mut String, o: &Outcome) {
             .reason
             .strip_prefix(verdict)
             .map_or(r.reason.as_str(), |s| {
-                s.trim_start_matches(|c: char| c == ':' || c == ' ')
+                s.trim_start_matches([':', ' '])
             });
         let _ = writeln!(
             out,

@@ -248,7 +248,7 @@ fn decisions(t: &mut String, o: &Outcome) {
             .reason
             .strip_prefix(verdict)
             .map_or(r.reason.as_str(), |s| {
-                s.trim_start_matches(|c: char| c == ':' || c == ' ')
+                s.trim_start_matches([':', ' '])
             });
         let _ = writeln!(
             t,
