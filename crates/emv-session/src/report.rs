@@ -89,9 +89,7 @@ fn cv_rules(out: &mut String, o: &Outcome) {
         let reason = r
             .reason
             .strip_prefix(verdict)
-            .map_or(r.reason.as_str(), |s| {
-                s.trim_start_matches([':', ' '])
-            });
+            .map_or(r.reason.as_str(), |s| s.trim_start_matches([':', ' ']));
         let _ = writeln!(
             out,
             "  rule {} {}: {}, {} → {verdict}: {reason}",

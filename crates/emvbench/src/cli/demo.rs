@@ -116,14 +116,14 @@ fn play(a: &Args, tmp: &Path) -> Result<ExitCode> {
     }
     let failed = reports.iter().filter(|r| !r.passed).count();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        outln!("{}", serde_json::to_string_pretty(&reports)?);
     } else if failed == 0 {
-        println!(
+        outln!(
             "\nAll {} flows behaved as MISSION.md says. Replay any of them with\n  emvbench scenario run scenarios/NN-....toml\nor explore by hand with `emvbench run --card visa-cvn18 --state card.json ...`.",
             reports.len()
         );
     } else {
-        println!("\n{failed} flow(s) did NOT behave as expected (see FAIL above).");
+        outln!("\n{failed} flow(s) did NOT behave as expected (see FAIL above).");
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -247,9 +247,7 @@ fn decisions(t: &mut String, o: &Outcome) {
         let reason = r
             .reason
             .strip_prefix(verdict)
-            .map_or(r.reason.as_str(), |s| {
-                s.trim_start_matches([':', ' '])
-            });
+            .map_or(r.reason.as_str(), |s| s.trim_start_matches([':', ' ']));
         let _ = writeln!(
             t,
             "     CVM rule {} {} — {verdict}: {reason}",

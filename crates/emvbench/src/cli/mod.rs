@@ -4,6 +4,31 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Writes `text` to standard output; a closed pipe (`emvbench ... | head`) ends the output
+/// quietly instead of panicking.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// `println!` through [`emit`] (returns early with the error from the calling function).
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::cli::emit(&format!("{}\n", format_args!($($t)*)))?
+    };
+}
+
+/// `print!` through [`emit`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::cli::emit(&format!($($t)*))?
+    };
+}
+
 pub mod calc;
 pub mod card;
 pub mod decode;

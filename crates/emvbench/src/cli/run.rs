@@ -282,7 +282,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
 
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        outln!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         let header = ReportHeader {
             card: card_profile,
@@ -305,12 +305,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 HostSpec::None => "none (unreachable)".into(),
             },
         };
-        print!(
+        out!(
             "{}",
             render(&outcome, &header, ReportOptions { apdus: !a.no_apdus })
         );
         if pinpad.remaining() > 0 {
-            println!(
+            outln!(
                 "  note: {} PIN entr{} not used",
                 pinpad.remaining(),
                 if pinpad.remaining() == 1 {

@@ -112,16 +112,16 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
             }
         }
         if !a.json {
-            print!("{}", render(&ran.report));
+            out!("{}", render(&ran.report));
         }
         reports.push(ran.report);
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        outln!("{}", serde_json::to_string_pretty(&reports)?);
     }
     let failed = reports.iter().filter(|r| !r.passed).count();
     if !a.json {
-        println!(
+        outln!(
             "{} scenario(s): {} passed, {failed} failed",
             reports.len(),
             reports.len() - failed

@@ -66,7 +66,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 let t = load(f)?;
                 if as_card {
                     match emv_session::replay::replay_as_card(&t) {
-                        Ok(s) => println!(
+                        Ok(s) => outln!(
                             "ok   {}: the kernel sent the {} recorded commands of {} transaction(s)",
                             f.display(),
                             s.commands,
@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         }
                         Err(e) => {
                             failed += 1;
-                            println!("FAIL {}: {e}", f.display());
+                            outln!("FAIL {}: {e}", f.display());
                         }
                     }
                     continue;
@@ -85,7 +85,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 let mut card = trace::card_for_trace(&t)
                     .map_err(|e| InputError(format!("{}: {e}", f.display())))?;
                 match trace::replay_against_card(&t, &mut card) {
-                    Ok(stats) => println!(
+                    Ok(stats) => outln!(
                         "ok   {}: {} exchanges, {} power-ons, identical",
                         f.display(),
                         stats.exchanges,
@@ -93,7 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     ),
                     Err(m) => {
                         failed += 1;
-                        println!("FAIL {}: {m}", f.display());
+                        outln!("FAIL {}: {m}", f.display());
                     }
                 }
             }
@@ -106,13 +106,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Diff { a, b } => {
             let d = trace::diff(&load(&a)?, &load(&b)?);
             if d.is_empty() {
-                println!("the exchanges are identical");
+                outln!("the exchanges are identical");
                 return Ok(ExitCode::SUCCESS);
             }
             for line in &d {
-                println!("{line}");
+                outln!("{line}");
             }
-            println!("{} exchange(s) differ", d.len());
+            outln!("{} exchange(s) differ", d.len());
             Ok(ExitCode::FAILURE)
         }
     }
