@@ -15,14 +15,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use emv_apdu::Transport;
-use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, ResponseCode, TransactionType};
+use emv_auth::TransactionType;
 use emv_card::{Card, MemoryStore, Personalisation, TagOverride};
-use emv_crypto::cryptogram::{ArpcMethod, ArpcResponse, Csu, generate_arpc};
-use emv_crypto::{Cvn, TdesKey};
 use emv_kernel::testing::TestHost;
 use emv_kernel::{Kernel, KernelConfig, Outcome, Profile, ScriptedPinPad, TransactionParams};
-use emv_tlv::Tag;
 use emv_transport::InProcessCard;
+use emvbench_tests::ChipHost;
 use serde::Deserialize;
 
 const CASES: &str = include_str!("cvm-cases.toml");
@@ -97,74 +95,6 @@ struct Expect {
     signature_required: Option<bool>,
 }
 
-/// An issuer that approves every authorisation with a valid ARPC for the card's CVN
-/// (Book 2 §8.2: method 1 with ARC `00`, method 2 with a CSU "approved"), as the embedded
-/// host of `emvbench run` does for a genuine card.
-struct ChipHost {
-    cvn: Cvn,
-    mk_ac: TdesKey,
-    requests: usize,
-}
-
-impl ChipHost {
-    fn for_card(p: &Personalisation) -> Self {
-        let imk = TdesKey::from_hex(&p.source.keys.imk_ac).unwrap();
-        ChipHost {
-            cvn: p.cvn,
-            mk_ac: p.cvn.derive_icc_mk(&imk, &p.pan, Some(&p.psn)).unwrap(),
-            requests: 0,
-        }
-    }
-}
-
-impl Host for ChipHost {
-    fn authorise(&mut self, req: &AuthRequest) -> Result<AuthResponse, HostError> {
-        self.requests += 1;
-        let tlvs =
-            emv_tlv::parse_all(&req.icc_data).map_err(|e| HostError::Unreachable(e.to_string()))?;
-        let value = |t: u32| {
-            emv_tlv::find(&tlvs, Tag::new(t))
-                .map(|x| x.value().to_vec())
-                .unwrap_or_default()
-        };
-        let arqc: [u8; 8] = value(0x9F26).try_into().expect("9F26 in DE 55");
-        let atc: [u8; 2] = value(0x9F36).try_into().expect("9F36 in DE 55");
-        let un: [u8; 4] = value(0x9F37).try_into().expect("9F37 in DE 55");
-        let response = match self.cvn.arpc_method() {
-            ArpcMethod::Method1 => ArpcResponse::Arc(*b"00"),
-            ArpcMethod::Method2 => ArpcResponse::Csu {
-                csu: Csu {
-                    approved: true,
-                    ..Csu::default()
-                }
-                .to_bytes(),
-                proprietary: Vec::new(),
-            },
-        };
-        let arpc = generate_arpc(
-            self.cvn,
-            &self.mk_ac,
-            u16::from_be_bytes(atc),
-            &un,
-            &arqc,
-            &response,
-        )
-        .unwrap();
-        Ok(AuthResponse {
-            response_code: ResponseCode::APPROVED,
-            reason: "approved by the test issuer".into(),
-            auth_code: Some("123456".into()),
-            issuer_authentication_data: Some(arpc.issuer_authentication_data),
-            issuer_scripts: Vec::new(),
-            online_pin: None,
-        })
-    }
-
-    fn advise(&mut self, _advice: &Advice) -> Result<(), HostError> {
-        Ok(())
-    }
-}
-
 /// What one case produced.
 struct Ran {
     outcome: Outcome,
@@ -226,7 +156,7 @@ fn run(c: &Case) -> Ran {
     let mut pinpad = ScriptedPinPad::new(c.pins.entries()).unwrap();
     let outcome = match c.host.as_str() {
         "approving" => {
-            let mut host = ChipHost::for_card(&perso);
+            let mut host = ChipHost::for_card(&perso).unwrap();
             kernel.run(&mut card, &mut pinpad, &mut host, &params)
         }
         "unreachable" => {
