@@ -1,5 +1,5 @@
 //! The kernel driving the real software card in-process: full transactions per card
-//! profile and the offline PIN blocking flow.
+//! profile and per terminal profile, and the offline PIN blocking flow.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use emv_card::{Card, MemoryStore, Personalisation};
 use emv_kernel::testing::TestHost;
 use emv_kernel::{Kernel, KernelConfig, Outcome, Profile, ScriptedPinPad, TransactionParams};
 use emv_transport::InProcessCard;
+use emvbench_tests::ChipHost;
 
 fn card(profile: &str) -> InProcessCard<MemoryStore> {
     let p = Arc::new(Personalisation::load(profile, &[]).unwrap());
@@ -94,4 +95,171 @@ fn enciphered_offline_pin_end_to_end() {
         o.cvm_trace
     );
     assert!(o.cvm_results.starts_with("44"), "{}", o.cvm_results);
+}
+
+/// One expected end-to-end transaction at a terminal profile.
+struct ProfileRun {
+    terminal: &'static str,
+    card: &'static str,
+    txn: emv_auth::TransactionType,
+    amount: u64,
+    pins: &'static [&'static str],
+    outcome: &'static str,
+    cvm_results: &'static str,
+    tvr: &'static str,
+    tsi: &'static str,
+    /// ISO 9564 format of the online PIN block sent to the host, if any.
+    online_pin_format: Option<u8>,
+    /// Commands that must appear in the APDU log.
+    commands: &'static [&'static str],
+}
+
+/// Every shipped terminal profile runs a full transaction against a software card with its
+/// own CVM List and an issuer that answers with a valid ARPC (the software-card
+/// counterpart of `crates/emv-kernel/tests/profiles.rs`, whose small card has no ODA and no
+/// cryptograms). Expected values, per profile:
+/// * atm (14, 6040E8, floor 0) + mc-cvn16 (4103 4203 1E03 1F03, AIP 3900: CDA), cash: 4103
+///   is bypassed by condition 03 (no plaintext PIN), online PIN (format 4) → 420300, TVR
+///   "online PIN entered" + "exceeds floor limit" (Book 3 §10.5.2, §10.6.1); online only:
+///   ARQC; issuer authentication data goes in the second GENERATE AC (AIP without issuer
+///   authentication, so TSI 10 stays clear, Book 3 §10.9).
+/// * pos-attended + visa-cvn18: a wrong PIN (63C2) then the right one → 410302, TC offline.
+/// * pos-offline-only + visa-cvn18-enciphered-pin: enciphered PIN (GET CHALLENGE) → 440302.
+/// * unattended (6098C8) + visa-cvn22 (4203 4103 ...): no online PIN at the terminal,
+///   condition 03 bypasses it; offline PIN → 410302; CDA on the TC.
+/// * unattended-no-pinpad (6008C8, floor 25.00) + visa-cvn10 (SDA): only No CVM is
+///   supported → 1F0302; 25.00 = floor limit (Book 3 §10.6.1 "equal to or greater") →
+///   online; SDA sets "SDA selected" (TVR byte 1 bit 2, Book 3 §10.3).
+/// * pos-no-pinpad (E028C8) + visa-cvn18-signature (1E03 1F03): signature → 1E0300.
+#[test]
+fn every_terminal_profile_end_to_end() {
+    use emv_auth::TransactionType::{Cash, Purchase};
+    let runs = [
+        ProfileRun {
+            terminal: "atm",
+            card: "mc-cvn16",
+            txn: Cash,
+            amount: 4000,
+            pins: &["1234"],
+            outcome: "online-approved",
+            cvm_results: "420300",
+            tvr: "0000048000",
+            tsi: "E800",
+            online_pin_format: Some(4),
+            commands: &["GENERATE AC"],
+        },
+        ProfileRun {
+            terminal: "pos-attended",
+            card: "visa-cvn18",
+            txn: Purchase,
+            amount: 2500,
+            pins: &["0000", "1234"],
+            outcome: "approved",
+            cvm_results: "410302",
+            tvr: "0000000000",
+            tsi: "E800",
+            online_pin_format: None,
+            commands: &["GET DATA", "VERIFY", "INTERNAL AUTHENTICATE"],
+        },
+        ProfileRun {
+            terminal: "pos-offline-only",
+            card: "visa-cvn18-enciphered-pin",
+            txn: Purchase,
+            amount: 2500,
+            pins: &["4321"],
+            outcome: "approved",
+            cvm_results: "440302",
+            tvr: "0000000000",
+            tsi: "E800",
+            online_pin_format: None,
+            commands: &["GET CHALLENGE", "VERIFY"],
+        },
+        ProfileRun {
+            terminal: "unattended",
+            card: "visa-cvn22",
+            txn: Purchase,
+            amount: 2500,
+            pins: &["2468"],
+            outcome: "approved",
+            cvm_results: "410302",
+            tvr: "0000000000",
+            tsi: "E800",
+            online_pin_format: None,
+            commands: &["VERIFY"],
+        },
+        ProfileRun {
+            terminal: "unattended-no-pinpad",
+            card: "visa-cvn10",
+            txn: Purchase,
+            amount: 2500,
+            pins: &[],
+            outcome: "online-approved",
+            cvm_results: "1F0302",
+            tvr: "0200008000",
+            tsi: "F800",
+            online_pin_format: None,
+            commands: &["EXTERNAL AUTHENTICATE"],
+        },
+        ProfileRun {
+            terminal: "pos-no-pinpad",
+            card: "visa-cvn18-signature",
+            txn: Purchase,
+            amount: 2500,
+            pins: &[],
+            outcome: "approved",
+            cvm_results: "1E0300",
+            tvr: "0000000000",
+            tsi: "E800",
+            online_pin_format: None,
+            commands: &[],
+        },
+    ];
+    // every shipped terminal profile is exercised
+    let mut names: Vec<&str> = Profile::builtin_names().collect();
+    names.sort_unstable();
+    let mut covered: Vec<&str> = runs.iter().map(|r| r.terminal).collect();
+    covered.sort_unstable();
+    assert_eq!(names, covered, "one end-to-end run per terminal profile");
+    for e in &runs {
+        let who = format!("{} + {}", e.terminal, e.card);
+        let mut c = card(e.card);
+        c.power_on().unwrap();
+        let mut host = ChipHost::for_card(c.card().personalisation()).unwrap();
+        let kernel = Kernel::new(Profile::load(e.terminal).unwrap(), KernelConfig::default());
+        let mut pinpad = ScriptedPinPad::new(e.pins.iter().copied()).unwrap();
+        let params = TransactionParams {
+            amount: e.amount,
+            transaction_type: e.txn,
+            ..TransactionParams::default()
+        };
+        let o = kernel.run(&mut c, &mut pinpad, &mut host, &params).unwrap();
+        let log: Vec<String> = o.decisions.iter().map(|d| d.text.clone()).collect();
+        assert_eq!(o.outcome.name(), e.outcome, "{who}: {log:#?}");
+        assert_eq!(o.cvm_results, e.cvm_results, "{who}: {:#?}", o.cvm_trace);
+        assert_eq!(o.tvr, e.tvr, "{who}: {log:#?}");
+        assert_eq!(o.tsi, e.tsi, "{who}: {log:#?}");
+        assert_eq!(pinpad.remaining(), 0, "{who}: every PIN entry used");
+        let online = e.outcome.starts_with("online");
+        assert_eq!(host.requests.len(), usize::from(online), "{who}");
+        assert_eq!(host.advices.len(), usize::from(online), "{who}");
+        assert_eq!(
+            host.requests
+                .first()
+                .and_then(|r| r.pin.as_ref())
+                .map(|p| p.format),
+            e.online_pin_format,
+            "{who}"
+        );
+        let names: Vec<&str> = o.apdus.iter().map(|a| a.name.as_str()).collect();
+        for cmd in e.commands {
+            assert!(
+                names.iter().any(|n| n.starts_with(cmd)),
+                "{who}: no {cmd} in {names:?}"
+            );
+        }
+        // the card's PIN Try Counter is back at its limit, its ATC counted this transaction
+        let st = c.card().status();
+        assert_eq!(st.pin_try_counter, st.pin_try_limit, "{who}");
+        assert_eq!(st.atc, 1, "{who}");
+    }
 }

@@ -1,1 +1,101 @@
-//! Workspace-level end-to-end tests live in `tests/*.rs`; this library is empty on purpose.
+//! Support for the workspace-level end-to-end tests in `tests/*.rs`.
+//!
+//! [`ChipHost`]: an issuer that approves with a valid ARPC for a software card, computed from
+//! the card profile's TEST issuer master key, the way the embedded host answers a genuine
+//! card (`emvbench run`), without a database.
+
+use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, ResponseCode};
+use emv_card::Personalisation;
+use emv_crypto::cryptogram::{ArpcMethod, ArpcResponse, Csu, generate_arpc};
+use emv_crypto::{CryptoError, Cvn, TdesKey};
+use emv_tlv::Tag;
+
+/// An issuer that approves every authorisation (response code `00`) with Issuer
+/// Authentication Data for the card's CVN (EMV 4.4 Book 2 §8.2: ARPC method 1 over ARC `00`,
+/// method 2 with a CSU "approved") and records the requests and advices.
+#[derive(Debug)]
+pub struct ChipHost {
+    cvn: Cvn,
+    mk_ac: TdesKey,
+    /// Authorisation requests received.
+    pub requests: Vec<AuthRequest>,
+    /// Advices received.
+    pub advices: Vec<Advice>,
+}
+
+impl ChipHost {
+    /// The issuer of the card personalised as `p` (its ICC master key for AC is derived
+    /// from the profile's `imk_ac`).
+    pub fn for_card(p: &Personalisation) -> Result<Self, CryptoError> {
+        let imk = TdesKey::from_hex(p.source.keys.imk_ac.trim())?;
+        Ok(ChipHost {
+            cvn: p.cvn,
+            mk_ac: p.cvn.derive_icc_mk(&imk, &p.pan, Some(&p.psn))?,
+            requests: Vec::new(),
+            advices: Vec::new(),
+        })
+    }
+
+    fn arpc(&self, icc_data: &[u8]) -> Result<Vec<u8>, String> {
+        let tlvs = emv_tlv::parse_all(icc_data).map_err(|e| format!("DE 55: {e}"))?;
+        let value = |t: u32| -> Result<Vec<u8>, String> {
+            emv_tlv::find(&tlvs, Tag::new(t))
+                .map(|x| x.value().to_vec())
+                .ok_or_else(|| format!("DE 55 without {t:X}"))
+        };
+        let fixed = |t: u32, n: usize| -> Result<Vec<u8>, String> {
+            let v = value(t)?;
+            if v.len() == n {
+                Ok(v)
+            } else {
+                Err(format!("{t:X} has {} bytes, not {n}", v.len()))
+            }
+        };
+        let mut arqc = [0u8; 8];
+        arqc.copy_from_slice(&fixed(0x9F26, 8)?);
+        let atc = fixed(0x9F36, 2)?;
+        let mut un = [0u8; 4];
+        un.copy_from_slice(&fixed(0x9F37, 4)?);
+        let response = match self.cvn.arpc_method() {
+            ArpcMethod::Method1 => ArpcResponse::Arc(*b"00"),
+            ArpcMethod::Method2 => ArpcResponse::Csu {
+                csu: Csu {
+                    approved: true,
+                    ..Csu::default()
+                }
+                .to_bytes(),
+                proprietary: Vec::new(),
+            },
+        };
+        let arpc = generate_arpc(
+            self.cvn,
+            &self.mk_ac,
+            u16::from_be_bytes([atc[0], atc[1]]),
+            &un,
+            &arqc,
+            &response,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(arpc.issuer_authentication_data)
+    }
+}
+
+impl Host for ChipHost {
+    fn authorise(&mut self, req: &AuthRequest) -> Result<AuthResponse, HostError> {
+        self.requests.push(req.clone());
+        let iad = self.arpc(&req.icc_data).map_err(HostError::Unreachable)?;
+        Ok(AuthResponse {
+            response_code: ResponseCode::APPROVED,
+            reason: "approved by the test issuer".into(),
+            auth_code: Some("123456".into()),
+            issuer_authentication_data: Some(iad),
+            issuer_scripts: Vec::new(),
+            online_pin: None,
+        })
+    }
+
+    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+        self.advices.push(advice.clone());
+        Ok(())
+    }
+}

@@ -39,9 +39,9 @@ fn matches(tvr: &[u8; 5], codes: &[u8; 5]) -> bool {
     tvr.iter().zip(codes).any(|(t, c)| t & c != 0)
 }
 
-/// `true` if the card may answer `returned` to a request for `requested`
-/// (Book 3 §6.5.5.4 Table 14: AAC < TC < ARQC; the card may answer lower than asked, and
-/// ARQC to a TC request, but never higher than requested otherwise).
+/// `true` if the card may answer `returned` to a request for `requested` (Book 3 §6.5.5.4,
+/// §9.3: the cryptogram hierarchy is TC > ARQC > AAC and the card may answer the type
+/// requested or a lower one, never a higher one).
 fn allowed(requested: AcType, returned: AcType) -> bool {
     matches!(
         (requested, returned),

@@ -291,11 +291,14 @@ where
         }
     }
 
-    /// Terminal support for a recognised CVM (Book 4 Annex A2 Table 26: 9F33 byte 2; plus a
-    /// working PIN pad for PIN CVMs and a PIN key for online PIN).
-    fn support(&self, code: CvmCode) -> Support {
+    /// Whether the terminal's capabilities support a recognised CVM: Terminal Capabilities
+    /// byte 2 (Book 4 Annex A2 Table 26). This is what condition code 03 "if terminal
+    /// supports the CVM" asks (Book 3 Annex C3 Table 44): Book 3 §10.5.1 tells "the
+    /// terminal does not support offline PIN" apart from "the terminal supports offline
+    /// PIN, but the PIN pad is malfunctioning", so a missing or broken PIN pad does not make
+    /// the CVM unsupported; it makes it fail when performed (see [`Self::support`]).
+    fn capability(&self, code: CvmCode) -> Support {
         let caps = self.profile.capabilities;
-        let pad = self.pin_pad_usable();
         let no = |pin_pad_bit: bool, reason: String| Support::No {
             pin_pad_bit,
             reason,
@@ -306,26 +309,15 @@ where
             CvmCode::NoCvm => no(false, "9F33: No CVM required not supported".into()),
             CvmCode::Signature if caps.is_set(Caps::SIGNATURE) => Support::Yes,
             CvmCode::Signature => no(false, "9F33: signature not supported".into()),
-            CvmCode::EncipheredPinOnline => {
-                // Book 3 §10.5.2: online PIN unsupported or PIN pad not working → 'PIN
-                // entry required and PIN pad not present or not working'
-                if !caps.is_set(Caps::ENCIPHERED_PIN_ONLINE) {
-                    no(
-                        true,
-                        "online PIN required but 9F33 does not support it (Book 3 §10.5.2)".into(),
-                    )
-                } else if let Err(why) = pad {
-                    no(true, format!("online PIN required: {why} (Book 3 §10.5.2)"))
-                } else if self.profile.online_pin.is_none() {
-                    no(
-                        true,
-                        "online PIN required but the terminal has no PIN key (Book 3 §10.5.2)"
-                            .into(),
-                    )
-                } else {
-                    Support::Yes
-                }
+            // Book 3 §10.5: "the CVM was online PIN and online PIN was not supported" →
+            // 'PIN entry required and PIN pad not present or not working'
+            CvmCode::EncipheredPinOnline if caps.is_set(Caps::ENCIPHERED_PIN_ONLINE) => {
+                Support::Yes
             }
+            CvmCode::EncipheredPinOnline => no(
+                true,
+                "online PIN required but 9F33 does not support it (Book 3 §10.5)".into(),
+            ),
             _ => {
                 // offline PIN forms (01, 03, 04, 05)
                 let plaintext = caps.is_set(Caps::PLAINTEXT_PIN_ICC);
@@ -337,14 +329,9 @@ where
                     CvmCode::EncipheredPinIcc => enciphered,
                     _ => enciphered && signature,
                 };
-                if let Err(why) = pad {
-                    // Book 3 §10.5.1: PIN pad not present or malfunctioning
-                    no(
-                        true,
-                        format!("offline PIN required: {why} (Book 3 §10.5.1)"),
-                    )
-                } else if !plaintext && !enciphered {
-                    // Book 3 §10.5: no offline PIN form supported at all
+                if !plaintext && !enciphered {
+                    // Book 3 §10.5: "the CVM included any form of offline PIN, and neither
+                    // form of offline PIN was supported"
                     no(
                         true,
                         "offline PIN required but 9F33 supports no offline PIN (Book 3 §10.5)"
@@ -359,6 +346,43 @@ where
                     Support::Yes
                 }
             }
+        }
+    }
+
+    /// Whether the terminal can perform a recognised CVM now: the capability (9F33), then
+    /// a PIN pad that is present and working for PIN CVMs (Book 3 §10.5.1, §10.5.2: "the
+    /// terminal supports offline/online PIN, but the PIN pad is malfunctioning" → 'PIN
+    /// entry required and PIN pad not present or not working') and a PIN key for online
+    /// PIN.
+    fn support(&self, code: CvmCode) -> Support {
+        if let no @ Support::No { .. } = self.capability(code) {
+            return no;
+        }
+        let no = |reason: String| Support::No {
+            pin_pad_bit: true,
+            reason,
+        };
+        match code {
+            CvmCode::EncipheredPinOnline => {
+                if let Err(why) = self.pin_pad_usable() {
+                    no(format!("online PIN required: {why} (Book 3 §10.5.2)"))
+                } else if self.profile.online_pin.is_none() {
+                    no(
+                        "online PIN required but the terminal has no PIN key (Book 3 §10.5.2)"
+                            .into(),
+                    )
+                } else {
+                    Support::Yes
+                }
+            }
+            CvmCode::PlaintextPinIcc
+            | CvmCode::PlaintextPinIccAndSignature
+            | CvmCode::EncipheredPinIcc
+            | CvmCode::EncipheredPinIccAndSignature => match self.pin_pad_usable() {
+                Err(why) => no(format!("offline PIN required: {why} (Book 3 §10.5.1)")),
+                Ok(()) => Support::Yes,
+            },
+            _ => Support::Yes,
         }
     }
 
@@ -382,8 +406,10 @@ where
                 yes_no(!cash && !cashback, "cash or purchase with cashback")
             }
             CvmCondition::TerminalSupportsCvm => {
+                // Book 3 Annex C3 Table 44 code 03: the terminal's capabilities (9F33);
+                // a CVM it does not recognise, it does not support
                 let supported =
-                    recognised(rule.code()) && matches!(self.support(rule.code()), Support::Yes);
+                    recognised(rule.code()) && matches!(self.capability(rule.code()), Support::Yes);
                 yes_no(supported, "terminal does not support the CVM")
             }
             CvmCondition::ManualCash => yes_no(!unattended && cash, "not manual (attended) cash"),

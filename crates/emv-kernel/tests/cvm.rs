@@ -414,6 +414,16 @@ fn cases() -> Vec<Case> {
         )
         .tag("9F33=E0A8C8")
         .expect("1E0000", "0000000000"),
+        // condition 03 asks about the terminal's capabilities (9F33); a PIN pad that does
+        // not work makes the PIN CVM fail when performed (Book 3 §10.5.1)
+        case(
+            "03 with a PIN pad not working: the rule applies and fails",
+            "4103 1F03",
+        )
+        .pad(NotWorking)
+        .pins(&["1234"])
+        .expect("1F0302", "0000100000")
+        .prompts(0),
         case("no CVM not supported by the terminal", "1F00")
             .tag("9F33=E0F0C8")
             .expect("3F0001", "0000800000"),

@@ -558,7 +558,7 @@ fn card_may_not_return_a_higher_cryptogram_than_requested() {
     );
 }
 
-/// Runs one stage on injected card data.
+/// Runs one stage on injected card data; the card's script must be consumed exactly.
 fn with_tx<R>(
     profile: Profile,
     p: TransactionParams,
@@ -574,7 +574,10 @@ fn with_tx<R>(
         tx.set_icc_value(Tag::new(*t), &h(v));
     }
     let r = f(&mut tx);
-    (r, tx.finish())
+    let out = tx.finish();
+    // every scripted exchange consumed, nothing unexpected sent
+    card.finish().unwrap();
+    (r, out)
 }
 
 #[test]

@@ -161,6 +161,13 @@ fn every_profile_end_to_end() {
             signature: true,
         },
     ];
+    // every shipped profile has its run (the software-card counterpart is
+    // tests/kernel_card.rs `every_terminal_profile_end_to_end`)
+    let mut names: Vec<&str> = Profile::builtin_names().collect();
+    names.sort_unstable();
+    let mut covered: Vec<&str> = expectations.iter().map(|e| e.profile).collect();
+    covered.sort_unstable();
+    assert_eq!(names, covered);
     for e in expectations {
         let kernel = Kernel::new(Profile::load(e.profile).unwrap(), KernelConfig::default());
         let mut card = MiniCard {
