@@ -238,7 +238,7 @@ fn snapshots_check_scope_existence_expiry_and_device_key() {
     ));
     // bad keys are refused before the snapshot is spent
     let private: Value =
-        serde_json::from_str(&r#"{"kty":"EC","crv":"P-256","x":"0nIiWFAlDrgu1G1OJ6ZSakAWrFgiU3POWOF3MVSPicg","y":"oS5MuczTMUxpbs-UUNUUDlD82c7ToXG84aMa0oRRph0","d":"dBVhVoDOTgjSPXr5OR3PTj5e13Ba5168qYL542v-I-I"}"#).unwrap();
+        serde_json::from_str(r#"{"kty":"EC","crv":"P-256","x":"0nIiWFAlDrgu1G1OJ6ZSakAWrFgiU3POWOF3MVSPicg","y":"oS5MuczTMUxpbs-UUNUUDlD82c7ToXG84aMa0oRRph0","d":"dBVhVoDOTgjSPXr5OR3PTj5e13Ba5168qYL542v-I-I"}"#).unwrap();
     for bad in [
         json!("key"),
         json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"}),
