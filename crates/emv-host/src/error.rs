@@ -80,6 +80,48 @@ pub enum Error {
     /// The store could not answer (a caller went away mid-call).
     #[error("the issuer service has stopped")]
     Stopped,
+    /// No plastic with this plasticId (PIN Control API).
+    #[error("unknown plasticId {0:?}")]
+    UnknownPlastic(String),
+    /// The PIN Control id is not a token this host made: malformed, truncated, tampered
+    /// with, or minted by another host instance.
+    #[error("invalid controlId: {0}")]
+    InvalidControlId(&'static str),
+    /// The PIN Control id is older than its 30 seconds (MISSION.md "View PIN").
+    #[error("the controlId has expired (it is valid for 30 seconds): request a new one")]
+    ControlIdExpired,
+    /// The PIN Control id was already used (single use).
+    #[error("the controlId was already used (it is single use): request a new one")]
+    ControlIdUsed,
+    /// The call does not fit the scope of the token (VIEW_PIN / SET_PIN).
+    #[error("this snapshot was opened for {got}, not {expected}")]
+    WrongScope {
+        /// The scope the call needs.
+        expected: &'static str,
+        /// The scope of the token.
+        got: &'static str,
+    },
+    /// No PIN Control snapshot with this id (never served, or long expired).
+    #[error("unknown snapshot: open the PIN page with a controlId first")]
+    UnknownSnapshot,
+    /// The snapshot already revealed or set its PIN.
+    #[error("this snapshot was already used: open the PIN page again with a new controlId")]
+    SnapshotUsed,
+    /// The snapshot is older than its lifetime.
+    #[error("this snapshot has expired: open the PIN page again with a new controlId")]
+    SnapshotExpired,
+    /// Too many PIN Control tokens for one plastic in the rate window.
+    #[error("too many PIN Control requests for this plastic: retry in {retry_after} s")]
+    RateLimited {
+        /// Seconds until a new request is accepted.
+        retry_after: u64,
+    },
+    /// The device's public key cannot be used (it must be an EC P-256 public JWK).
+    #[error("publicKey: {0}")]
+    InvalidDeviceKey(String),
+    /// The encrypted PIN from the device cannot be opened or is not a PIN of 4-12 digits.
+    #[error("{0}")]
+    InvalidPin(&'static str),
 }
 
 impl Error {
@@ -104,6 +146,17 @@ impl Error {
             Self::Commit(_) => "store-commit",
             Self::Io { .. } => "io",
             Self::Stopped => "stopped",
+            Self::UnknownPlastic(_) => "unknown-plastic",
+            Self::InvalidControlId(_) => "invalid-control-id",
+            Self::ControlIdExpired => "control-id-expired",
+            Self::ControlIdUsed => "control-id-used",
+            Self::WrongScope { .. } => "wrong-scope",
+            Self::UnknownSnapshot => "unknown-snapshot",
+            Self::SnapshotUsed => "snapshot-used",
+            Self::SnapshotExpired => "snapshot-expired",
+            Self::RateLimited { .. } => "rate-limited",
+            Self::InvalidDeviceKey(_) => "invalid-public-key",
+            Self::InvalidPin(_) => "invalid-pin",
         }
     }
 
@@ -122,6 +175,17 @@ impl Error {
                 | Self::Provision(_)
                 | Self::PinNotRecoverable(_)
                 | Self::Unauthorized
+                | Self::UnknownPlastic(_)
+                | Self::InvalidControlId(_)
+                | Self::ControlIdExpired
+                | Self::ControlIdUsed
+                | Self::WrongScope { .. }
+                | Self::UnknownSnapshot
+                | Self::SnapshotUsed
+                | Self::SnapshotExpired
+                | Self::RateLimited { .. }
+                | Self::InvalidDeviceKey(_)
+                | Self::InvalidPin(_)
         )
     }
 

@@ -13,9 +13,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::extract::{Form, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+use crate::pin_control::{PinControl, PinControlConfig, Scope, page};
 use crate::service::{CardRef, PinResetMode};
 use crate::{CardProvision, CardStatus, Error, HostKeys, Issuer};
 
@@ -60,9 +62,17 @@ fn error_response(status: StatusCode, error: &str, detail: impl Into<String>) ->
 /// The HTTP status for a service error.
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::UnknownCard { .. } => StatusCode::NOT_FOUND,
-        Error::AmbiguousCard { .. } | Error::PinNotRecoverable(_) => StatusCode::CONFLICT,
-        Error::WeakPin(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::UnknownCard { .. } | Error::UnknownPlastic(_) | Error::UnknownSnapshot => {
+            StatusCode::NOT_FOUND
+        }
+        Error::AmbiguousCard { .. }
+        | Error::PinNotRecoverable(_)
+        | Error::ControlIdUsed
+        | Error::SnapshotUsed => StatusCode::CONFLICT,
+        Error::ControlIdExpired | Error::SnapshotExpired => StatusCode::GONE,
+        Error::WrongScope { .. } => StatusCode::FORBIDDEN,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::WeakPin(_) | Error::InvalidPin(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         e if e.is_client_error() => StatusCode::BAD_REQUEST,
@@ -76,7 +86,12 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        error_response(status, self.code(), self.to_string())
+        let mut r = error_response(status, self.code(), self.to_string());
+        if let Error::RateLimited { retry_after } = self {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        r
     }
 }
 
@@ -115,6 +130,7 @@ where
 #[derive(Clone)]
 struct AppState {
     issuer: Issuer,
+    pin_control: Arc<PinControl>,
 }
 
 /// The API key name that authorised a management call (the audit's actor).
@@ -336,6 +352,150 @@ async fn read_body(req: Request) -> Result<Bytes, Response> {
         })
 }
 
+// ------------------------------------------------------------------------------------
+// PIN Control (View PIN / Set PIN): see crate::pin_control
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    scope: Scope,
+}
+
+#[derive(Debug, Deserialize)]
+struct ControlForm {
+    #[serde(rename = "controlId")]
+    control_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ViewBody {
+    #[serde(rename = "publicKey")]
+    public_key: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetBody {
+    #[serde(rename = "encryptedPin")]
+    encrypted_pin: String,
+}
+
+/// issue 7 item 2: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`,
+/// `X-Content-Type-Options: nosniff` on every answer of the device's routes.
+async fn strict_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    for (k, v) in page::STRICT_HEADERS {
+        r.headers_mut().insert(k, HeaderValue::from_static(v));
+    }
+    r
+}
+
+async fn pc_token(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(plastic_id): Path<String>,
+    req: Request,
+) -> Response {
+    let base = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_default();
+    let body = tri!(read_body(req).await);
+    let b: TokenBody = tri!(parse_json(&body));
+    let pc = Arc::clone(&s.pin_control);
+    let mut r = blocking(move || pc.issue_token(&plastic_id, b.scope, &actor.0, &base)).await;
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A fresh CSP nonce (16 random bytes, hex).
+fn nonce() -> Option<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).ok()?;
+    Some(hex::encode(b))
+}
+
+fn html(status: StatusCode, nonce: &str, config: &PinControlConfig, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&page::content_security_policy(nonce, config)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
+async fn pc_page(
+    State(s): State<AppState>,
+    form: Result<Form<ControlForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(nonce) = nonce() else {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopped",
+            "the operating system RNG failed",
+        );
+    };
+    let pc = Arc::clone(&s.pin_control);
+    let config = pc.config().clone();
+    let result = match form {
+        Ok(Form(f)) => tokio::task::spawn_blocking(move || pc.open_snapshot(&f.control_id))
+            .await
+            .unwrap_or(Err(Error::Stopped)),
+        Err(_) => Err(Error::InvalidControlId(
+            "POST the id as the form field controlId (application/x-www-form-urlencoded)",
+        )),
+    };
+    match result {
+        Ok(snap) => html(
+            StatusCode::OK,
+            &nonce,
+            &config,
+            page::render(&snap, &nonce, &config),
+        ),
+        Err(e) => {
+            let status = status_of(&e);
+            if status.is_server_error() {
+                tracing::error!(error = %e, "PIN page failed");
+            }
+            html(
+                status,
+                &nonce,
+                &config,
+                page::render_error(e.code(), &e.to_string(), &nonce, &config),
+            )
+        }
+    }
+}
+
+async fn pc_view(
+    State(s): State<AppState>,
+    Path(snapshot_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let b: ViewBody = tri!(parse_json(&body));
+    let pc = Arc::clone(&s.pin_control);
+    blocking(move || pc.view(&snapshot_id, &b.public_key)).await
+}
+
+async fn pc_set(
+    State(s): State<AppState>,
+    Path(snapshot_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let b: SetBody = tri!(parse_json(&body));
+    let pc = Arc::clone(&s.pin_control);
+    blocking(move || pc.set(&snapshot_id, &b.encrypted_pin)).await
+}
+
 async fn openapi() -> Response {
     (
         [(
@@ -359,9 +519,41 @@ async fn not_found(req: Request) -> Response {
     )
 }
 
-/// The API router over `issuer`.
+/// The API router over `issuer`, with the default PIN Control settings.
 pub fn router(issuer: Issuer) -> Router {
-    let state = AppState { issuer };
+    match PinControl::new(issuer.clone(), PinControlConfig::default()) {
+        Ok(pc) => router_with(Arc::new(pc)),
+        // only the OS RNG can fail here; without it the PIN Control routes answer 503
+        Err(e) => {
+            tracing::error!(error = %e, "PIN Control unavailable");
+            router_without_pin_control(issuer)
+        }
+    }
+}
+
+fn router_without_pin_control(issuer: Issuer) -> Router {
+    base_router(issuer, None)
+}
+
+/// The API router over the PIN Control service (and its issuer).
+pub fn router_with(pin_control: Arc<PinControl>) -> Router {
+    base_router(pin_control.issuer().clone(), Some(pin_control))
+}
+
+fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>) -> Router {
+    let Some(pin_control) = pin_control else {
+        return Router::new().fallback(|| async {
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stopped",
+                "the operating system RNG failed",
+            )
+        });
+    };
+    let state = AppState {
+        issuer,
+        pin_control,
+    };
     let management = Router::new()
         .route("/v1/cards", post(provision))
         .route("/v1/cards/{pan}", get(card_status))
@@ -372,10 +564,24 @@ pub fn router(issuer: Issuer) -> Router {
         .route("/v1/cards/{pan}/block", post(block_card))
         .route("/v1/cards/{pan}/unblock", post(unblock_card))
         .route("/v1/audit", get(audit))
+        .route(
+            "/pin-control/v1/plastics/{plastic_id}/token",
+            post(pc_token),
+        )
+        .route("/pin-control/v1/cards/{pan}/plastics", get(plastics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,
         ));
+    // the device's side: no API key (the controlId is the credential), strict headers
+    let device = Router::new()
+        .route(page::PIN_PATH, post(pc_page))
+        .route(
+            "/pin-control/v1/snapshots/{snapshot_id}/view",
+            post(pc_view),
+        )
+        .route("/pin-control/v1/snapshots/{snapshot_id}/set", post(pc_set))
+        .layer(middleware::from_fn(strict_headers));
     Router::new()
         .route("/v1/authorise", post(authorise))
         .route("/v1/advice", post(advise))
@@ -385,6 +591,7 @@ pub fn router(issuer: Issuer) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .merge(management)
+        .merge(device)
         .fallback(not_found)
         .with_state(state)
         .layer(
@@ -411,6 +618,8 @@ pub struct ServeConfig {
     pub listen: String,
     /// The host's keys.
     pub keys: HostKeys,
+    /// PIN Control (View PIN / Set PIN) settings.
+    pub pin_control: PinControlConfig,
 }
 
 /// Serves the API on an already bound listener until `shutdown` completes, then lets
@@ -420,7 +629,17 @@ pub async fn serve_on(
     issuer: Issuer,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    axum::serve(listener, router(issuer))
+    serve_router(listener, router(issuer), shutdown).await
+}
+
+/// Serves `app` (e.g. [`router_with`]) on an already bound listener until `shutdown`
+/// completes, then lets running requests finish.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| Error::io("serving HTTP", e))
@@ -430,6 +649,7 @@ pub async fn serve_on(
 /// until Ctrl-C (or SIGTERM), finishing running requests. Blocks the calling thread.
 pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), Error> {
     let issuer = Issuer::open(&config.data_dir, config.keys)?;
+    let pin_control = Arc::new(PinControl::new(issuer, config.pin_control)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("emv-host-http")
@@ -444,7 +664,7 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
             .map_err(|e| Error::io("reading the bound address", e))?;
         tracing::info!(%addr, "issuer host listening");
         ready(addr);
-        serve_on(listener, issuer, shutdown_signal()).await
+        serve_router(listener, router_with(pin_control), shutdown_signal()).await
     })
 }
 

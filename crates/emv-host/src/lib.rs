@@ -9,6 +9,7 @@
 //! - [`http`]: the axum API over the service, [`http::serve`] for the binary;
 //! - [`client::HttpHost`]: [`emv_auth::Host`] over HTTP, for a kernel talking to a
 //!   remote `emvbench host serve`;
+//! - [`pin_control`]: View PIN / Set PIN for the issuer's app (tokens, the device page);
 //! - [`keys`], [`provision`], [`pin`], [`chip`], [`scripts`], [`audit`]: the parts;
 //! - [`testkit`]: requests built the way a card and terminal would (TEST keys).
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ mod error;
 pub mod http;
 pub mod keys;
 pub mod pin;
+pub mod pin_control;
 pub mod provision;
 pub mod scripts;
 pub mod service;
@@ -30,6 +32,7 @@ pub mod time;
 pub use client::HttpHost;
 pub use error::Error;
 pub use keys::HostKeys;
+pub use pin_control::{PinControl, PinControlConfig};
 pub use provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
 pub use service::{CardRef, CardView, Issuer, PinOutcome, PinResetMode};
 

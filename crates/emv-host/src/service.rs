@@ -808,28 +808,7 @@ impl Issuer {
         let (card, actor, keys) = (card.clone(), actor.to_string(), Arc::clone(&self.keys));
         self.db.call(move |tx| {
             let c = find_card(tx, &card)?;
-            if let Err(e) = pin::check_pin_policy(&pin) {
-                // the refusal is audited and committed; the caller gets the error
-                audit::record(
-                    tx,
-                    &actor,
-                    "pin-change",
-                    &c.pan,
-                    &c.psn,
-                    "refused: weak PIN",
-                )?;
-                return Ok(Err(e));
-            }
-            set_new_pin(tx, &keys, &c, &pin)?;
-            audit::record(tx, &actor, "pin-change", &c.pan, &c.psn, "ok")?;
-            pin_outcome(
-                tx,
-                &c,
-                "pin-change",
-                "the PIN was changed on the host; a PIN CHANGE script is queued for the chip",
-                Some("Make an ATM transaction with the new PIN: that writes it to the chip."),
-            )
-            .map(Ok)
+            change_pin_in(tx, &keys, &c, &pin, &actor, "pin-change")
         })?
     }
 
@@ -863,22 +842,66 @@ impl Issuer {
         let (card, actor, keys) = (card.clone(), actor.to_string(), Arc::clone(&self.keys));
         self.db.call(move |tx| {
             let c = find_card(tx, &card)?;
-            let pin = match &c.pending_pin {
-                Some(h) => Some(pin::open_pin(&keys, &c.pan, &decode_hex(h)?)?),
-                None => c.pin.recover(&keys, &c.pan)?,
-            };
-            let outcome = if pin.is_some() {
-                "ok"
-            } else {
-                "refused: PIN not recoverable"
-            };
-            audit::record(tx, &actor, "pin-reveal", &c.pan, &c.psn, outcome)?;
-            Ok(pin.ok_or_else(|| {
-                Error::PinNotRecoverable(format!(
-                    "the host keeps only a {} for this card and no PIN change is pending",
-                    c.pin.method.name()
-                ))
-            }))
+            reveal_in(tx, &keys, &c, &actor, "pin-reveal")
+        })?
+    }
+
+    /// The plastic `plastic_id`: its card and status; records `action` with `outcome` in
+    /// the audit (PIN Control API, emv-reference §7.1: only the plasticId is validated).
+    pub(crate) fn plastic_event(
+        &self,
+        plastic_id: &str,
+        actor: &str,
+        action: &str,
+        outcome: &str,
+    ) -> Result<PlasticStatus, Error> {
+        let (id, actor, action, outcome) = (
+            plastic_id.to_string(),
+            actor.to_string(),
+            action.to_string(),
+            outcome.to_string(),
+        );
+        self.db.call(move |tx| {
+            let (c, status) = find_plastic(tx, &id)?;
+            audit::record(tx, &actor, &action, &c.pan, &c.psn, &outcome)?;
+            Ok(status)
+        })
+    }
+
+    /// View PIN by plastic (the PIN Control service): like [`Issuer::reveal_pin`].
+    pub(crate) fn reveal_pin_by_plastic(
+        &self,
+        plastic_id: &str,
+        actor: &str,
+    ) -> Result<Pin, Error> {
+        let (id, actor, keys) = (
+            plastic_id.to_string(),
+            actor.to_string(),
+            Arc::clone(&self.keys),
+        );
+        self.db.call(move |tx| {
+            let (c, _) = find_plastic(tx, &id)?;
+            reveal_in(tx, &keys, &c, &actor, "pin-control-view")
+        })?
+    }
+
+    /// Set PIN by plastic (the PIN Control service): the change-PIN path with a PIN the
+    /// device encrypted to the service (policy check, new verification data, PIN CHANGE
+    /// script queued for the chip's next online authorisation).
+    pub(crate) fn set_pin_by_plastic(
+        &self,
+        plastic_id: &str,
+        pin: Pin,
+        actor: &str,
+    ) -> Result<PinOutcome, Error> {
+        let (id, actor, keys) = (
+            plastic_id.to_string(),
+            actor.to_string(),
+            Arc::clone(&self.keys),
+        );
+        self.db.call(move |tx| {
+            let (c, _) = find_plastic(tx, &id)?;
+            change_pin_in(tx, &keys, &c, &pin, &actor, "pin-control-set")
         })?
     }
 
@@ -919,6 +942,77 @@ impl Host for Issuer {
 
 fn decode_hex(h: &str) -> Result<Vec<u8>, Error> {
     hex::decode(h).map_err(|_| Error::Corrupt("stored value is not hex".into()))
+}
+
+/// The card and status of a plastic (unknown → [`Error::UnknownPlastic`]).
+fn find_plastic(tx: &Transaction<'_>, plastic_id: &str) -> Result<(CardRow, PlasticStatus), Error> {
+    let row: Option<(String, String, String)> = tx
+        .prepare_cached(
+            "SELECT c.pan, c.psn, p.status FROM plastics p JOIN cards c ON c.id = p.card_id \
+             WHERE p.plastic_id = ?1",
+        )?
+        .query_row([plastic_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((pan, psn, status)) = row else {
+        return Err(Error::UnknownPlastic(plastic_id.to_string()));
+    };
+    let c = find_card(tx, &CardRef::new(pan, Some(&psn)))?;
+    Ok((c, status.parse()?))
+}
+
+/// The current PIN (the pending new PIN first, else what the verification data allows),
+/// audited as `action` (never the PIN).
+fn reveal_in(
+    tx: &Transaction<'_>,
+    keys: &HostKeys,
+    c: &CardRow,
+    actor: &str,
+    action: &str,
+) -> Result<Result<Pin, Error>, Error> {
+    let pin = match &c.pending_pin {
+        Some(h) => Some(pin::open_pin(keys, &c.pan, &decode_hex(h)?)?),
+        None => c.pin.recover(keys, &c.pan)?,
+    };
+    let outcome = if pin.is_some() {
+        "ok"
+    } else {
+        "refused: PIN not recoverable"
+    };
+    audit::record(tx, actor, action, &c.pan, &c.psn, outcome)?;
+    Ok(pin.ok_or_else(|| {
+        Error::PinNotRecoverable(format!(
+            "the host keeps only a {} for this card and no PIN change is pending",
+            c.pin.method.name()
+        ))
+    }))
+}
+
+/// A new PIN chosen by the cardholder: PIN policy (refusal audited and committed), new
+/// verification data, PIN CHANGE script queued (MISSION.md "Keeping offline and online in
+/// step"). The inner `Err` is the refusal.
+fn change_pin_in(
+    tx: &Transaction<'_>,
+    keys: &HostKeys,
+    c: &CardRow,
+    pin: &Pin,
+    actor: &str,
+    action: &str,
+) -> Result<Result<PinOutcome, Error>, Error> {
+    if let Err(e) = pin::check_pin_policy(pin) {
+        // the refusal is audited and committed; the caller gets the error
+        audit::record(tx, actor, action, &c.pan, &c.psn, "refused: weak PIN")?;
+        return Ok(Err(e));
+    }
+    set_new_pin(tx, keys, c, pin)?;
+    audit::record(tx, actor, action, &c.pan, &c.psn, "ok")?;
+    pin_outcome(
+        tx,
+        c,
+        "pin-change",
+        "the PIN was changed on the host; a PIN CHANGE script is queued for the chip",
+        Some("Make an ATM transaction with the new PIN: that writes it to the chip."),
+    )
+    .map(Ok)
 }
 
 fn reset_online_counter(tx: &Transaction<'_>, c: &CardRow) -> Result<(), Error> {

@@ -33,7 +33,9 @@ Examples:
 Routes: POST /v1/authorise, POST /v1/advice (no key); with an issuer API key
 (`Authorization: Bearer KEY` or `X-Api-Key: KEY`): POST /v1/cards, GET /v1/cards/{pan},
 GET /v1/cards/{pan}/plastics, POST /v1/cards/{pan}/pin/unblock|reset|change,
-POST /v1/cards/{pan}/block|unblock, GET /v1/audit. Ctrl-C or SIGTERM stops it after the
+POST /v1/cards/{pan}/block|unblock, GET /v1/audit, POST
+/pin-control/v1/plastics/{plasticId}/token (View PIN / Set PIN; the device then POSTs
+controlId to the pinURL). Ctrl-C or SIGTERM stops it after the
 running requests. Log level: RUST_LOG (default info); logs never hold a PAN or a PIN.";
 
 const PROVISION_EXAMPLES: &str = r#"Example card file (TOML):
@@ -112,6 +114,20 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// View PIN: base URL devices reach this host at, used in pinURL (default: from the
+    /// request's Host header).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// View PIN: CSP frame-ancestors of the PIN page, for iframe embedding
+    /// (e.g. "'self' https://app.example.com"; default 'none').
+    #[arg(long, value_name = "SOURCES", default_value = "'none'")]
+    frame_ancestors: String,
+    /// View PIN: seconds the page shows the PIN before hiding and wiping it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pin_display_seconds: u32,
+    /// View PIN: CSS appended to the PIN page (override the --pc-* custom properties).
+    #[arg(long, value_name = "FILE")]
+    pin_theme: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -189,10 +205,19 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let data_dir = a.store.data_dir();
+    let pin_control = emv_host::PinControlConfig {
+        public_url: a.public_url,
+        frame_ancestors: a.frame_ancestors,
+        display_seconds: a.pin_display_seconds,
+        theme_css: a.pin_theme.as_deref().map(read).transpose()?,
+        ..emv_host::PinControlConfig::default()
+    };
+    pin_control.validate().map_err(input)?;
     let config = ServeConfig {
         data_dir: data_dir.clone(),
         listen: a.listen,
         keys: a.store.keys()?,
+        pin_control,
     };
     emv_host::http::serve(config, |addr| {
         let mut out = std::io::stdout().lock();
