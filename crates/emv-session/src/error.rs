@@ -22,6 +22,9 @@ pub enum SessionError {
     /// A remote issuer host (`--host http://...`) could not be reached or refused a call.
     #[error(transparent)]
     Remote(#[from] HostError),
+    /// Cryptography failed (View PIN / Set PIN device side).
+    #[error(transparent)]
+    Crypto(#[from] emv_crypto::CryptoError),
     /// The card could not be powered on.
     #[error("card: {0}")]
     Transport(#[from] TransportError),

@@ -5,9 +5,11 @@
 use std::path::Path;
 
 use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError};
+use emv_crypto::jwe::{JweEncrypter, PrivateJwk, PublicJwk};
+use emv_host::pin_control::Scope;
 use emv_host::{
-    CardProvision, CardRef, CardStatus, CardView, HostKeys, HttpHost, Issuer, PinOutcome,
-    PinResetMode,
+    CardProvision, CardRef, CardStatus, CardView, HostKeys, HttpHost, Issuer, PinControl,
+    PinControlConfig, PinOutcome, PinResetMode, PlasticStatus,
 };
 use emv_kernel::HostState;
 
@@ -161,6 +163,61 @@ impl IssuerLink {
                 Ok(h.call("POST", &card_path(card, op), Some(&serde_json::json!({})))?)
             }
         }
+    }
+
+    /// View PIN the way the cardholder's app does it (MISSION.md "View PIN"): a token for
+    /// the card's ACTIVE plastic, the device snapshot, a fresh P-256 device key, and the
+    /// PIN received as a JWE to that key and decrypted "on the device". Embedded host only.
+    pub fn view_pin(&mut self, card: &CardRef) -> Result<zeroize::Zeroizing<String>, SessionError> {
+        let (pc, plastic) = self.pin_control(card)?;
+        let token = pc.issue_token(&plastic, Scope::ViewPin, ACTOR, "http://embedded")?;
+        let snap = pc.open_snapshot(&token.id)?;
+        let device = PrivateJwk::generate_p256(&mut rand_core::UnwrapErr(getrandom::SysRng));
+        let public_jwk = device
+            .public_jwk()
+            .ok_or_else(|| SessionError::Input("device key: no public key".into()))?;
+        let public: serde_json::Value = serde_json::from_str(&public_jwk.to_json())
+            .map_err(|e| SessionError::Input(format!("device key: {e}")))?;
+        let answer = pc.view(&snap.snapshot_id, &public)?;
+        let plain = emv_crypto::jwe::decrypt(&answer.pin, &device)?;
+        let digits = String::from_utf8(plain.plaintext.to_vec())
+            .map_err(|_| SessionError::Input("the revealed PIN is not digits".into()))?;
+        Ok(zeroize::Zeroizing::new(digits))
+    }
+
+    /// Set PIN the way the cardholder's app does it: the chosen PIN encrypted on the
+    /// device to the snapshot's service key (issue 7 item 4). Embedded host only.
+    pub fn set_pin(&mut self, card: &CardRef, pin: &str) -> Result<String, SessionError> {
+        let (pc, plastic) = self.pin_control(card)?;
+        let token = pc.issue_token(&plastic, Scope::SetPin, ACTOR, "http://embedded")?;
+        let snap = pc.open_snapshot(&token.id)?;
+        let key = snap
+            .service_key
+            .as_deref()
+            .ok_or_else(|| SessionError::Input("the Set PIN snapshot has no service key".into()))?;
+        let jwe = JweEncrypter::new(&PublicJwk::from_json(key)?)
+            .agreement_info(b"", snap.snapshot_id.as_bytes())
+            .encrypt(pin.as_bytes())?;
+        let answer = pc.set(&snap.snapshot_id, &jwe)?;
+        Ok(serde_json::to_string(&answer).unwrap_or_default())
+    }
+
+    fn pin_control(&self, card: &CardRef) -> Result<(PinControl, String), SessionError> {
+        let Self::Embedded(issuer) = self else {
+            return Err(SessionError::Input(
+                "View PIN / Set PIN in a session need the embedded host (use the HTTP API of a \
+                 remote one: POST /pin-control/v1/plastics/{plasticId}/token)"
+                    .into(),
+            ));
+        };
+        // MISSION.md: "only an ACTIVE plastic should be used"
+        let plastic = issuer
+            .plastics(card)?
+            .into_iter()
+            .find(|p| p.status == PlasticStatus::Active)
+            .ok_or_else(|| SessionError::Input("the card has no ACTIVE plastic".into()))?;
+        let pc = PinControl::new(issuer.clone(), PinControlConfig::default())?;
+        Ok((pc, plastic.plastic_id))
     }
 
     /// The embedded service, when the host is in-process.

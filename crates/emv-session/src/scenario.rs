@@ -107,6 +107,8 @@ pub enum HostCall {
     ChangePin(String),
     /// Read the PIN as the cardholder's app would (View PIN); remembered as `$viewed`.
     ViewPin,
+    /// Choose a new PIN in the cardholder's app (Set PIN), encrypted on the device.
+    SetPin(String),
     /// Block the card at the host.
     BlockCard,
     /// Unblock the card at the host.
@@ -124,6 +126,7 @@ impl HostCall {
             Self::ResetPin(_) => "reset-pin",
             Self::ChangePin(_) => "change-pin",
             Self::ViewPin => "view-pin",
+            Self::SetPin(_) => "set-pin",
             Self::BlockCard => "block-card",
             Self::UnblockCard => "unblock-card",
             Self::Ecommerce(_) => "ecommerce",
@@ -438,6 +441,14 @@ fn step(
                     HostCall::ChangePin(p.get_ref().clone())
                 }
                 "view-pin" => HostCall::ViewPin,
+                "set-pin" => {
+                    let Some(p) = &s.new_pin else {
+                        return Err(ctx.err(call, "new_pin", "set-pin needs new_pin = \"....\""));
+                    };
+                    emv_crypto::pinblock::Pin::new(p.get_ref())
+                        .map_err(|e| ctx.err(p, "new_pin", e.to_string()))?;
+                    HostCall::SetPin(p.get_ref().clone())
+                }
                 "block-card" => HostCall::BlockCard,
                 "unblock-card" => HostCall::UnblockCard,
                 "ecommerce" => {
@@ -455,7 +466,7 @@ fn step(
                         "call",
                         format!(
                             "{other:?}: expected unblock-pin, reset-pin, change-pin, view-pin, \
-                             block-card, unblock-card or ecommerce"
+                             set-pin, block-card, unblock-card or ecommerce"
                         ),
                     ));
                 }
@@ -466,8 +477,8 @@ fn step(
             if s.amount.is_some() && !matches!(c, HostCall::Ecommerce(_)) {
                 return Err(ctx.err(call, "amount", "only ecommerce takes an amount"));
             }
-            if s.new_pin.is_some() && !matches!(c, HostCall::ChangePin(_)) {
-                return Err(ctx.err(call, "new_pin", "only change-pin takes new_pin"));
+            if s.new_pin.is_some() && !matches!(c, HostCall::ChangePin(_) | HostCall::SetPin(_)) {
+                return Err(ctx.err(call, "new_pin", "only change-pin and set-pin take new_pin"));
             }
             Action::Host(c)
         }
@@ -906,17 +917,24 @@ fn host_call(
             (o.message.clone(), to_json(&o))
         }
         HostCall::ViewPin => {
-            let Some(issuer) = host.embedded() else {
-                return Err(SessionError::Input(
-                    "view-pin in a scenario needs the embedded host".into(),
-                ));
-            };
-            let pin = issuer.reveal_pin(&card, crate::issuer::ACTOR)?;
+            let pin = host.view_pin(&card)?;
             let len = pin.len();
-            *viewed = Some(pin.expose());
+            *viewed = Some(pin);
             (
-                format!("the cardholder read the {len}-digit PIN through View PIN"),
+                format!(
+                    "the cardholder read the {len}-digit PIN in the app (View PIN: a 30-second \
+                     token, the PIN encrypted to a key made on the device)"
+                ),
                 serde_json::json!({ "pin_length": len }),
+            )
+        }
+        HostCall::SetPin(pin) => {
+            let answer = host.set_pin(&card, pin)?;
+            (
+                "the cardholder chose a new PIN in the app (Set PIN: encrypted on the device to \
+                 the PIN service's key); a PIN CHANGE script is queued for the chip"
+                    .to_string(),
+                serde_json::from_str(&answer).unwrap_or(Value::Null),
             )
         }
         HostCall::BlockCard => {

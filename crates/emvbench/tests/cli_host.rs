@@ -266,3 +266,43 @@ fn bad_provisioning_files_exit_2_naming_the_file() {
     assert!(err.contains("bad.toml") && err.contains("visa-99"), "{err}");
     assert!(!err.contains(CLEAR_PIN), "{err}");
 }
+
+#[test]
+fn cards_are_provisioned_from_card_profiles() {
+    let dir = TempDir::new("cli-host-profiles");
+    let data = dir.path().join("data");
+    let run = |extra: &[&str]| {
+        let out = emvbench()
+            .args(["host", "provision", "--data"])
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run(&["--profile", "visa-cvn18"]);
+    assert!(
+        first.starts_with("Created card 476173******0119"),
+        "{first}"
+    );
+    let again = run(&["--all-profiles"]);
+    assert!(again.contains("Updated card 476173******0119"), "{again}");
+    assert!(again.contains("Created card 541333******0011"), "{again}");
+    let issuer = Issuer::open(&data, HostKeys::load_test_keys().unwrap()).unwrap();
+    let plastics = issuer
+        .plastics(&CardRef::new("4761739001010119", Some("01")))
+        .unwrap();
+    assert_eq!(plastics.len(), 2);
+    let bad = emvbench()
+        .args(["host", "provision", "--data"])
+        .arg(&data)
+        .args(["--profile", "no-such-card"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

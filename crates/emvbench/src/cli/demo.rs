@@ -39,8 +39,8 @@ const FLOWS: &[(&str, &str)] = &[
         include_str!("../../../../scenarios/06-card-pulled-before-script.toml"),
     ),
     (
-        "07-pin-change-chip-follows.toml",
-        include_str!("../../../../scenarios/07-pin-change-chip-follows.toml"),
+        "07-set-pin-chip-follows.toml",
+        include_str!("../../../../scenarios/07-set-pin-chip-follows.toml"),
     ),
 ];
 

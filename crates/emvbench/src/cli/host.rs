@@ -17,6 +17,8 @@ Examples:
   emvbench host serve                                   # 127.0.0.1:8080, TEST keys
   emvbench host serve --data /tmp/issuer --listen 127.0.0.1:9090 --keys host-keys/test-keys.toml
   emvbench host provision --data /tmp/issuer card.toml
+  emvbench host provision --data /tmp/issuer --profile visa-cvn18   # from a card profile
+  emvbench host serve --provision-profiles                  # every card profile, if new
   emvbench host status --data /tmp/issuer 4761739001010010
 
 The host keeps its SQLite database in --data DIR (default: $XDG_DATA_HOME/emvbench or
@@ -128,6 +130,10 @@ struct ServeArgs {
     /// View PIN: CSS appended to the PIN page (override the --pc-* custom properties).
     #[arg(long, value_name = "FILE")]
     pin_theme: Option<PathBuf>,
+    /// Provision the cards of every card profile (card-profiles/) that the store does not
+    /// know yet, so that `emvbench run --host http://...` and the API work at once.
+    #[arg(long)]
+    provision_profiles: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,9 +143,16 @@ struct ProvisionArgs {
     /// Reset existing cards to the file's data (PIN, counters, balance, status).
     #[arg(long)]
     reset: bool,
-    /// Card files (TOML).
-    #[arg(required = true, value_name = "FILE")]
+    /// Card provisioning files (TOML, format below).
+    #[arg(value_name = "FILE", required_unless_present_any = ["profiles", "all_profiles"])]
     files: Vec<PathBuf>,
+    /// Provision the card of a card profile (card-profiles/), as the software card is
+    /// personalised: PAN, keys, PIN, online PIN try limit, plastics (repeatable).
+    #[arg(long = "profile", value_name = "PROFILE")]
+    profiles: Vec<String>,
+    /// Provision the cards of every card profile.
+    #[arg(long)]
+    all_profiles: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -213,6 +226,16 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         ..emv_host::PinControlConfig::default()
     };
     pin_control.validate().map_err(input)?;
+    if a.provision_profiles {
+        // new cards only: cards the store knows keep their PIN and counters
+        let issuer = a.store.open()?;
+        provision_profiles(
+            &issuer,
+            &emv_card::profile::available_profiles(),
+            false,
+            false,
+        )?;
+    }
     let config = ServeConfig {
         data_dir: data_dir.clone(),
         listen: a.listen,
@@ -244,7 +267,27 @@ fn provision(a: ProvisionArgs) -> Result<ExitCode> {
         })?;
         println!("{outcome:?} {p}");
     }
+    let mut names = a.profiles.clone();
+    if a.all_profiles {
+        names.extend(emv_card::profile::available_profiles());
+    }
+    provision_profiles(&issuer, &names, a.reset, true)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Provisions the cards of card profiles (the same data the software card is
+/// personalised from, so that card and host agree out of the box).
+fn provision_profiles(issuer: &Issuer, names: &[String], reset: bool, print: bool) -> Result<()> {
+    for name in names {
+        let perso =
+            emv_card::Personalisation::load(name, &[]).map_err(|e| InputError(e.to_string()))?;
+        let p = emv_session::card_provision(&perso).map_err(|e| InputError(e.to_string()))?;
+        let outcome = issuer.provision(&p, reset).map_err(input)?;
+        if print {
+            println!("{outcome:?} {p} from profile {name}");
+        }
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<String> {
