@@ -79,23 +79,29 @@ fn title(stage: Stage) -> String {
 
 fn cv_rules(out: &mut String, o: &Outcome) {
     for r in &o.cvm_trace {
-        let verdict = match r.outcome {
-            RuleOutcome::ConditionNotSatisfied => "condition not satisfied",
-            RuleOutcome::Unrecognised => "CVM not recognised",
-            RuleOutcome::NotSupported => "not supported",
-            RuleOutcome::Failed => "FAILED",
-            RuleOutcome::Successful => "successful",
-        };
-        let reason = r
-            .reason
-            .strip_prefix(verdict)
-            .map_or(r.reason.as_str(), |s| s.trim_start_matches([':', ' ']));
+        let (verdict, reason) = rule_verdict(r);
         let _ = writeln!(
             out,
             "  rule {} {}: {}, {} → {verdict}: {reason}",
             r.index, r.rule, r.cvm, r.condition
         );
     }
+}
+
+/// What became of a CV Rule in words, and why (without repeating the verdict).
+pub fn rule_verdict(r: &emv_kernel::CvRuleTrace) -> (&'static str, &str) {
+    let verdict = match r.outcome {
+        RuleOutcome::ConditionNotSatisfied => "condition not satisfied",
+        RuleOutcome::Unrecognised => "CVM not recognised",
+        RuleOutcome::NotSupported => "not supported",
+        RuleOutcome::Failed => "FAILED",
+        RuleOutcome::Successful => "successful",
+    };
+    let reason = r
+        .reason
+        .strip_prefix(verdict)
+        .map_or(r.reason.as_str(), |s| s.trim_start_matches([':', ' ']));
+    (verdict, reason)
 }
 
 fn apdus(out: &mut String, o: &Outcome) {

@@ -4,9 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,32 +41,8 @@ currency = 978
     )
 }
 
-fn emvbench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_emvbench"))
-}
-
-/// Starts `host serve` on a free port; returns the child and its address. Its stderr (the
-/// log) goes to `log`.
-fn serve(data: &Path, log: &Path) -> (Child, String) {
-    let mut child = emvbench()
-        .args(["host", "serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    (child, addr)
-}
+mod common;
+use common::{emvbench, serve};
 
 fn provision(dir: &TempDir) -> std::path::PathBuf {
     let data = dir.path().join("data");

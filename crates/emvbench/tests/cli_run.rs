@@ -2,15 +2,13 @@
 //! overrides, a card that remembers (--state), the remote host, and bad arguments.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use emv_host::testkit::TempDir;
 use serde_json::Value;
 
-fn emvbench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_emvbench"))
-}
+mod common;
+use common::emvbench;
 
 fn run(args: &[&str]) -> Output {
     emvbench()
@@ -190,22 +188,7 @@ fn with_state_the_card_and_the_host_remember_and_resync() {
 #[test]
 fn a_remote_host_over_http_sees_the_same_card() {
     let dir = TempDir::new("run-remote");
-    let mut child = emvbench()
-        .args(["host", "serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("host"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string();
+    let (mut child, url) = common::serve(&dir.path().join("host"), &dir.path().join("log"));
     let state = dir.path().join("card.json");
     let state = state.to_str().unwrap();
     let base = [

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use emv_kernel::{Outcome, RuleOutcome, Stage};
+use emv_kernel::{Outcome, Stage};
 use emv_session::scenario::{self, RunOptions, ScenarioReport, StepReport};
 use serde_json::Value;
 
@@ -237,17 +237,7 @@ fn headline(s: &StepReport) -> String {
 /// issuer's verdicts, the scripts.
 fn decisions(t: &mut String, o: &Outcome) {
     for r in &o.cvm_trace {
-        let verdict = match r.outcome {
-            RuleOutcome::ConditionNotSatisfied => "condition not satisfied",
-            RuleOutcome::Unrecognised => "not recognised",
-            RuleOutcome::NotSupported => "not supported here",
-            RuleOutcome::Failed => "failed",
-            RuleOutcome::Successful => "successful",
-        };
-        let reason = r
-            .reason
-            .strip_prefix(verdict)
-            .map_or(r.reason.as_str(), |s| s.trim_start_matches([':', ' ']));
+        let (verdict, reason) = emv_session::report::rule_verdict(r);
         let _ = writeln!(
             t,
             "     CVM rule {} {} — {verdict}: {reason}",
