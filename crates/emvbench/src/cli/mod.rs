@@ -8,6 +8,7 @@ pub mod calc;
 pub mod card;
 pub mod decode;
 pub mod host;
+pub mod readers;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
 /// people who build and test card payments.
@@ -33,6 +34,9 @@ enum Command {
     /// The simulated issuer host: serve its HTTP API, provision cards, show a card.
     #[command(after_long_help = host::EXAMPLES)]
     Host(host::Args),
+    /// List the PC/SC readers, whether a card is in each, and its ATR decoded (protocols,
+    /// historical bytes). Needs a build with `--features pcsc`.
+    Readers(readers::Args),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -47,5 +51,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calc(args) => calc::run(args),
         Command::Card(args) => card::run(args),
         Command::Host(args) => host::run(args),
+        Command::Readers(args) => readers::run(args),
     }
 }
