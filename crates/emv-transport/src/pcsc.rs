@@ -396,10 +396,13 @@ impl Transport for PcscReader {
             ));
         };
         match card.transmit(capdu, &mut self.buf) {
-            Ok(r) => {
+            Ok(r) if r.len() >= 2 => {
                 self.fresh = false;
                 Ok(r.to_vec())
             }
+            // vpcd 0.8 reports a card that left mid-exchange as success with no bytes
+            // (measured); a reader may do the same for a mute card
+            Ok(_) => Err(self.classify(pcsc::Error::NotTransacted)),
             Err(e) => Err(self.classify(e)),
         }
     }

@@ -5,7 +5,10 @@
 //! (pcsc-vpcd.md §2). Every message in both directions is a 2-byte big-endian length and
 //! that many bytes. vpcd sends 1-byte control messages (`00` power off, `01` power on, `02`
 //! reset, `04` get ATR) and C-APDUs; the card answers `04` with its ATR and each C-APDU with
-//! its R-APDU, nothing else. An empty answer (or EOF) means "card removed" to vpcd.
+//! its R-APDU, nothing else. A card that does not answer leaves: the link is closed, and
+//! vpcd's EOF handling ejects it (pcsc-vpcd.md §2). A zero-length reply is never sent:
+//! vpcd 0.8 then blocks in `recv(fd, NULL, 0, MSG_WAITALL)` and hangs the client's
+//! SCardTransmit (measured with gdb on Debian's 3.3+dfsg-2).
 //!
 //! Latency: vpcd 0.8 sends the length and the body in two `send()` calls without
 //! TCP_NODELAY, so Nagle holds the body until the card ACKs the header, which Linux delays
@@ -81,8 +84,8 @@ pub trait VirtualCard {
     fn reset(&mut self);
     /// Power off (also called when the link to vpcd ends: the card left the reader).
     fn power_off(&mut self);
-    /// Answers one C-APDU with its R-APDU. Empty means "no answer", which vpcd treats
-    /// as card removal (pcsc-vpcd.md §2).
+    /// Answers one C-APDU with its R-APDU. Empty means "no answer": the link is closed,
+    /// which vpcd and the client see as card removal.
     fn transmit(&mut self, capdu: &[u8]) -> Vec<u8>;
 }
 
@@ -265,8 +268,11 @@ impl Drop for Registration<'_> {
 /// How one connection to vpcd ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionEnd {
-    /// vpcd closed it: pcscd stopped, or vpcd ejected the card after an empty answer.
+    /// vpcd closed it (pcscd stopped).
     Closed,
+    /// The card gave no answer to a C-APDU, so the link was closed: the card left the
+    /// reader.
+    NoAnswer,
     /// [`Shutdown::trigger`] was called.
     Stopped,
 }
@@ -351,7 +357,7 @@ impl Link {
         card.power_off();
         match end {
             _ if stop.is_triggered() => Ok(SessionEnd::Stopped),
-            Ok(()) => Ok(SessionEnd::Closed),
+            Ok(end) => Ok(end),
             // vpcd ejecting the card resets the connection rather than closing it when our
             // last write raced its close
             Err(Error::Vpcd { source, .. })
@@ -376,21 +382,21 @@ impl Link {
         }
     }
 
-    /// Returns Ok(()) on a clean EOF from vpcd.
+    /// Returns how the session ended, unless an I/O error ended it.
     fn serve_inner<C: VirtualCard + ?Sized>(
         &mut self,
         card: &mut C,
         stop: &Shutdown,
-    ) -> Result<(), Error> {
+    ) -> Result<SessionEnd, Error> {
         let mut polled = false;
         loop {
             let started = match read_message(&mut self.stream, &mut self.buf, quickack) {
                 Ok(true) => Instant::now(),
-                Ok(false) => return Ok(()),
+                Ok(false) => return Ok(SessionEnd::Closed),
                 Err(e) => return Err(self.io(e)),
             };
             if stop.is_triggered() {
-                return Ok(());
+                return Ok(SessionEnd::Stopped);
             }
             if !polled {
                 // Connected is not inserted: a second card on a served port sits in the
@@ -438,7 +444,9 @@ impl Link {
                         );
                     }
                     if r.is_empty() {
-                        warn!(vpcd = %self.peer, "the card did not answer; vpcd takes that as removal");
+                        warn!(vpcd = %self.peer, "the card did not answer: taking it out of the reader");
+                        let _ = self.stream.shutdown(NetShutdown::Both);
+                        return Ok(SessionEnd::NoAnswer);
                     }
                     r
                 }
@@ -540,6 +548,11 @@ pub struct Backoff {
     pub min: Duration,
     /// Longest wait.
     pub max: Duration,
+    /// How long the card stays out after vpcd closed the link (ejected it, or pcscd
+    /// stopped) before connecting again. pcscd sees a removal only on its 400 ms poll
+    /// (pcsc-vpcd.md §6); a card back sooner may look as if it never left, with its
+    /// clients' handles still open on a card that lost its power state.
+    pub reinsert: Duration,
 }
 
 impl Default for Backoff {
@@ -548,6 +561,7 @@ impl Default for Backoff {
         Self {
             min: Duration::from_millis(50),
             max: Duration::from_secs(1),
+            reinsert: Duration::from_millis(1000),
         }
     }
 }
@@ -587,9 +601,10 @@ pub fn serve<C: VirtualCard + ?Sized>(
         match link.serve(card, stop) {
             Ok(SessionEnd::Stopped) => break,
             Ok(SessionEnd::Closed) => {
-                info!(
-                    "vpcd at {addr} closed the connection (card ejected or pcscd stopped); reconnecting"
-                )
+                info!("vpcd at {addr} closed the connection (pcscd stopped?); reconnecting")
+            }
+            Ok(SessionEnd::NoAnswer) => {
+                info!("the card left the reader at {addr}; inserting it again")
             }
             Err(e) => warn!("link to vpcd at {addr} failed: {e}; reconnecting"),
         }
@@ -598,6 +613,9 @@ pub fn serve<C: VirtualCard + ?Sized>(
             "link to {addr} ended after {} APDUs, {} ATR requests, {} power events",
             s.apdus, s.atr_requests, s.power_events
         );
+        if stop.sleep(backoff.reinsert) {
+            break;
+        }
     }
     card.power_off();
     Ok(())
@@ -775,12 +793,14 @@ mod tests {
         assert_eq!(v.recv(), emv_card::ATR);
         let r = v.apdu(&[0x80, 0xA8, 0x00, 0x00, 0x02, 0x83, 0x00, 0x00]);
         assert_eq!(r, [0x69, 0x85], "conditions of use not satisfied");
-        // power off: the card does not answer; an empty reply is vpcd's "removed"
+        // power off: the card does not answer, so it leaves (EOF, never a zero-length
+        // reply, which would block vpcd 0.8)
         v.send(&[0x00]);
-        assert_eq!(v.apdu(SELECT_PSE), Vec::<u8>::new());
-        drop(v);
+        v.send(SELECT_PSE);
+        let mut b = [0u8; 2];
+        assert_eq!(v.s.read(&mut b).unwrap(), 0, "EOF");
         let (end, stats, _card) = server.join().unwrap();
-        assert_eq!(end, SessionEnd::Closed);
+        assert_eq!(end, SessionEnd::NoAnswer);
         assert_eq!(stats.apdus, 4);
         assert_eq!(stats.atr_requests, 3);
         assert_eq!(stats.power_events, 3);
@@ -794,7 +814,11 @@ mod tests {
         let stop2 = stop.clone();
         let server = thread::spawn(move || {
             let mut card = software_card();
-            serve(&mut card, &addr, &stop2, Backoff::default()).unwrap();
+            let quick = Backoff {
+                reinsert: Duration::from_millis(10),
+                ..Backoff::default()
+            };
+            serve(&mut card, &addr, &stop2, quick).unwrap();
             card.state().pin_try_counter
         });
         let wrong_pin = [
@@ -861,6 +885,7 @@ mod tests {
                 Backoff {
                     min: Duration::from_secs(5),
                     max: Duration::from_secs(5),
+                    reinsert: Duration::from_secs(5),
                 },
             )
         });
