@@ -6,6 +6,8 @@
 #![cfg(feature = "pcsc")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::Write as _;
+
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -47,7 +49,9 @@ fn pcsc_or_skip(test: &str) -> Option<MutexGuard<'static, ()>> {
     if std::env::var("EMVBENCH_REQUIRE_PCSC").is_ok_and(|v| v == "1") {
         panic!("{test}: EMVBENCH_REQUIRE_PCSC=1 but PC/SC is not usable: {why}");
     }
-    eprintln!(
+    // straight to stderr: the test harness captures eprintln! of passing tests
+    let _ = writeln!(
+        std::io::stderr(),
         "\n*** SKIPPED {test}: PC/SC is not usable: {why}\n*** (set EMVBENCH_REQUIRE_PCSC=1 to make this a failure)\n"
     );
     None

@@ -5,6 +5,8 @@
 //! and passes, unless `EMVBENCH_REQUIRE_PCSC=1` (CI), which makes it fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::Write as _;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -20,7 +22,9 @@ fn skip(test: &str, why: &str) {
     if required() {
         panic!("{test}: EMVBENCH_REQUIRE_PCSC=1 but {why}");
     }
-    eprintln!(
+    // straight to stderr: the test harness captures eprintln! of passing tests
+    let _ = writeln!(
+        std::io::stderr(),
         "\n*** SKIPPED {test}: {why}\n*** (set EMVBENCH_REQUIRE_PCSC=1 to make this a failure)\n"
     );
 }
