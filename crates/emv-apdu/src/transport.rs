@@ -18,6 +18,9 @@ pub enum TransportError {
     /// The card was removed (or powered off) before or during the exchange.
     #[error("card removed")]
     CardRemoved,
+    /// There is no card in the reader (PC/SC `SCARD_E_NO_SMARTCARD`).
+    #[error("no card in the reader")]
+    NoCard,
     /// The card did not answer in time.
     #[error("card mute: {0}")]
     CardMute(String),

@@ -32,6 +32,18 @@ pub enum HostSpec {
     None,
 }
 
+impl HostSpec {
+    /// Opens (or reaches) the host; `None` for [`HostSpec::None`].
+    pub fn connect(&self, keys: HostKeys) -> Result<Option<IssuerLink>, SessionError> {
+        Ok(match self {
+            HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
+            HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
+            HostSpec::Remote { url, api_key } => Some(IssuerLink::remote(url, api_key)?),
+            HostSpec::None => None,
+        })
+    }
+}
+
 /// When the card is pulled out of the reader during the next transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pull {
@@ -64,13 +76,7 @@ impl Session {
     /// that the two start in step; a card with saved state only refreshes the host's
     /// keys and limits, keeping its counters.
     pub fn open(card: &CardSpec, host: &HostSpec, keys: HostKeys) -> Result<Self, SessionError> {
-        let link = match host {
-            HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
-            HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
-            HostSpec::Remote { url, api_key } => Some(IssuerLink::remote(url, api_key)?),
-            HostSpec::None => None,
-        };
-        Self::with_host(card, link)
+        Self::with_host(card, host.connect(keys)?)
     }
 
     /// Like [`Session::open`], with a host the caller made (e.g. an embedded issuer with

@@ -39,6 +39,53 @@ enum CardCommand {
     Send(SendArgs),
     /// List the card profiles in card-profiles/ (or $EMVBENCH_CARD_PROFILES).
     Profiles,
+    /// Put the software card into vsmartcard's virtual PC/SC reader (vpcd), so that any
+    /// PC/SC program sees it; runs until Ctrl-C or SIGTERM.
+    #[command(after_long_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+}
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  emvbench card serve --profile visa-cvn18                 # slot 0: reader \"Virtual PCD 00 00\"
+  emvbench card serve --profile visa-cvn18 --state /tmp/card.json
+  emvbench card serve --profile visa-cvn18 --profile mc-cvn16   # slots 0 and 1
+  emvbench card serve --profile visa-cvn18 --slots 2       # two fresh visa-cvn18 cards
+  pcsc_scan                                                # in another terminal
+  emvbench readers
+
+Needs pcscd and vsmartcard-vpcd (apt-get install pcscd vsmartcard-vpcd; start pcscd, e.g.
+`pcscd --foreground &` as root). vpcd listens on 35963 (slot 0) and 35964 (slot 1); card n
+connects to PORT+n, so more than two cards need more vpcd entries in /etc/reader.conf.d.
+The card waits (and reconnects) until vpcd is up. Ctrl-C or SIGTERM takes the cards out
+of the readers, saves their state and exits 0. Log level: RUST_LOG (default info), or -v
+for every power event and APDU (command names and status words; no PIN or record data).";
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Card profile: a name in card-profiles/ or a path. Repeat it for several cards: the
+    /// n-th card goes into slot n.
+    #[arg(long, value_name = "PROFILE", required = true)]
+    profile: Vec<String>,
+    /// Keep the card's state in this file (created on first use); with several cards,
+    /// give one per card in the order of --profile.
+    #[arg(long, value_name = "FILE")]
+    state: Vec<std::path::PathBuf>,
+    /// vpcd's address for slot 0; slot n is PORT + n.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:35963")]
+    vpcd: String,
+    /// Serve N cards of the one --profile, in slots 0..N-1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    slots: Option<u16>,
+    /// Override a data object of the profile (every card), e.g. 9F17=05 (repeatable).
+    #[arg(long = "card-tag", value_name = "TAG=HEX")]
+    card_tags: Vec<TagOverride>,
+    /// Seed for GET CHALLENGE and ICC dynamic numbers (deterministic answers).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Log every power event and APDU (same as RUST_LOG=debug).
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,7 +131,142 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         CardCommand::Send(a) => send(a),
+        CardCommand::Serve(a) => serve(a),
     }
+}
+
+/// A card of any store, so that several cards fit one slice.
+type ServedCard = Card<Box<dyn CardStore + Send>>;
+
+fn serve(a: ServeArgs) -> Result<ExitCode> {
+    let count = match a.slots {
+        Some(_) if a.profile.len() > 1 => {
+            return Err(InputError(
+                "--slots N takes one --profile (or give several --profile and no --slots)".into(),
+            )
+            .into());
+        }
+        Some(n) => usize::from(n),
+        None => a.profile.len(),
+    };
+    if !a.state.is_empty() && a.state.len() != count {
+        return Err(InputError(format!(
+            "{count} card(s) but {} --state file(s): give one per card or none",
+            a.state.len()
+        ))
+        .into());
+    }
+    for (i, s) in a.state.iter().enumerate() {
+        if a.state[..i].contains(s) {
+            return Err(InputError(format!("--state {} given twice", s.display())).into());
+        }
+    }
+    // fail on a bad address before waiting for vpcd
+    let mut addrs = Vec::new();
+    for slot in 0..count {
+        let slot = u16::try_from(slot).map_err(|_| InputError("too many cards".into()))?;
+        addrs.push(
+            emv_transport::vpcd::slot_address(&a.vpcd, slot)
+                .map_err(|e| InputError(e.to_string()))?,
+        );
+    }
+    let mut cards: Vec<ServedCard> = Vec::new();
+    for i in 0..count {
+        let name = a.profile.get(i).unwrap_or(&a.profile[0]);
+        let perso =
+            Personalisation::load(name, &a.card_tags).map_err(|e| InputError(e.to_string()))?;
+        let store: Box<dyn CardStore + Send> = match a.state.get(i) {
+            Some(p) => Box::new(FileStore::new(p)),
+            None => Box::new(MemoryStore::new()),
+        };
+        let mut card = Card::new(Arc::new(perso), store)
+            .with_context(|| format!("opening the state of card {i} ({name})"))?;
+        if let Some(seed) = a.seed {
+            card = card.with_seed(seed.wrapping_add(i as u64));
+        }
+        cards.push(card);
+    }
+
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(f) if !a.verbose && !f.is_empty() => tracing_subscriber::EnvFilter::new(f),
+        _ => tracing_subscriber::EnvFilter::new(if a.verbose { "debug" } else { "info" }),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    for (i, (card, addr)) in cards.iter().zip(&addrs).enumerate() {
+        tracing::info!(
+            "slot {i}: card {} ({}) for vpcd at {addr}",
+            card.personalisation().name,
+            card.store().describe()
+        );
+    }
+
+    let stop = emv_transport::vpcd::Shutdown::new();
+    stop_on_signals(stop.clone())?;
+    emv_transport::vpcd::serve_slots(
+        &mut cards,
+        &a.vpcd,
+        &stop,
+        emv_transport::vpcd::Backoff::default(),
+    )?;
+
+    // The card saves every change as it happens; one last save makes sure the file is
+    // there and current even for a card that was never used.
+    for (i, card) in cards.iter_mut().enumerate() {
+        let state = card.state().clone();
+        card.store_mut()
+            .save(&state)
+            .with_context(|| format!("saving the state of card {i}"))?;
+        let st = card.status();
+        eprintln!(
+            "slot {i}: {} removed; state in {}: PIN try counter {}/{}, ATC {}",
+            card.personalisation().name,
+            card.store().describe(),
+            st.pin_try_counter,
+            st.pin_try_limit,
+            st.atc
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM stop the cards (tokio's signal handling, already in the
+/// dependency tree for the host).
+fn stop_on_signals(stop: emv_transport::vpcd::Shutdown) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the signal handler")?;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        // registered here, before serving starts, so no early signal is lost
+        let (mut int, mut term) = rt.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        })?;
+        std::thread::spawn(move || {
+            rt.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
+            tracing::info!("stopping: taking the cards out of the readers");
+            stop.trigger();
+        });
+    }
+    #[cfg(not(unix))]
+    std::thread::spawn(move || {
+        let _ = rt.block_on(tokio::signal::ctrl_c());
+        stop.trigger();
+    });
+    Ok(())
 }
 
 fn send(a: SendArgs) -> Result<ExitCode> {

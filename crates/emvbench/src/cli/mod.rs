@@ -34,6 +34,7 @@ pub mod card;
 pub mod decode;
 pub mod demo;
 pub mod host;
+pub mod readers;
 pub mod run;
 pub mod scenario;
 pub mod trace;
@@ -75,6 +76,9 @@ enum Command {
     /// The simulated issuer host: serve its HTTP API, provision cards, show a card.
     #[command(after_long_help = host::EXAMPLES)]
     Host(host::Args),
+    /// List the PC/SC readers, whether a card is in each, and its ATR decoded (protocols,
+    /// historical bytes). Needs a build with `--features pcsc`.
+    Readers(readers::Args),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -93,5 +97,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(*args),
         Command::Scenario(args) => scenario::run(args),
         Command::Trace(args) => trace::run(args),
+        Command::Readers(args) => readers::run(args),
     }
 }

@@ -194,28 +194,36 @@ pub fn run(a: Args) -> Result<ExitCode> {
     };
     params.validate().map_err(|e| input(e.to_string()))?;
 
-    if let Some(reader) = &a.reader {
-        return Err(input(format!(
-            "--reader {reader}: this build has no PC/SC support; see `emvbench readers`"
-        )));
-    }
-    let Some(card_profile) = a.card.clone() else {
-        return Err(input("give --card PROFILE or --reader N".into()));
-    };
     let keys = super::host::load_keys(a.keys.as_deref(), false)?;
     let host = host_spec(&a, &keys)?;
-    let spec = CardSpec {
-        profile: card_profile.clone(),
-        overrides: a.card_tags.clone(),
-        state: a.state.clone(),
-        seed: Some(seed),
-    };
-    let mut session = Session::open(&spec, &host, keys).map_err(|e| match e {
-        emv_session::SessionError::Card(_) | emv_session::SessionError::Provision { .. } => {
-            input(e.to_string())
+    let (card_profile, mut session) = match (&a.reader, &a.card) {
+        (Some(reader), _) => {
+            if a.state.is_some() || !a.card_tags.is_empty() {
+                return Err(input(
+                    "--state and --card-tag are for the software card (--card), not a reader"
+                        .into(),
+                ));
+            }
+            let card = open_reader(reader)?;
+            let link = host.connect(keys).context("setting up the issuer host")?;
+            (format!("reader {reader}"), Session::external(card, link))
         }
-        other => anyhow::Error::from(other).context("setting up the card and the host"),
-    })?;
+        (None, Some(profile)) => {
+            let spec = CardSpec {
+                profile: profile.clone(),
+                overrides: a.card_tags.clone(),
+                state: a.state.clone(),
+                seed: Some(seed),
+            };
+            let session = Session::open(&spec, &host, keys).map_err(|e| match e {
+                emv_session::SessionError::Card(_)
+                | emv_session::SessionError::Provision { .. } => input(e.to_string()),
+                other => anyhow::Error::from(other).context("setting up the card and the host"),
+            })?;
+            (profile.clone(), session)
+        }
+        (None, None) => return Err(input("give --card PROFILE or --reader N".into())),
+    };
     let kernel = Kernel::new(profile, KernelConfig::default());
     let trace = a.record.as_ref().map(|_| session.record());
     if a.record.is_some() {
@@ -322,6 +330,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The card in a PC/SC reader (index or part of the name, as `emvbench readers` lists).
+#[cfg(feature = "pcsc")]
+fn open_reader(selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
+    let r = emv_transport::pcsc::PcscReader::open(selector)
+        .map_err(|e| anyhow::anyhow!("--reader {selector}: {e}"))?;
+    Ok(Box::new(r))
+}
+
+/// Without the `pcsc` feature there is no reader to open: say what to install.
+#[cfg(not(feature = "pcsc"))]
+fn open_reader(_selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
+    Err(InputError(super::readers::NO_PCSC.to_string()).into())
 }
 
 fn host_spec(a: &Args, keys: &emv_host::HostKeys) -> Result<HostSpec> {
