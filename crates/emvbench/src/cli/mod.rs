@@ -29,6 +29,7 @@ macro_rules! out {
     };
 }
 
+pub mod bench;
 pub mod calc;
 pub mod card;
 pub mod decode;
@@ -75,6 +76,10 @@ enum Command {
     /// The simulated issuer host: serve its HTTP API, provision cards, show a card.
     #[command(after_long_help = host::EXAMPLES)]
     Host(host::Args),
+    /// Measure throughput in one run: TLV parsing, card commands, full in-process
+    /// transactions against their cryptographic floor, trace replay, memory.
+    #[command(after_long_help = bench::EXAMPLES)]
+    Bench(bench::Args),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -93,5 +98,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(*args),
         Command::Scenario(args) => scenario::run(args),
         Command::Trace(args) => trace::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
