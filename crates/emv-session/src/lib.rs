@@ -10,6 +10,7 @@
 //! - [`report`]: the readable transaction report of `emvbench run`.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod card;
 pub mod error;
 pub mod issuer;

@@ -29,6 +29,7 @@ macro_rules! out {
     };
 }
 
+pub mod bench;
 pub mod calc;
 pub mod card;
 pub mod decode;
@@ -79,6 +80,10 @@ enum Command {
     /// List the PC/SC readers, whether a card is in each, and its ATR decoded (protocols,
     /// historical bytes). Needs a build with `--features pcsc`.
     Readers(readers::Args),
+    /// Measure throughput in one run: TLV parsing, card commands, full in-process
+    /// transactions against their cryptographic floor, trace replay, memory.
+    #[command(after_long_help = bench::EXAMPLES)]
+    Bench(bench::Args),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -98,5 +103,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scenario(args) => scenario::run(args),
         Command::Trace(args) => trace::run(args),
         Command::Readers(args) => readers::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

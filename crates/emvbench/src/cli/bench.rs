@@ -1,0 +1,110 @@
+//! `emvbench bench`: a quick throughput summary (TLV, card commands, full transactions,
+//! their cryptographic floor, trace replay, memory), measured in one run.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use emv_session::bench::{self, BenchOptions, BenchReport};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  cargo run --release -p emvbench -- bench
+  cargo run --release -p emvbench -- bench --quick --json
+
+Measure in release: a debug build is 10-50x slower. Each line is a warm-up then N timed
+iterations of a plain loop on one thread; state setup (a fresh card, a blocked PIN) is left
+out of the timed part. The criterion benches (`cargo bench -p emv-session`) measure the
+full transactions with statistics. The exit status is 0 whether or not the targets are met.";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// About 10x fewer iterations (a few seconds): a smoke run, noisier numbers.
+    #[arg(long)]
+    quick: bool,
+}
+
+fn human(ops: f64) -> String {
+    if ops >= 1e6 {
+        format!("{:.2} M/s", ops / 1e6)
+    } else if ops >= 1e3 {
+        format!("{:.1} k/s", ops / 1e3)
+    } else {
+        format!("{ops:.0} /s")
+    }
+}
+
+fn duration(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn table(r: &BenchReport) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "emvbench bench{} — card {}, one thread\n\n",
+        if r.quick { " --quick" } else { "" },
+        r.card_profile
+    ));
+    s.push_str(&format!(
+        "{:<13} {:<66} {:>10} {:>12} {:>10}\n",
+        "group", "operation", "mean", "throughput", "N"
+    ));
+    for m in &r.measurements {
+        s.push_str(&format!(
+            "{:<13} {:<66} {:>10} {:>12} {:>10}\n",
+            m.group,
+            m.name,
+            duration(m.mean_ns),
+            human(m.ops_per_sec),
+            m.iterations
+        ));
+    }
+    s.push_str(&format!(
+        "\nonline PIN transaction / its cryptographic floor: {:.2}x\n",
+        r.online_pin_overhead_ratio
+    ));
+    s.push_str("the floor counts:\n");
+    for op in &r.crypto_floor_ops {
+        s.push_str(&format!("  - {op}\n"));
+    }
+    s.push_str(&format!(
+        "\nmemory: {}: VmRSS {} KiB before, {} KiB after {} transactions (max {} KiB)\n",
+        r.memory.what,
+        r.memory.rss_before_kib,
+        r.memory.rss_after_kib,
+        r.memory.transactions,
+        r.memory.rss_max_kib
+    ));
+    s.push_str("\ntargets (issue 11):\n");
+    for t in &r.targets {
+        s.push_str(&format!(
+            "  [{}] {}: {}\n",
+            if t.met { "met" } else { "NOT MET" },
+            t.target,
+            t.measured
+        ));
+    }
+    s
+}
+
+/// Run `emvbench bench`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    if cfg!(debug_assertions) && !args.json {
+        eprintln!("note: this is a debug build; measure with `cargo run --release -- bench`");
+    }
+    let report = bench::run(&BenchOptions { quick: args.quick })?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        out!("{}", table(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
