@@ -22,7 +22,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::Error;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The most jobs one transaction carries.
 pub const MAX_BATCH: usize = 256;
@@ -108,6 +108,9 @@ const MIGRATIONS: &[&str] = &[
         psn TEXT NOT NULL,
         outcome TEXT NOT NULL
     );",
+    // v2: a card's scripts newest first (load_scripts) without reading and sorting every
+    // script the card ever had
+    "CREATE INDEX scripts_card_id ON scripts(card_id, id);",
 ];
 
 /// Opens (creating if needed) and migrates a database; `None` is a private in-memory one.
