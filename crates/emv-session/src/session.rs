@@ -1,6 +1,6 @@
 //! A session: one card, one issuer host, and the transactions a terminal makes between them.
 
-use emv_apdu::Transport;
+use emv_apdu::{Transport, TransportError};
 use emv_host::{CardRef, HostKeys};
 use emv_kernel::{CardState, Kernel, Outcome, PinPad, TransactionParams};
 
@@ -45,19 +45,25 @@ impl Session {
     /// that the two start in step; a card with saved state only refreshes the host's
     /// keys and limits, keeping its counters.
     pub fn open(card: &CardSpec, host: &HostSpec, keys: HostKeys) -> Result<Self, SessionError> {
-        let (soft, fresh) = card.open()?;
-        let perso = soft.card().personalisation();
-        let provision = card_provision(perso)?;
-        let card_ref = card_ref(perso);
         let link = match host {
             HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
             HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
             HostSpec::Remote { url, api_key } => Some(IssuerLink::remote(url, api_key)?),
             HostSpec::None => None,
         };
+        Self::open_with(card, link)
+    }
+
+    /// Like [`Session::open`], with a host that is already open (to change the card of a
+    /// session and keep its host: `Session::open_with(&spec, old.host.take())`).
+    pub fn open_with(card: &CardSpec, host: Option<IssuerLink>) -> Result<Self, SessionError> {
+        let (soft, fresh) = card.open()?;
+        let perso = soft.card().personalisation();
+        let provision = card_provision(perso)?;
+        let card_ref = card_ref(perso);
         let mut session = Session {
             card: CardSlot::Soft(Box::new(soft)),
-            host: link,
+            host,
             card_ref: Some(card_ref),
         };
         if let Some(h) = &mut session.host {
@@ -84,18 +90,34 @@ impl Session {
         pinpad: &mut dyn PinPad,
         params: &TransactionParams,
     ) -> Result<Outcome, SessionError> {
-        self.card.power_on()?;
+        self.transact_observed(kernel, pinpad, params, &mut NoObserver)
+    }
+
+    /// [`Session::transact`] with every exchange shown to `observer` as it happens (a live
+    /// APDU log), which may also make an exchange fail (a card pulled out mid-transaction).
+    pub fn transact_observed(
+        &mut self,
+        kernel: &Kernel,
+        pinpad: &mut dyn PinPad,
+        params: &TransactionParams,
+        observer: &mut dyn ExchangeObserver,
+    ) -> Result<Outcome, SessionError> {
+        let mut card = Observed {
+            card: &mut self.card,
+            observer,
+        };
+        card.power_on()?;
         let mut outcome = match &mut self.host {
-            Some(h) => kernel.run(&mut self.card, pinpad, h, params)?,
+            Some(h) => kernel.run(&mut card, pinpad, h, params)?,
             None => kernel.run(
-                &mut self.card,
+                &mut card,
                 pinpad,
                 &mut emv_kernel::testing::TestHost::unreachable(),
                 params,
             )?,
         };
         // The card leaves the field: its volatile state goes (ISO/IEC 7816-3 deactivation).
-        let _ = self.card.power_off();
+        let _ = card.power_off();
         outcome.card = self.card_state();
         outcome.host = self.host_state()?;
         Ok(outcome)
@@ -118,5 +140,52 @@ impl Session {
             (Some(h), Some(r)) => Ok(Some(h.state(r)?)),
             _ => Ok(None),
         }
+    }
+}
+
+/// Sees every exchange of [`Session::transact_observed`] as it happens.
+pub trait ExchangeObserver {
+    /// Before `capdu` goes to `card`. An error fails the exchange without reaching the card
+    /// (for a software card pulled out of the reader: remove it and answer
+    /// [`TransportError::CardRemoved`]).
+    fn before(&mut self, card: &mut CardSlot, capdu: &[u8]) -> Result<(), TransportError> {
+        let _ = (card, capdu);
+        Ok(())
+    }
+
+    /// After the exchange, with the card's answer (or the transport's error).
+    fn after(&mut self, card: &CardSlot, capdu: &[u8], result: &Result<Vec<u8>, TransportError>) {
+        let _ = (card, capdu, result);
+    }
+}
+
+/// The observer of [`Session::transact`]: sees nothing.
+struct NoObserver;
+
+impl ExchangeObserver for NoObserver {}
+
+/// The session's card with an observer on the line.
+struct Observed<'a> {
+    card: &'a mut CardSlot,
+    observer: &'a mut dyn ExchangeObserver,
+}
+
+impl Transport for Observed<'_> {
+    fn transmit(&mut self, capdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let result = match self.observer.before(self.card, capdu) {
+            Ok(()) => self.card.transmit(capdu),
+            Err(e) => Err(e),
+        };
+        self.observer.after(self.card, capdu, &result);
+        result
+    }
+    fn power_on(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.card.power_on()
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.card.reset()
+    }
+    fn power_off(&mut self) -> Result<(), TransportError> {
+        self.card.power_off()
     }
 }
