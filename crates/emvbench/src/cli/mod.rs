@@ -9,6 +9,7 @@ pub mod card;
 pub mod decode;
 pub mod host;
 pub mod run;
+pub mod tui;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
 /// people who build and test card payments.
@@ -38,6 +39,10 @@ enum Command {
     /// The simulated issuer host: serve its HTTP API, provision cards, show a card.
     #[command(after_long_help = host::EXAMPLES)]
     Host(host::Args),
+    /// The interactive bench: run transactions by hand against the card and the host and
+    /// watch the PIN counters, the APDUs and every TVR/TSI/CVM bit change.
+    #[command(after_long_help = tui::EXAMPLES)]
+    Tui(Box<tui::Args>),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -53,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Card(args) => card::run(args),
         Command::Host(args) => host::run(args),
         Command::Run(args) => run::run(*args),
+        Command::Tui(args) => tui::run(*args),
     }
 }
