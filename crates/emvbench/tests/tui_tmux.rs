@@ -116,7 +116,7 @@ fn wrong_pin_three_times_then_atm_unblock_in_tmux() {
     assert!(s.contains("? help") && s.contains("t terminal"), "{s}");
     t.wait_for("PIN ███ 3/3");
     t.keys(&["w"]);
-    t.wait_for("REC");
+    t.wait_for("● REC emvbench");
 
     // three wrong offline PINs at an offline-only POS: blocked, declined
     t.keys(&["r"]);

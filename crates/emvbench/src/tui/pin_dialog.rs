@@ -131,7 +131,7 @@ impl PinDialog {
         let dots = if self.is_empty() {
             "_".to_owned()
         } else {
-            vec!["●"; self.digits.len()].join(" ")
+            vec!["●"; self.len()].join(" ")
         };
         let lines = vec![
             Line::from(which),

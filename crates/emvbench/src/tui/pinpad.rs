@@ -2,7 +2,7 @@
 //! channel and waits for the cardholder's answer on another. Only the [`PinEntry`] crosses
 //! (the PIN inside is a zeroizing [`emv_crypto::Pin`]); nothing is logged.
 
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{Receiver, Sender};
 
 use emv_kernel::{PinEntry, PinPad, PinPadStatus, PinPrompt};
 
@@ -27,12 +27,7 @@ impl<'a> UiPinPad<'a> {
         fitted: bool,
     ) -> Self {
         // answers typed for an earlier prompt (a dialog closed by a pull) are stale
-        loop {
-            match entries.try_recv() {
-                Ok(_) => continue,
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
+        while entries.try_recv().is_ok() {}
         UiPinPad {
             events,
             entries,

@@ -160,7 +160,12 @@ fn title_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         super::worker::CardChoice::Profile(p) => p.clone(),
         super::worker::CardChoice::Reader(r) => format!("reader {r}"),
     };
-    let mut spans = vec![
+    let mut spans = Vec::new();
+    if app.recording.is_some() {
+        // first, so that it shows on any width
+        spans.push(Span::styled("● REC ", theme.bad));
+    }
+    spans.extend([
         Span::styled("emvbench", theme.strong),
         Span::raw(format!(
             " · {card} · {} · {} · host {}",
@@ -168,10 +173,7 @@ fn title_bar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             app.transaction_words(),
             app.settings.host
         )),
-    ];
-    if app.recording.is_some() {
-        spans.push(Span::styled(" · ● REC", theme.bad));
-    }
+    ]);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -572,10 +572,7 @@ impl ExchangeObserver for Live<'_> {
             name: command_name(capdu),
             // the PIN of a plaintext VERIFY is masked here as in the kernel's log
             command: masked_command(capdu),
-            response: result
-                .as_ref()
-                .map(|r| hex::encode_upper(r))
-                .unwrap_or_default(),
+            response: result.as_ref().map(hex::encode_upper).unwrap_or_default(),
         }));
         if let (CardSlot::Soft(c), Some(status)) = (card, card.status()) {
             let perso = c.card().personalisation();
