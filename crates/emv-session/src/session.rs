@@ -27,6 +27,18 @@ pub enum HostSpec {
     None,
 }
 
+impl HostSpec {
+    /// Opens (or, for a remote host, addresses) the host; `None` for [`HostSpec::None`].
+    pub fn open(&self, keys: HostKeys) -> Result<Option<IssuerLink>, SessionError> {
+        Ok(match self {
+            HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
+            HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
+            HostSpec::Remote { url, api_key } => Some(IssuerLink::remote(url, api_key)?),
+            HostSpec::None => None,
+        })
+    }
+}
+
 /// A card and its issuer host, provisioned to agree.
 #[derive(Debug)]
 pub struct Session {
@@ -45,13 +57,7 @@ impl Session {
     /// that the two start in step; a card with saved state only refreshes the host's
     /// keys and limits, keeping its counters.
     pub fn open(card: &CardSpec, host: &HostSpec, keys: HostKeys) -> Result<Self, SessionError> {
-        let link = match host {
-            HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
-            HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
-            HostSpec::Remote { url, api_key } => Some(IssuerLink::remote(url, api_key)?),
-            HostSpec::None => None,
-        };
-        Self::open_with(card, link)
+        Self::open_with(card, host.open(keys)?)
     }
 
     /// Like [`Session::open`], with a host that is already open (to change the card of a

@@ -426,7 +426,9 @@ impl App {
                 self.pin = None;
                 self.card_present = false;
                 self.say("card pulled out during PIN entry", Level::Bad);
-                return vec![Request::Pin(PinEntry::Cancel), Request::PullCard];
+                // the pull first: the PIN pad must see the card gone before the kernel,
+                // woken by the cancel, asks for the next PIN
+                return vec![Request::PullCard, Request::Pin(PinEntry::Cancel)];
             }
             _ => return Vec::new(),
         };

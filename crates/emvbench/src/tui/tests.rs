@@ -203,7 +203,7 @@ fn pin_dialog_keys() {
     let reqs = keys(&mut app, "x");
     assert!(matches!(
         reqs.as_slice(),
-        [Request::Pin(PinEntry::Cancel), Request::PullCard]
+        [Request::PullCard, Request::Pin(PinEntry::Cancel)]
     ));
     assert!(!app.card_present);
 }
@@ -603,4 +603,49 @@ fn small_and_odd_sizes_do_not_panic() {
     for (w, h) in [(80, 24), (40, 12), (20, 5), (1, 1), (300, 80)] {
         let _ = b.screen(w, h, false);
     }
+}
+
+#[test]
+fn reader_start_says_why_and_a_software_card_gets_the_host() {
+    let (req_tx, req_rx) = channel();
+    let (ev_tx, ev_rx) = channel();
+    let (pin_tx, pin_rx) = channel();
+    let presence = CardPresence::default();
+    let mut s = settings("pos-attended");
+    s.card = CardChoice::Reader("0".into());
+    let handle = worker::spawn(
+        WorkerConfig {
+            card: s.card.clone(),
+            state: None,
+            host: HostSpec::EmbeddedInMemory,
+            keys: emv_host::HostKeys::load_test_keys().unwrap(),
+            seed: 1,
+            terminal: "pos-attended".into(),
+        },
+        req_rx,
+        ev_tx,
+        pin_rx,
+        presence.clone(),
+    )
+    .unwrap();
+    let mut b = Bench {
+        app: App::new(s, terminals(), vec![]),
+        link: Link {
+            requests: req_tx,
+            pins: pin_tx,
+            events: ev_rx,
+            presence,
+        },
+        handle: Some(handle),
+    };
+    b.wait("the refusal", |a| {
+        a.status.as_ref().is_some_and(|s| s.0.contains("PC/SC"))
+    });
+    assert!(b.app.card.is_none());
+    assert!(b.link.dispatch(Request::SwitchCard(CardChoice::Profile(
+        "visa-cvn18".into()
+    ))));
+    b.wait("the card and its host", |a| {
+        a.card.is_some() && a.host.view.is_some()
+    });
 }

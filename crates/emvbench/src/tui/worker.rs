@@ -23,7 +23,8 @@ use emv_kernel::{
     ApduRecord, Kernel, KernelConfig, Outcome, PinEntry, PinPrompt, Profile, TransactionParams,
 };
 use emv_session::{
-    CardSlot, CardSpec, ExchangeObserver, HostSpec, Session, card_provision, issuer::ACTOR,
+    CardSlot, CardSpec, ExchangeObserver, HostSpec, IssuerLink, Session, card_provision,
+    issuer::ACTOR,
 };
 use zeroize::Zeroizing;
 
@@ -220,6 +221,7 @@ pub fn spawn(
                 pins,
                 presence,
                 recorder: None,
+                spare_host: None,
                 state: config.state.clone(),
                 seed: config.seed,
                 profile: String::new(),
@@ -241,6 +243,8 @@ struct Worker {
     pins: Receiver<PinEntry>,
     presence: CardPresence,
     recorder: Option<Recorder>,
+    /// The host while there is no session (a `--reader` start).
+    spare_host: Option<IssuerLink>,
     state: Option<PathBuf>,
     seed: u64,
     profile: String,
@@ -256,6 +260,11 @@ impl Worker {
         self.set_terminal(&config.terminal);
         match &config.card {
             CardChoice::Reader(_) => {
+                // no card yet; the host waits for the software card the user picks (`c`)
+                match config.host.open(config.keys) {
+                    Ok(h) => self.spare_host = h,
+                    Err(e) => self.send(Event::Error(format!("host: {e}"))),
+                }
                 self.send(Event::Error(NO_PCSC.into()));
             }
             CardChoice::Profile(p) => {
@@ -511,7 +520,10 @@ impl Worker {
         let old = std::mem::replace(&mut self.profile, profile);
         // the state file belongs to the starting card; another profile lives in memory
         self.state = None;
-        let host = self.session.take().and_then(|mut s| s.host.take());
+        let host = match self.session.take() {
+            Some(mut s) => s.host.take(),
+            None => self.spare_host.take(),
+        };
         match Session::open_with(&self.spec(), host) {
             Ok(s) => {
                 self.session = Some(s);
