@@ -24,4 +24,4 @@ pub use card::{CardSlot, CardSpec, SoftCard};
 pub use error::SessionError;
 pub use issuer::IssuerLink;
 pub use provision::{card_provision, card_ref, format_amount, parse_amount};
-pub use session::{HostSpec, Pull, Session};
+pub use session::{ExchangeObserver, HostSpec, Pull, Session};

@@ -136,6 +136,18 @@ impl Session {
         pinpad: &mut dyn PinPad,
         params: &TransactionParams,
     ) -> Result<Outcome, SessionError> {
+        self.transact_observed(kernel, pinpad, params, &mut NoObserver)
+    }
+
+    /// [`Session::transact`] with every exchange shown to `observer` as it happens (a live
+    /// APDU log), which may also make an exchange fail (a card pulled out mid-transaction).
+    pub fn transact_observed(
+        &mut self,
+        kernel: &Kernel,
+        pinpad: &mut dyn PinPad,
+        params: &TransactionParams,
+        observer: &mut dyn ExchangeObserver,
+    ) -> Result<Outcome, SessionError> {
         let pull = self.pull.take();
         let pulled = Arc::new(AtomicBool::new(false));
         let answered = Arc::new(AtomicBool::new(false));
@@ -145,6 +157,7 @@ impl Session {
             commands: 0,
             answered: Arc::clone(&answered),
             pulled: Arc::clone(&pulled),
+            observer,
         };
         card.power_on()?;
         let mut unreachable = emv_kernel::testing::TestHost::unreachable();
@@ -190,13 +203,36 @@ impl Session {
     }
 }
 
-/// The card as the kernel sees it in a session: recorded, and pulled out when planned.
+/// Sees every exchange of [`Session::transact_observed`] as it happens.
+pub trait ExchangeObserver {
+    /// Before `capdu` goes to `card`. An error fails the exchange without reaching the card
+    /// (for a software card pulled out of the reader: remove it and answer
+    /// [`TransportError::CardRemoved`]).
+    fn before(&mut self, card: &mut CardSlot, capdu: &[u8]) -> Result<(), TransportError> {
+        let _ = (card, capdu);
+        Ok(())
+    }
+
+    /// After the exchange, with the card's answer (or the transport's error).
+    fn after(&mut self, card: &CardSlot, capdu: &[u8], result: &Result<Vec<u8>, TransportError>) {
+        let _ = (card, capdu, result);
+    }
+}
+
+/// The observer of [`Session::transact`]: sees nothing.
+struct NoObserver;
+
+impl ExchangeObserver for NoObserver {}
+
+/// The card as the kernel sees it in a session: recorded, observed, and pulled out when
+/// planned.
 struct Tap<'a> {
     rec: Recorder<&'a mut CardSlot>,
     pull: Option<Pull>,
     commands: usize,
     answered: Arc<AtomicBool>,
     pulled: Arc<AtomicBool>,
+    observer: &'a mut dyn ExchangeObserver,
 }
 
 impl Tap<'_> {
@@ -223,10 +259,16 @@ impl Tap<'_> {
 impl Transport for Tap<'_> {
     fn transmit(&mut self, capdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.commands += 1;
-        if self.pull_now() {
-            return Err(TransportError::CardRemoved);
-        }
-        self.rec.transmit(capdu)
+        let result = if self.pull_now() {
+            Err(TransportError::CardRemoved)
+        } else {
+            match self.observer.before(self.rec.inner_mut(), capdu) {
+                Ok(()) => self.rec.transmit(capdu),
+                Err(e) => Err(e),
+            }
+        };
+        self.observer.after(self.rec.inner(), capdu, &result);
+        result
     }
     fn power_on(&mut self) -> Result<Vec<u8>, TransportError> {
         self.rec.power_on()

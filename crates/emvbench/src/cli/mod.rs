@@ -39,6 +39,7 @@ pub mod readers;
 pub mod run;
 pub mod scenario;
 pub mod trace;
+pub mod tui;
 
 /// emvbench: a software EMV card, a terminal test bench and a simulated issuer host, for
 /// people who build and test card payments.
@@ -84,6 +85,10 @@ enum Command {
     /// transactions against their cryptographic floor, trace replay, memory.
     #[command(after_long_help = bench::EXAMPLES)]
     Bench(bench::Args),
+    /// The interactive bench: run transactions by hand against the card and the host and
+    /// watch the PIN counters, the APDUs and every TVR/TSI/CVM bit change.
+    #[command(after_long_help = tui::EXAMPLES)]
+    Tui(Box<tui::Args>),
 }
 
 /// Bad input from the user (hex, TLV, values): reported with exit code 2.
@@ -104,5 +109,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trace(args) => trace::run(args),
         Command::Readers(args) => readers::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Tui(args) => tui::run(*args),
     }
 }

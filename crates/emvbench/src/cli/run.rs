@@ -195,7 +195,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     params.validate().map_err(|e| input(e.to_string()))?;
 
     let keys = super::host::load_keys(a.keys.as_deref(), false)?;
-    let host = host_spec(&a, &keys)?;
+    let host = host_spec(
+        &a.host,
+        a.data.as_deref(),
+        a.state.is_some(),
+        a.api_key.as_deref(),
+        &keys,
+    )?;
     let (card_profile, mut session) = match (&a.reader, &a.card) {
         (Some(reader), _) => {
             if a.state.is_some() || !a.card_tags.is_empty() {
@@ -346,24 +352,32 @@ fn open_reader(_selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
     Err(InputError(super::readers::NO_PCSC.to_string()).into())
 }
 
-fn host_spec(a: &Args, keys: &emv_host::HostKeys) -> Result<HostSpec> {
-    let h = a.host.trim();
+/// The issuer host of `--host` (with `--data`, whether the card has a `--state` file, and
+/// `--api-key`), shared by `run` and `tui`.
+pub(crate) fn host_spec(
+    host: &str,
+    data: Option<&std::path::Path>,
+    card_has_state: bool,
+    api_key: Option<&str>,
+    keys: &emv_host::HostKeys,
+) -> Result<HostSpec> {
+    let h = host.trim();
     Ok(match h {
-        "embedded" => match (&a.data, &a.state) {
-            (Some(d), _) => HostSpec::EmbeddedAt(d.clone()),
-            (None, Some(_)) => HostSpec::EmbeddedAt(emv_host::default_data_dir()),
-            (None, None) => HostSpec::EmbeddedInMemory,
+        "embedded" => match (data, card_has_state) {
+            (Some(d), _) => HostSpec::EmbeddedAt(d.to_path_buf()),
+            (None, true) => HostSpec::EmbeddedAt(emv_host::default_data_dir()),
+            (None, false) => HostSpec::EmbeddedInMemory,
         },
         "none" => HostSpec::None,
         url if url.starts_with("http://") => {
-            if a.data.is_some() {
+            if data.is_some() {
                 return Err(InputError(
                     "--data is for the embedded host; a remote host keeps its own store".into(),
                 )
                 .into());
             }
-            let api_key = match &a.api_key {
-                Some(k) => k.clone(),
+            let api_key = match api_key {
+                Some(k) => k.to_string(),
                 None => keys
                     .client_api_key()
                     .map(|k| k.expose().to_string())
@@ -388,7 +402,8 @@ fn host_spec(a: &Args, keys: &emv_host::HostKeys) -> Result<HostSpec> {
     })
 }
 
-fn today() -> (TransactionDate, TransactionTime) {
+/// Today's date and time (UTC).
+pub(crate) fn today() -> (TransactionDate, TransactionTime) {
     let (y, mo, d, h, mi, s) = emv_host::time::civil(emv_host::time::now_unix());
     let date = u16::try_from(y)
         .ok()
@@ -406,7 +421,8 @@ fn today() -> (TransactionDate, TransactionTime) {
     (date, time)
 }
 
-fn random_seed() -> u64 {
+/// A random seed (0 if the system has no random source).
+pub(crate) fn random_seed() -> u64 {
     let mut b = [0u8; 8];
     // a seed only makes runs different; if the system has no random source, 0 will do
     let _ = getrandom::fill(&mut b);
