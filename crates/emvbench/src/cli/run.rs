@@ -340,7 +340,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
 
 /// The card in a PC/SC reader (index or part of the name, as `emvbench readers` lists).
 #[cfg(feature = "pcsc")]
-fn open_reader(selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
+pub(crate) fn open_reader(selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
     let r = emv_transport::pcsc::PcscReader::open(selector)
         .map_err(|e| anyhow::anyhow!("--reader {selector}: {e}"))?;
     Ok(Box::new(r))
@@ -348,7 +348,7 @@ fn open_reader(selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
 
 /// Without the `pcsc` feature there is no reader to open: say what to install.
 #[cfg(not(feature = "pcsc"))]
-fn open_reader(_selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
+pub(crate) fn open_reader(_selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
     Err(InputError(super::readers::NO_PCSC.to_string()).into())
 }
 

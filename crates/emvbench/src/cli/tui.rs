@@ -43,7 +43,8 @@ pub struct Args {
     /// Card profile (a name in card-profiles/ or a path): the software card.
     #[arg(long, value_name = "PROFILE", default_value = "visa-cvn18")]
     card: String,
-    /// A real card in a PC/SC reader (needs the PC/SC transport, not in this build yet).
+    /// A real card in a PC/SC reader: its index in `emvbench readers` or part of its name
+    /// (needs a build with `--features pcsc`).
     #[arg(long, value_name = "N")]
     reader: Option<String>,
     /// Terminal profile (a name in terminal-profiles/ or a path).

@@ -199,9 +199,8 @@ pub struct WorkerConfig {
     pub terminal: String,
 }
 
-/// The message for a real reader in this build.
-pub const NO_PCSC: &str = "real-reader mode (--reader) needs the PC/SC transport, which this \
-build does not have yet; the session keeps its software card";
+/// What the TUI says when the reader cannot be used.
+pub const NO_READER: &str = "the card in the reader cannot be used (pick a software card with c)";
 
 /// Starts the worker. Events go to `events`; PIN pad answers come from `pins`.
 pub fn spawn(
@@ -259,13 +258,23 @@ impl Worker {
     fn start(&mut self, config: WorkerConfig) {
         self.set_terminal(&config.terminal);
         match &config.card {
-            CardChoice::Reader(_) => {
-                // no card yet; the host waits for the software card the user picks (`c`)
-                match config.host.connect(config.keys) {
-                    Ok(h) => self.spare_host = h,
-                    Err(e) => self.send(Event::Error(format!("host: {e}"))),
+            CardChoice::Reader(sel) => {
+                let host = match config.host.connect(config.keys) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.send(Event::Error(format!("host: {e}")));
+                        None
+                    }
+                };
+                match crate::cli::run::open_reader(sel) {
+                    // the card in the reader: only its APDUs are known (no counters panel)
+                    Ok(card) => self.session = Some(Session::external(card, host)),
+                    Err(e) => {
+                        // no card: the host waits for the software card the user picks (`c`)
+                        self.spare_host = host;
+                        self.send(Event::Error(format!("{NO_READER}: {e:#}")));
+                    }
                 }
-                self.send(Event::Error(NO_PCSC.into()));
             }
             CardChoice::Profile(p) => {
                 self.profile = p.clone();
@@ -502,8 +511,20 @@ impl Worker {
 
     fn switch_card(&mut self, choice: CardChoice) {
         let profile = match choice {
-            CardChoice::Reader(_) => {
-                self.send(Event::Error(NO_PCSC.into()));
+            CardChoice::Reader(sel) => {
+                match crate::cli::run::open_reader(&sel) {
+                    Ok(card) => {
+                        let host = match self.session.take() {
+                            Some(mut s) => s.host.take(),
+                            None => self.spare_host.take(),
+                        };
+                        self.session = Some(Session::external(card, host));
+                        self.send(Event::CardSwitched);
+                        self.record_action(&format!("switch-card reader {sel}"), "ok");
+                        self.snapshot();
+                    }
+                    Err(e) => self.send(Event::Error(format!("{NO_READER}: {e:#}"))),
+                }
                 return;
             }
             CardChoice::Profile(p) => p,
