@@ -228,7 +228,50 @@ fn three_wrong_offline_pins_block_the_pin_and_it_stays_blocked_across_insertions
     let ptc = exchange(&mut r, &[0x80, 0xCA, 0x9F, 0x17, 0x00]).unwrap();
     assert_eq!(ptc.data, [0x9F, 0x17, 0x01, 0x00]);
     drop(r);
-    assert_eq!(served.remove().state().pin_try_counter, 0);
+    let c = served.remove();
+    assert_eq!(c.state().pin_try_counter, 0);
+
+    // and unblocked: an ATM transaction through the reader, the online PIN verified by the
+    // issuer host provisioned from the same profile, whose answer carries the PIN UNBLOCK
+    // script (MISSION.md "Keeping offline and online in step")
+    let served = insert(c, 0);
+    let mut r = reader(0);
+    let perso = Personalisation::load("visa-cvn18", &[]).unwrap();
+    let mut issuer =
+        emv_host::Issuer::in_memory(emv_host::HostKeys::load_test_keys().unwrap()).unwrap();
+    issuer
+        .provision(&emv_session::card_provision(&perso).unwrap(), false)
+        .unwrap();
+    r.power_on().unwrap();
+    let kernel = Kernel::new(Profile::load("atm").unwrap(), KernelConfig::default());
+    let mut pinpad = ScriptedPinPad::new(["1234"]).unwrap();
+    let params = TransactionParams {
+        transaction_type: emv_auth::TransactionType::Cash,
+        ..TransactionParams::purchase(5000)
+    };
+    let o = kernel
+        .run(&mut r, &mut pinpad, &mut issuer, &params)
+        .unwrap();
+    assert_eq!(
+        o.outcome.name(),
+        "online-approved",
+        "{:?}",
+        o.termination_reason
+    );
+    assert_eq!(o.online_pin.as_deref(), Some("verified"));
+    assert!(
+        o.script_results
+            .as_deref()
+            .is_some_and(|s| s.starts_with("20")),
+        "script results {:?}",
+        o.script_results
+    );
+    drop(r);
+    assert_eq!(
+        served.remove().state().pin_try_counter,
+        3,
+        "unblocked by the script"
+    );
 }
 
 /// Answers like the card until `after` APDUs, then gives no answer once: vpcd takes that
