@@ -95,29 +95,8 @@ pub struct Args {
     /// Bypass PIN entry at the first PIN prompt (before any --pin).
     #[arg(long)]
     pin_bypass: bool,
-    /// The issuer host: `embedded` (in-process), `http://HOST:PORT` (a running `emvbench
-    /// host serve`) or `none` (unreachable: the terminal decides offline).
-    #[arg(long, value_name = "HOST", default_value = "embedded")]
-    host: String,
-    /// Where the embedded host keeps its SQLite store (default: in memory without --state,
-    /// the per-user data directory with --state).
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
-    /// Where the software card keeps its state (created on first use).
-    #[arg(long, value_name = "FILE")]
-    state: Option<PathBuf>,
-    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the repository's TEST keys).
-    #[arg(long, value_name = "FILE")]
-    keys: Option<PathBuf>,
-    /// Issuer API key for a remote host's management API (default: $EMVBENCH_API_KEY, else
-    /// the first API key of the key file).
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "EMVBENCH_API_KEY",
-        hide_env_values = true
-    )]
-    api_key: Option<String>,
+    #[command(flatten)]
+    session: SessionArgs,
     /// Override a card data object: TAG=HEX (repeatable), e.g. 8E=0000...4203.
     #[arg(long = "card-tag", value_name = "TAG=HEX")]
     card_tags: Vec<TagOverride>,
@@ -144,6 +123,49 @@ pub struct Args {
     /// Print the outcome object (JSON) instead of the report.
     #[arg(long)]
     json: bool,
+}
+
+/// Where the card keeps its state and which issuer host a session talks to (`run`, `tui`).
+#[derive(Debug, clap::Args)]
+pub struct SessionArgs {
+    /// The issuer host: `embedded` (in-process), `http://HOST:PORT` (a running `emvbench
+    /// host serve`) or `none` (unreachable: the terminal decides offline).
+    #[arg(long, value_name = "HOST", default_value = "embedded")]
+    pub(crate) host: String,
+    /// Where the embedded host keeps its SQLite store (default: in memory without --state,
+    /// the per-user data directory with --state).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// Where the software card keeps its state (created on first use).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the repository's TEST keys).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) keys: Option<PathBuf>,
+    /// Issuer API key for a remote host's management API (default: $EMVBENCH_API_KEY, else
+    /// the first API key of the key file).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "EMVBENCH_API_KEY",
+        hide_env_values = true
+    )]
+    pub(crate) api_key: Option<String>,
+}
+
+impl SessionArgs {
+    /// The host's key file and the host of these arguments.
+    pub(crate) fn host(&self) -> Result<(emv_host::HostKeys, HostSpec)> {
+        let keys = super::host::load_keys(self.keys.as_deref(), false)?;
+        let host = host_spec(
+            &self.host,
+            self.data.as_deref(),
+            self.state.is_some(),
+            self.api_key.as_deref(),
+            &keys,
+        )?;
+        Ok((keys, host))
+    }
 }
 
 /// Run `emvbench run`.
@@ -194,17 +216,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     };
     params.validate().map_err(|e| input(e.to_string()))?;
 
-    let keys = super::host::load_keys(a.keys.as_deref(), false)?;
-    let host = host_spec(
-        &a.host,
-        a.data.as_deref(),
-        a.state.is_some(),
-        a.api_key.as_deref(),
-        &keys,
-    )?;
+    let (keys, host) = a.session.host()?;
     let (card_profile, mut session) = match (&a.reader, &a.card) {
         (Some(reader), _) => {
-            if a.state.is_some() || !a.card_tags.is_empty() {
+            if a.session.state.is_some() || !a.card_tags.is_empty() {
                 return Err(input(
                     "--state and --card-tag are for the software card (--card), not a reader"
                         .into(),
@@ -218,7 +233,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let spec = CardSpec {
                 profile: profile.clone(),
                 overrides: a.card_tags.clone(),
-                state: a.state.clone(),
+                state: a.session.state.clone(),
                 seed: Some(seed),
             };
             let session = Session::open(&spec, &host, keys).map_err(|e| match e {
@@ -234,10 +249,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let trace = a.record.as_ref().map(|_| session.record());
     if a.record.is_some() {
         // a card with saved state cannot be replayed from its profile alone
-        if a.state.is_some() {
+        if a.session.state.is_some() {
             eprintln!(
                 "note: the card has saved state ({}); the trace replays only against a card in that state",
-                a.state
+                a.session
+                    .state
                     .as_deref()
                     .unwrap_or_else(|| std::path::Path::new(""))
                     .display()

@@ -50,33 +50,14 @@ pub struct Args {
     /// Terminal profile (a name in terminal-profiles/ or a path).
     #[arg(long, value_name = "PROFILE", default_value = "pos-attended")]
     terminal: String,
-    /// The issuer host: `embedded`, `http://HOST:PORT` or `none`.
-    #[arg(long, value_name = "HOST", default_value = "embedded")]
-    host: String,
     /// Amount, Authorised to start with.
     #[arg(long, value_name = "AMOUNT", default_value = "25.00")]
     amount: String,
     /// Transaction type to start with.
     #[arg(long = "type", value_enum, default_value = "purchase")]
     txn_type: TxnType,
-    /// Where the embedded host keeps its SQLite store (default: in memory without
-    /// --state, the per-user data directory with --state).
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
-    /// Where the software card keeps its state (created on first use).
-    #[arg(long, value_name = "FILE")]
-    state: Option<PathBuf>,
-    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the repository's TEST keys).
-    #[arg(long, value_name = "FILE")]
-    keys: Option<PathBuf>,
-    /// Issuer API key for a remote host's management API.
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "EMVBENCH_API_KEY",
-        hide_env_values = true
-    )]
-    api_key: Option<String>,
+    #[command(flatten)]
+    session: super::run::SessionArgs,
     /// Transaction date YYYY-MM-DD for the whole session (default: today, UTC).
     #[arg(long, value_name = "DATE")]
     date: Option<String>,
@@ -96,14 +77,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             "emvbench tui needs a terminal (use `emvbench run` in scripts)".into(),
         ));
     }
-    let keys = super::host::load_keys(a.keys.as_deref(), false)?;
-    let host = super::run::host_spec(
-        &a.host,
-        a.data.as_deref(),
-        a.state.is_some(),
-        a.api_key.as_deref(),
-        &keys,
-    )?;
+    let (keys, host) = a.session.host()?;
     let (date, time) = match &a.date {
         Some(d) => (
             TransactionDate::parse(d).map_err(|e| input(format!("--date: {e}")))?,
@@ -125,7 +99,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         terminal: a.terminal.clone(),
         amount: a.amount.clone(),
         txn_type: a.txn_type,
-        host: a.host.clone(),
+        host: a.session.host.clone(),
         date,
         time,
         seed,
@@ -144,7 +118,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let handle = worker::spawn(
         WorkerConfig {
             card,
-            state: a.state.clone(),
+            state: a.session.state.clone(),
             host,
             keys,
             seed,
