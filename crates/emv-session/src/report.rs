@@ -118,7 +118,7 @@ fn apdus(out: &mut String, o: &Outcome) {
 }
 
 /// `6F1A8407` → `6F 1A 84 07` (masked `**` digits stay pairs).
-fn spaced(hex: &str) -> String {
+pub fn spaced(hex: &str) -> String {
     let b = hex.as_bytes();
     b.chunks(2)
         .map(|c| String::from_utf8_lossy(c).into_owned())

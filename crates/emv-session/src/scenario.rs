@@ -702,24 +702,7 @@ pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran
     .with_pin_seed(scenario.seed);
     let mut session = Session::with_host(&scenario.card, Some(IssuerLink::Embedded(issuer)))?;
     let trace = opts.record.then(|| session.record());
-    session.mark(
-        "card",
-        &[],
-        &[
-            ("profile", scenario.card.profile.clone()),
-            ("seed", scenario.seed.to_string()),
-            (
-                "tags",
-                scenario
-                    .card
-                    .overrides
-                    .iter()
-                    .map(|o| format!("{:X}={}", o.tag, hex::encode_upper(&o.value)))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ],
-    );
+    session.mark_card(&scenario.card, scenario.seed);
     session.mark(
         "scenario",
         &[],
@@ -812,15 +795,7 @@ fn run_step(
                 ),
             );
             let o = session.transact(kernel, &mut pad, params).map_err(at)?;
-            session.mark(
-                "end",
-                &[],
-                &[
-                    ("outcome", o.outcome.name().to_string()),
-                    ("tvr", o.tvr.clone()),
-                    ("cvm-results", o.cvm_results.clone()),
-                ],
-            );
+            session.mark_end(&o);
             let summary = transaction_summary(terminal, &o);
             let json = serde_json::to_value(&o).unwrap_or(Value::Null);
             ("transaction", summary, json, Some(Box::new(o)))
@@ -996,7 +971,7 @@ pub fn transaction_summary(terminal: &str, o: &Outcome) -> String {
 }
 
 /// The value at a dotted path (`card.pin_try_counter`); `null` if absent.
-fn lookup(v: &Value, path: &str) -> Value {
+pub fn lookup(v: &Value, path: &str) -> Value {
     path.split('.')
         .try_fold(v, |v, k| v.get(k))
         .cloned()

@@ -126,6 +126,25 @@ impl Session {
         }
     }
 
+    /// Adds the trace's `@card` marker (what a replay personalises), if recording.
+    pub fn mark_card(&self, spec: &CardSpec, seed: u64) {
+        let fields = emv_transport::trace::card_fields(&spec.profile, seed, &spec.overrides);
+        self.mark("card", &[], &fields);
+    }
+
+    /// Adds the `@end` marker of a transaction (its outcome, for people reading the trace).
+    pub fn mark_end(&self, o: &Outcome) {
+        self.mark(
+            "end",
+            &[],
+            &[
+                ("outcome", o.outcome.name().to_string()),
+                ("tvr", o.tvr.clone()),
+                ("cvm-results", o.cvm_results.clone()),
+            ],
+        );
+    }
+
     /// Runs one transaction: powers the card on, runs the kernel, powers it off, and fills
     /// the outcome's `card` (software card) and `host` parts. A card that cannot be powered
     /// on is an error; anything the card does after that ends in the outcome. A pulled

@@ -595,6 +595,24 @@ pub fn replay_against_card<S: CardStore>(
     Ok(stats)
 }
 
+/// The fields of a trace's `@card` marker (read back by [`card_for_trace`]).
+pub fn card_fields(
+    profile: &str,
+    seed: u64,
+    overrides: &[emv_card::TagOverride],
+) -> Vec<(&'static str, String)> {
+    let tags = overrides
+        .iter()
+        .map(|o| format!("{:X}={}", o.tag, hex::encode_upper(&o.value)))
+        .collect::<Vec<_>>()
+        .join(",");
+    vec![
+        ("profile", profile.to_string()),
+        ("seed", seed.to_string()),
+        ("tags", tags),
+    ]
+}
+
 /// Opens the software card a trace's `@card` marker names (`profile`, `seed`, `tags`).
 pub fn card_for_trace(trace: &Trace) -> Result<InProcessCard<emv_card::MemoryStore>, String> {
     let card = trace

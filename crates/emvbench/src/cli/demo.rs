@@ -133,13 +133,11 @@ fn play(a: &Args, tmp: &Path) -> Result<ExitCode> {
 }
 
 fn num(v: &Value, path: &str) -> String {
-    path.split('.')
-        .try_fold(v, |v, k| v.get(k))
-        .map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .unwrap_or_else(|| "-".into())
+    match scenario::lookup(v, path) {
+        Value::Null => "-".into(),
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
 }
 
 fn counters(before: &Value, after: &Value) -> String {

@@ -259,22 +259,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     .display()
             );
         }
-        session.mark(
-            "card",
-            &[],
-            &[
-                ("profile", card_profile.clone()),
-                ("seed", seed.to_string()),
-                (
-                    "tags",
-                    a.card_tags
-                        .iter()
-                        .map(|o| format!("{:X}={}", o.tag, hex::encode_upper(&o.value)))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ),
-            ],
-        );
+        let spec = CardSpec {
+            profile: card_profile.clone(),
+            overrides: a.card_tags.clone(),
+            ..CardSpec::default()
+        };
+        session.mark_card(&spec, seed);
         let kinds: Vec<&str> = entries
             .iter()
             .map(|e| if e == "bypass" { "bypass" } else { "pin" })
@@ -294,15 +284,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .transact(&kernel, &mut pinpad, &params)
         .context("running the transaction")?;
     if let (Some(path), Some(trace)) = (&a.record, &trace) {
-        session.mark(
-            "end",
-            &[],
-            &[
-                ("outcome", outcome.outcome.name().to_string()),
-                ("tvr", outcome.tvr.clone()),
-                ("cvm-results", outcome.cvm_results.clone()),
-            ],
-        );
+        session.mark_end(&outcome);
         let text = trace
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

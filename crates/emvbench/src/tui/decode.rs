@@ -145,14 +145,7 @@ pub fn stage_index(stage: Stage) -> usize {
     STAGES.iter().position(|s| *s == stage).unwrap_or(0)
 }
 
-/// `6F1A8407` → `6F 1A 84 07` (masked `**` digits stay pairs).
-pub fn spaced(hex: &str) -> String {
-    hex.as_bytes()
-        .chunks(2)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use emv_session::report::spaced;
 
 /// The decoded view of one exchange: the command, the response data as a TLV tree with tag
 /// names (EMV 4.4 Book 3 Annex A), and the status word's meaning (ISO/IEC 7816-4 §5.1.3,
