@@ -29,7 +29,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::pin_control::{PinControl, PinControlConfig, Scope, page};
 use crate::service::{CardRef, PinResetMode};
-use crate::{CardProvision, CardStatus, Error, HostKeys, Issuer};
+use crate::{CardProvision, CardStatus, Error, HostKeys, Issuer, SyncMode};
 
 /// The OpenAPI 3.1 description of this API (served at `/openapi.json`).
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
@@ -620,6 +620,8 @@ pub struct ServeConfig {
     pub keys: HostKeys,
     /// PIN Control (View PIN / Set PIN) settings.
     pub pin_control: PinControlConfig,
+    /// How far a commit goes before the answer ([`SyncMode::Full`]: on disk).
+    pub sync: SyncMode,
 }
 
 /// Serves the API on an already bound listener until `shutdown` completes, then lets
@@ -648,7 +650,8 @@ pub async fn serve_router(
 /// Opens the store, binds `config.listen`, calls `ready` with the bound address, and serves
 /// until Ctrl-C (or SIGTERM), finishing running requests. Blocks the calling thread.
 pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), Error> {
-    let issuer = Issuer::open(&config.data_dir, config.keys)?;
+    let sync = config.sync;
+    let issuer = Issuer::open_with(&config.data_dir, config.keys, sync)?;
     let pin_control = Arc::new(PinControl::new(issuer, config.pin_control)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -662,7 +665,7 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("reading the bound address", e))?;
-        tracing::info!(%addr, "issuer host listening");
+        tracing::info!(%addr, sync = sync.name(), "issuer host listening");
         ready(addr);
         serve_router(listener, router_with(pin_control), shutdown_signal()).await
     })

@@ -35,6 +35,7 @@ pub use keys::HostKeys;
 pub use pin_control::{PinControl, PinControlConfig};
 pub use provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
 pub use service::{CardRef, CardView, Issuer, PinOutcome, PinResetMode};
+pub use store::SyncMode;
 
 /// The default data directory: `$XDG_DATA_HOME/emvbench`, else
 /// `$HOME/.local/share/emvbench`, else `./emvbench-data`.

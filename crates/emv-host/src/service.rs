@@ -50,7 +50,7 @@ use crate::provision::{
     CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus, check_yymm,
 };
 use crate::scripts::{self, MAX_SCRIPTS_LEN, ScriptKind, ScriptState, ScriptView};
-use crate::store::{self, Db};
+use crate::store::{self, Db, SyncMode};
 use crate::time::{now_unix, rfc3339, year_month};
 
 /// A card as the management API addresses it: the PAN, and the PSN when several cards
@@ -484,19 +484,32 @@ fn is_debit(t: TransactionType) -> bool {
 // The service
 
 impl Issuer {
-    /// Opens (creating and migrating) the store in `data_dir` ([`store::DB_FILE`]).
+    /// Opens (creating and migrating) the store in `data_dir` ([`store::DB_FILE`]), every
+    /// answer on disk ([`SyncMode::Full`]).
     pub fn open(data_dir: &std::path::Path, keys: HostKeys) -> Result<Self, Error> {
-        Self::open_file(&store::db_path(data_dir)?, keys)
+        Self::open_with(data_dir, keys, SyncMode::Full)
+    }
+
+    /// [`Issuer::open`] with a chosen [`SyncMode`].
+    pub fn open_with(
+        data_dir: &std::path::Path,
+        keys: HostKeys,
+        sync: SyncMode,
+    ) -> Result<Self, Error> {
+        Self::start(
+            store::open_connection(Some(&store::db_path(data_dir)?), sync)?,
+            keys,
+        )
     }
 
     /// Opens (creating and migrating) the store at a database file path.
     pub fn open_file(path: &std::path::Path, keys: HostKeys) -> Result<Self, Error> {
-        Self::start(store::open_connection(Some(path))?, keys)
+        Self::start(store::open_connection(Some(path), SyncMode::Full)?, keys)
     }
 
     /// A service over a private in-memory store (tests, demos; nothing is durable).
     pub fn in_memory(keys: HostKeys) -> Result<Self, Error> {
-        Self::start(store::open_connection(None)?, keys)
+        Self::start(store::open_connection(None, SyncMode::Full)?, keys)
     }
 
     fn start(conn: rusqlite::Connection, keys: HostKeys) -> Result<Self, Error> {

@@ -1,8 +1,8 @@
 //! The SQLite store: schema and migrations, and the group commit that runs every piece
 //! of work in a `BEGIN IMMEDIATE` transaction.
 //!
-//! Durability (shared/docs/dependencies.md §5): WAL journal, `synchronous=FULL` (a commit
-//! is on disk when `COMMIT` returns), writes in `BEGIN IMMEDIATE` transactions (the write
+//! Durability (shared/docs/dependencies.md §5): WAL journal, `synchronous=FULL` by default
+//! (a commit is on disk when `COMMIT` returns; see [`SyncMode`] for the faster `NORMAL`), writes in `BEGIN IMMEDIATE` transactions (the write
 //! lock is taken before anything is read, so two connections cannot both read the same
 //! counter and both decrement it), `CHECK` constraints on the counters.
 //!
@@ -14,7 +14,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -29,6 +30,51 @@ pub const MAX_BATCH: usize = 256;
 
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "host.sqlite3";
+
+/// How far a commit goes before its callers are answered: SQLite's `PRAGMA synchronous`
+/// in WAL mode (<https://sqlite.org/pragma.html#pragma_synchronous>, "WAL mode").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncMode {
+    /// `synchronous=FULL`: the WAL is fsynced at every commit. An answer survives a crash
+    /// of the process, of the OS and a power cut. The default (dependencies.md §5).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: a commit is written to the WAL (the OS page cache) and fsynced
+    /// at checkpoints. An answer survives the host process being killed (SIGKILL included);
+    /// an OS crash or a power cut can roll back the last commits (the database stays
+    /// consistent). For load tests, where fsync latency would be the only thing measured.
+    Normal,
+}
+
+impl SyncMode {
+    /// The name used on the command line and in `PRAGMA synchronous`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Normal => "normal",
+        }
+    }
+
+    /// `PRAGMA synchronous` values (0 off, 1 normal, 2 full).
+    fn pragma(self) -> i64 {
+        match self {
+            Self::Full => 2,
+            Self::Normal => 1,
+        }
+    }
+}
+
+impl std::str::FromStr for SyncMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            other => Err(format!("sync mode {other:?}: expected full or normal")),
+        }
+    }
+}
 
 /// Migrations: entry `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -114,19 +160,21 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Opens (creating if needed) and migrates a database; `None` is a private in-memory one.
-pub fn open_connection(path: Option<&Path>) -> Result<Connection, Error> {
+pub fn open_connection(path: Option<&Path>, sync: SyncMode) -> Result<Connection, Error> {
     let mut conn = match path {
         Some(p) => Connection::open(p)?,
         None => Connection::open_in_memory()?,
     };
-    // dependencies.md §5: WAL + synchronous=FULL; wait for other writers rather than fail
+    // dependencies.md §5: WAL + synchronous=FULL (or NORMAL by choice, see SyncMode); wait
+    // for other writers rather than fail
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Corrupt(format!(
             "could not switch the database to WAL (journal_mode is {mode})"
         )));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    conn.pragma_update(None, "synchronous", sync.pragma())?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
     conn.busy_timeout(Duration::from_secs(30))?;
     // query planner stability: with STAT4 (bundled SQLite) a cached statement whose plan
     // could depend on a bound value is re-prepared on every execution; our plans do not
@@ -173,12 +221,22 @@ trait Job: Send {
     fn run(&mut self, tx: &Transaction<'_>) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn finish(self: Box<Self>, committed: Result<(), String>);
+    /// Wakes the caller, still waiting for its job to run, to lead the next batch.
+    fn lead(&self);
+}
+
+/// What a waiting caller is told.
+enum Reply<T> {
+    /// Its job's outcome, committed (or not).
+    Done(Result<T, Error>),
+    /// It leads the next batch (its job is still queued).
+    Lead,
 }
 
 struct TypedJob<T, F> {
     work: Option<F>,
     out: Option<Result<T, Error>>,
-    reply: mpsc::SyncSender<Result<T, Error>>,
+    reply: mpsc::SyncSender<Reply<T>>,
 }
 
 impl<T, F> Job for TypedJob<T, F>
@@ -205,26 +263,30 @@ where
             (None, Ok(())) => Err(Error::Commit("job did not run".into())),
         };
         // the caller may have gone away; nothing to do then
-        let _ = self.reply.send(answer);
+        let _ = self.reply.try_send(Reply::Done(answer));
+    }
+
+    fn lead(&self) {
+        let _ = self.reply.try_send(Reply::Lead);
     }
 }
 
 /// The store handle: one connection, shared by all callers with **leader/follower group
 /// commit**. A caller queues its job; if no batch is running it becomes the leader: it
 /// takes every queued job (its own and those queued meanwhile), runs them in one
-/// transaction, commits, answers them all and wakes the waiting callers. Callers whose job
-/// was in that batch return; the first one still waiting leads the next batch. An
-/// uncontended call runs on the caller's thread with no hand-off; under load, the callers
-/// that queue while a leader waits for its fsync share the next commit.
+/// transaction, commits and answers each of them on its own channel. If jobs were queued
+/// during that batch, it hands the lead to the caller of the first one (one wake-up, not a
+/// broadcast) and returns. An uncontended call runs on the caller's thread with no
+/// hand-off; under load, the callers that queue while a leader waits for its commit share
+/// the next one.
 pub(crate) struct Db {
     conn: Mutex<Connection>,
     state: Mutex<Queue>,
-    done: Condvar,
 }
 
 #[derive(Default)]
 struct Queue {
-    jobs: Vec<Box<dyn Job>>,
+    jobs: VecDeque<Box<dyn Job>>,
     leading: bool,
 }
 
@@ -234,13 +296,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Ends a leader's turn, even if it unwinds: the lead passes to the first queued job's
+/// caller, or nobody leads.
+struct Turn<'a>(&'a Mutex<Queue>);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut st = lock(self.0);
+        match st.jobs.front() {
+            Some(next) => next.lead(),
+            None => st.leading = false,
+        }
+    }
+}
+
 impl Db {
     /// A store over an open connection.
     pub(crate) fn new(conn: Connection) -> Self {
         Self {
             conn: Mutex::new(conn),
             state: Mutex::new(Queue::default()),
-            done: Condvar::new(),
         }
     }
 
@@ -251,53 +326,66 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
     {
+        // capacity 1: a job is sent `Lead` only while queued and `Done` only after its
+        // batch ran, and its caller takes `Lead` before that batch starts
         let (reply, answer) = mpsc::sync_channel(1);
-        let mut st = lock(&self.state);
-        st.jobs.push(Box::new(TypedJob {
-            work: Some(work),
-            out: None,
-            reply,
-        }));
+        let mut lead = {
+            let mut st = lock(&self.state);
+            st.jobs.push_back(Box::new(TypedJob {
+                work: Some(work),
+                out: None,
+                reply,
+            }));
+            !std::mem::replace(&mut st.leading, true)
+        };
         loop {
-            if let Ok(a) = answer.try_recv() {
-                return a;
-            }
-            if st.leading {
-                st = self.done.wait(st).unwrap_or_else(PoisonError::into_inner);
-                continue;
-            }
-            st.leading = true;
-            let mut batch = std::mem::take(&mut st.jobs);
-            drop(st);
-            {
+            if lead {
+                // our job is at the front of the queue (a leader finds the queue empty;
+                // `Lead` goes to the first queued job), so it is in this batch
+                let _turn = Turn(&self.state);
+                let batch: Vec<Box<dyn Job>> = {
+                    let mut st = lock(&self.state);
+                    let n = st.jobs.len().min(MAX_BATCH);
+                    st.jobs.drain(..n).collect()
+                };
                 let mut conn = lock(&self.conn);
-                while !batch.is_empty() {
-                    let rest = batch.split_off(batch.len().min(MAX_BATCH));
-                    let committed = run_batch(&mut conn, &mut batch).map_err(|e| e.to_string());
-                    if let Err(e) = &committed {
-                        tracing::error!(error = %e, jobs = batch.len(), "store transaction failed");
-                    }
-                    for job in batch {
-                        job.finish(committed.clone());
-                    }
-                    batch = rest;
-                }
+                self.run_and_answer(&mut conn, batch);
             }
-            st = lock(&self.state);
-            st.leading = false;
-            self.done.notify_all();
+            match answer.recv() {
+                Ok(Reply::Done(r)) => return r,
+                Ok(Reply::Lead) => lead = true,
+                Err(_) => return Err(Error::Commit("the store dropped the job".into())),
+            }
+        }
+    }
+
+    fn run_and_answer(&self, conn: &mut Connection, mut batch: Vec<Box<dyn Job>>) {
+        let committed = run_batch(conn, &mut batch).map_err(|e| e.to_string());
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, jobs = batch.len(), "store transaction failed");
+        }
+        for job in batch {
+            job.finish(committed.clone());
         }
     }
 }
 
 fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for job in batch.iter_mut() {
-        tx.execute_batch("SAVEPOINT job")?;
+    if let [job] = batch {
+        // one job: the transaction is its savepoint (a failed job rolls back on drop)
         if job.run(&tx) {
-            tx.execute_batch("RELEASE job")?;
+            tx.commit()?;
+        }
+        return Ok(());
+    }
+    for job in batch.iter_mut() {
+        tx.prepare_cached("SAVEPOINT job")?.execute([])?;
+        if job.run(&tx) {
+            tx.prepare_cached("RELEASE job")?.execute([])?;
         } else {
-            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            tx.prepare_cached("ROLLBACK TO job")?.execute([])?;
+            tx.prepare_cached("RELEASE job")?.execute([])?;
         }
     }
     tx.commit()?;
@@ -312,7 +400,7 @@ mod tests {
     fn migrates_once_and_refuses_newer_schemas() {
         let dir = crate::testkit::TempDir::new("store-migrate");
         let path = dir.path().join(DB_FILE);
-        let c = open_connection(Some(&path)).unwrap();
+        let c = open_connection(Some(&path), SyncMode::Full).unwrap();
         let v: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -320,20 +408,22 @@ mod tests {
         let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
         drop(c);
-        // reopening is a no-op
-        let c = open_connection(Some(&path)).unwrap();
+        // reopening is a no-op; the sync mode is per connection
+        let c = open_connection(Some(&path), SyncMode::Normal).unwrap();
+        let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(sync, 1, "synchronous=NORMAL");
         c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         drop(c);
         assert!(matches!(
-            open_connection(Some(&path)),
+            open_connection(Some(&path), SyncMode::Full),
             Err(Error::Corrupt(_))
         ));
     }
 
     #[test]
     fn failed_job_rolls_back_alone() {
-        let db = Db::new(open_connection(None).unwrap());
+        let db = Db::new(open_connection(None, SyncMode::Full).unwrap());
         db.call(|tx| {
             tx.execute(
                 "INSERT INTO audit (at, actor, action, pan_masked, psn, outcome) VALUES ('t','a','x','p','00','ok')",
@@ -351,5 +441,57 @@ mod tests {
             .call(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn concurrent_callers_each_get_their_own_answer_and_nothing_is_lost() {
+        let dir = crate::testkit::TempDir::new("store-group");
+        let db = std::sync::Arc::new(Db::new(
+            open_connection(Some(&dir.path().join(DB_FILE)), SyncMode::Normal).unwrap(),
+        ));
+        db.call(|tx| {
+            tx.execute_batch("CREATE TABLE n (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)")?;
+            Ok(())
+        })
+        .unwrap();
+        let threads: Vec<_> = (0..24_i64)
+            .map(|t| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50_i64 {
+                        let key = t * 1000 + i;
+                        // every third job fails: its row must not appear, the others' must
+                        let fail = i % 3 == 0;
+                        let got = db.call(move |tx| {
+                            tx.execute("INSERT INTO n (k, v) VALUES (?1, ?1)", [key])?;
+                            if fail {
+                                return Err(Error::BadRequest(format!("job {key}")));
+                            }
+                            Ok(key)
+                        });
+                        match got {
+                            Ok(k) => assert!(!fail && k == key, "{k} for {key}"),
+                            Err(Error::BadRequest(m)) => {
+                                assert!(fail && m == format!("job {key}"), "{m}")
+                            }
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let (rows, bad): (i64, i64) = db
+            .call(|tx| {
+                Ok(tx.query_row(
+                    "SELECT COUNT(*), SUM((k % 1000) % 3 = 0) FROM n",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!((rows, bad), (24 * 33, 0));
     }
 }

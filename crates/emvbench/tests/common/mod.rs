@@ -13,9 +13,15 @@ pub fn emvbench() -> Command {
 /// Starts `host serve` on a free port with its store in `data`; returns the child and its
 /// URL. Its stderr (the log) goes to `log`.
 pub fn serve(data: &Path, log: &Path) -> (Child, String) {
+    serve_with(data, log, &[])
+}
+
+/// [`serve`] with extra `host serve` arguments.
+pub fn serve_with(data: &Path, log: &Path, extra: &[&str]) -> (Child, String) {
     let mut child = emvbench()
         .args(["host", "serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
+        .args(extra)
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
