@@ -37,6 +37,16 @@ pub enum KernelError {
     /// The card or reader failed (removed, mute, malformed R-APDU).
     #[error("card communication: {0}")]
     Transport(#[from] TransportError),
+    /// The card or reader failed during this command (removed, mute, malformed R-APDU):
+    /// the outcome's termination reason names the command that got no usable answer.
+    #[error("card communication failed during {command}: {source}")]
+    Card {
+        /// The command's name as the APDU log gives it (`GENERATE AC (TC)`, ...).
+        command: String,
+        /// What the transport reported.
+        #[source]
+        source: TransportError,
+    },
     /// A command could not be encoded (a DOL asked for more data than fits, ...).
     #[error("APDU: {0}")]
     Apdu(#[from] ApduError),

@@ -152,7 +152,10 @@ impl<'a, T: Transport + ?Sized> CardIo<'a, T> {
             inner: &mut *self.transport,
             log: &mut self.log,
         };
-        Ok(exchange(&mut tap, capdu)?)
+        exchange(&mut tap, capdu).map_err(|source| KernelError::Card {
+            command: command_name(capdu),
+            source,
+        })
     }
 }
 

@@ -18,6 +18,9 @@ use crate::util::hex;
 pub(crate) struct OdaFailure {
     pub missing: bool,
     pub reason: String,
+    /// The card stopped communicating (removed, mute, no status word): not an ODA
+    /// failure but the end of the card session, so the transaction terminates.
+    pub card_lost: Option<KernelError>,
 }
 
 impl OdaFailure {
@@ -25,6 +28,7 @@ impl OdaFailure {
         OdaFailure {
             missing: true,
             reason: format!("{what} missing"),
+            card_lost: None,
         }
     }
 
@@ -32,6 +36,7 @@ impl OdaFailure {
         OdaFailure {
             missing: false,
             reason: reason.into(),
+            card_lost: None,
         }
     }
 }
@@ -41,6 +46,7 @@ impl From<CryptoError> for OdaFailure {
         OdaFailure {
             missing: matches!(e, CryptoError::OdaRemainderMissing { .. }),
             reason: e.to_string(),
+            card_lost: None,
         }
     }
 }
@@ -87,6 +93,15 @@ where
                 self.set_tsi(Tsi::ODA_PERFORMED);
                 match self.dda() {
                     Ok(()) => self.decide("DDA successful (Book 2 §6.5)"),
+                    // EMV Book 1 §6.1 (card session): a card that is removed or no longer
+                    // answers ends the card session, and the transaction with it. Book 2
+                    // §6.5's "DDA failed" is about the card's answer to INTERNAL
+                    // AUTHENTICATE (status word, data, signature), not about a card that
+                    // gave none: going on would send the next commands to a card that is
+                    // gone and name the wrong stage as the one that failed.
+                    Err(OdaFailure {
+                        card_lost: Some(e), ..
+                    }) => return Err(e),
                     Err(f) => self.oda_failed(Tvr::DDA_FAILED, f),
                 }
             }
@@ -248,7 +263,15 @@ where
         let resp = self
             .card
             .send(&commands::internal_authenticate(&ddol_data))
-            .map_err(|e| OdaFailure::failed(e.to_string()))?;
+            .map_err(|e| match e {
+                KernelError::Card { .. } | KernelError::Transport(_) => OdaFailure {
+                    missing: false,
+                    reason: e.to_string(),
+                    card_lost: Some(e),
+                },
+                // a DDOL whose data does not fit in a command: the card's data is at fault
+                other => OdaFailure::failed(other.to_string()),
+            })?;
         if !resp.sw.is_success() {
             return Err(OdaFailure::failed(format!(
                 "INTERNAL AUTHENTICATE answered {:04X}",
