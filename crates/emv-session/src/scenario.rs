@@ -701,7 +701,20 @@ pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran
     }
     .with_pin_seed(scenario.seed);
     let mut session = Session::with_host(&scenario.card, Some(IssuerLink::Embedded(issuer)))?;
-    let trace = opts.record.then(|| session.record());
+    run_in(scenario, &mut session, opts.record)
+}
+
+/// Runs a checked scenario's steps in a session the caller opened: the scenario's card with
+/// its state in a file, a store that injects faults (the crash tests kill the process at
+/// every write of the card's state), a host kept elsewhere. The session's host should use
+/// the scenario's seed for its PINs ([`Issuer::with_pin_seed`]) for a run that matches the
+/// recorded trace; [`run`] opens such a session.
+pub fn run_in(
+    scenario: &Scenario,
+    session: &mut Session,
+    record: bool,
+) -> Result<Ran, SessionError> {
+    let trace = record.then(|| session.record());
     session.mark_card(&scenario.card, scenario.seed);
     session.mark(
         "scenario",
@@ -718,11 +731,11 @@ pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran
             ),
         ],
     );
-    let initial = state_json(&mut session, Value::Null)?;
+    let initial = state_json(session, Value::Null)?;
     let mut viewed: Option<zeroize::Zeroizing<String>> = None;
     let mut steps = Vec::new();
     for step in &scenario.steps {
-        let r = run_step(&mut session, step, &mut viewed)?;
+        let r = run_step(session, step, &mut viewed)?;
         steps.push(r);
     }
     let report = ScenarioReport {
