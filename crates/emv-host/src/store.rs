@@ -12,9 +12,9 @@
 //! each caller answered. An answer therefore always means "on disk"; a crash before the
 //! commit loses only work nobody was told about. With one caller a batch is one job.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::Duration;
 
@@ -485,11 +485,11 @@ mod tests {
         }
         let (rows, bad): (i64, i64) = db
             .call(|tx| {
-                Ok(tx.query_row(
-                    "SELECT COUNT(*), SUM((k % 1000) % 3 = 0) FROM n",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?)
+                Ok(
+                    tx.query_row("SELECT COUNT(*), SUM((k % 1000) % 3 = 0) FROM n", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?,
+                )
             })
             .unwrap();
         assert_eq!((rows, bad), (24 * 33, 0));
