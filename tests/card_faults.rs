@@ -21,6 +21,7 @@ use emv_kernel::log::Stage;
 use emv_kernel::{Kernel, KernelConfig, Outcome, OutcomeKind, Profile, ScriptedPinPad};
 use emv_kernel::{TransactionDate, TransactionParams};
 use emv_transport::InProcessCard;
+use emvbench_tests::stage_of;
 
 /// What the card does at the chosen exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,38 +301,6 @@ impl Flow {
                 self.name
             ),
         }
-    }
-}
-
-/// The stage a command of the APDU log belongs to, from the commands before it.
-fn stage_of(names: &[&str]) -> Stage {
-    let Some((last, before)) = names.split_last() else {
-        panic!("empty log");
-    };
-    let gpo_done = before
-        .iter()
-        .any(|n| n.starts_with("GET PROCESSING OPTIONS"));
-    let gen_acs = before
-        .iter()
-        .filter(|n| n.starts_with("GENERATE AC"))
-        .count();
-    match *last {
-        n if n.starts_with("SELECT") => Stage::ApplicationSelection,
-        n if n.starts_with("READ RECORD") && !gpo_done => Stage::ApplicationSelection,
-        n if n.starts_with("GET PROCESSING OPTIONS") => Stage::InitiateApplicationProcessing,
-        n if n.starts_with("READ RECORD") => Stage::ReadApplicationData,
-        n if n.starts_with("INTERNAL AUTHENTICATE") => Stage::OfflineDataAuthentication,
-        n if n.starts_with("GET DATA 9F17")
-            || n.starts_with("GET CHALLENGE")
-            || n.starts_with("VERIFY") =>
-        {
-            Stage::CardholderVerification
-        }
-        n if n.starts_with("GET DATA") => Stage::TerminalRiskManagement,
-        n if n.starts_with("GENERATE AC") && gen_acs == 0 => Stage::TerminalActionAnalysis,
-        n if n.starts_with("GENERATE AC") => Stage::Completion,
-        n if n.starts_with("EXTERNAL AUTHENTICATE") => Stage::OnlineProcessing,
-        _ => Stage::IssuerScriptProcessing,
     }
 }
 

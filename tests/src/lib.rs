@@ -3,11 +3,15 @@
 //! [`ChipHost`]: an issuer that approves with a valid ARPC for a software card, computed from
 //! the card profile's TEST issuer master key, the way the embedded host answers a genuine
 //! card (`emvbench run`), without a database.
+//!
+//! [`stage_of`]: the transaction stage a command of the APDU log was sent in (the fault
+//! injection tests check that a transaction ends at the stage of the command that failed).
 
 use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, ResponseCode};
 use emv_card::Personalisation;
 use emv_crypto::cryptogram::{ArpcMethod, ArpcResponse, Csu, generate_arpc};
 use emv_crypto::{CryptoError, Cvn, TdesKey};
+use emv_kernel::Stage;
 use emv_tlv::Tag;
 
 /// An issuer that approves every authorisation (response code `00`) with Issuer
@@ -97,5 +101,44 @@ impl Host for ChipHost {
     fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
         self.advices.push(advice.clone());
         Ok(())
+    }
+}
+
+/// The stage in which the last command of `names` (command names of an APDU log, from the
+/// first exchange on) was sent: SELECT and the PSE's records in application selection (Book
+/// 1 §12), GET PROCESSING OPTIONS in initiate application processing, the AFL's records in
+/// read application data, INTERNAL AUTHENTICATE in offline data authentication, GET DATA
+/// 9F17, GET CHALLENGE and VERIFY in cardholder verification, other GET DATA in terminal
+/// risk management, the first GENERATE AC in terminal action analysis, EXTERNAL
+/// AUTHENTICATE in online processing, the second GENERATE AC in completion, anything else
+/// (issuer script commands) in issuer script processing (Book 3 §10).
+///
+/// # Panics
+/// If `names` is empty.
+#[allow(clippy::panic)]
+pub fn stage_of<S: AsRef<str>>(names: &[S]) -> Stage {
+    let Some((last, before)) = names.split_last() else {
+        panic!("stage_of: no command");
+    };
+    let before = || before.iter().map(AsRef::as_ref);
+    let gpo_done = before().any(|n| n.starts_with("GET PROCESSING OPTIONS"));
+    let gen_acs = before().filter(|n| n.starts_with("GENERATE AC")).count();
+    match last.as_ref() {
+        n if n.starts_with("SELECT") => Stage::ApplicationSelection,
+        n if n.starts_with("READ RECORD") && !gpo_done => Stage::ApplicationSelection,
+        n if n.starts_with("GET PROCESSING OPTIONS") => Stage::InitiateApplicationProcessing,
+        n if n.starts_with("READ RECORD") => Stage::ReadApplicationData,
+        n if n.starts_with("INTERNAL AUTHENTICATE") => Stage::OfflineDataAuthentication,
+        n if n.starts_with("GET DATA 9F17")
+            || n.starts_with("GET CHALLENGE")
+            || n.starts_with("VERIFY") =>
+        {
+            Stage::CardholderVerification
+        }
+        n if n.starts_with("GET DATA") => Stage::TerminalRiskManagement,
+        n if n.starts_with("GENERATE AC") && gen_acs == 0 => Stage::TerminalActionAnalysis,
+        n if n.starts_with("GENERATE AC") => Stage::Completion,
+        n if n.starts_with("EXTERNAL AUTHENTICATE") => Stage::OnlineProcessing,
+        _ => Stage::IssuerScriptProcessing,
     }
 }
