@@ -139,6 +139,29 @@ fn transaction<T: Transport>(
         .unwrap()
 }
 
+/// The issuer host (embedded, in memory) provisioned from the card's profile.
+fn issuer(profile: &str) -> emv_host::Issuer {
+    let perso = Personalisation::load(profile, &[]).unwrap();
+    let issuer =
+        emv_host::Issuer::in_memory(emv_host::HostKeys::load_test_keys().unwrap()).unwrap();
+    issuer
+        .provision(&emv_session::card_provision(&perso).unwrap(), false)
+        .unwrap();
+    issuer
+}
+
+/// Cash at an ATM with PIN 1234 (online PIN) and `issuer` answering.
+fn atm_cash<T: Transport>(t: &mut T, issuer: &mut emv_host::Issuer) -> Outcome {
+    t.power_on().unwrap();
+    let kernel = Kernel::new(Profile::load("atm").unwrap(), KernelConfig::default());
+    let mut pinpad = ScriptedPinPad::new(["1234"]).unwrap();
+    let params = TransactionParams {
+        transaction_type: emv_auth::TransactionType::Cash,
+        ..TransactionParams::purchase(5000)
+    };
+    kernel.run(t, &mut pinpad, issuer, &params).unwrap()
+}
+
 #[test]
 fn every_card_profile_completes_the_same_transaction_as_in_process() {
     let Some(_slots) = pcsc_or_skip("every_card_profile_completes_the_same_transaction") else {
@@ -236,22 +259,7 @@ fn three_wrong_offline_pins_block_the_pin_and_it_stays_blocked_across_insertions
     // script (MISSION.md "Keeping offline and online in step")
     let served = insert(c, 0);
     let mut r = reader(0);
-    let perso = Personalisation::load("visa-cvn18", &[]).unwrap();
-    let mut issuer =
-        emv_host::Issuer::in_memory(emv_host::HostKeys::load_test_keys().unwrap()).unwrap();
-    issuer
-        .provision(&emv_session::card_provision(&perso).unwrap(), false)
-        .unwrap();
-    r.power_on().unwrap();
-    let kernel = Kernel::new(Profile::load("atm").unwrap(), KernelConfig::default());
-    let mut pinpad = ScriptedPinPad::new(["1234"]).unwrap();
-    let params = TransactionParams {
-        transaction_type: emv_auth::TransactionType::Cash,
-        ..TransactionParams::purchase(5000)
-    };
-    let o = kernel
-        .run(&mut r, &mut pinpad, &mut issuer, &params)
-        .unwrap();
+    let o = atm_cash(&mut r, &mut issuer("visa-cvn18"));
     assert_eq!(
         o.outcome.name(),
         "online-approved",
@@ -304,17 +312,27 @@ impl VirtualCard for PulledOut {
     }
 }
 
-#[test]
-fn card_removed_mid_transaction_terminates_cleanly_and_the_reader_recovers() {
-    let Some(_slots) = pcsc_or_skip("card_removed_mid_transaction") else {
-        return;
-    };
+/// Puts `card` into vpcd slot 0 over one link (no reconnect: once vpcd has ejected it, it
+/// stays out), runs `transaction` through `r` with the card pulled out at exchange `k`, and
+/// checks that the transaction ends cleanly: terminated at the stage of exchange `k`, the
+/// reason naming the removal and the command, within a bounded time, no command after the
+/// failed one. Then checks that the reader is not stuck: it sees the slot empty, says "no
+/// card" instead of hanging, and once the card is back the same reader object runs a fresh
+/// transaction to the end. Returns the card as the pull left it and as the fresh
+/// transaction left it.
+fn pull_at(
+    r: &mut PcscReader,
+    card: Card<MemoryStore>,
+    k: usize,
+    names: &[String],
+    transaction: &mut dyn FnMut(&mut PcscReader) -> Outcome,
+) -> (emv_card::CardState, Card<MemoryStore>) {
+    let what = format!("pulled at exchange {k} ({})", names[k - 1]);
     let mut pulled = PulledOut {
-        card: card("visa-cvn18"),
-        after: 6,
+        card,
+        after: k,
         seen: 0,
     };
-    // one link, no reconnect: the card stays out once vpcd has ejected it
     let stop = Shutdown::new();
     let s2 = stop.clone();
     let link = thread::spawn(move || {
@@ -322,38 +340,160 @@ fn card_removed_mid_transaction_terminates_cleanly_and_the_reader_recovers() {
         let end = link.serve(&mut pulled, &s2).unwrap();
         (end, pulled)
     });
-    let mut r = reader(0);
-    assert!(r.wait_for_card(true, SEEN).unwrap());
+    assert!(r.wait_for_card(true, SEEN).unwrap(), "{what}: not inserted");
     let t = Instant::now();
-    let o = transaction(
-        &mut r,
-        "pos-attended",
-        &["1234"],
-        &mut TestHost::unreachable(),
-    );
+    let o = transaction(r);
     let took = t.elapsed();
     stop.trigger(); // a no-op unless the card was not pulled
     let (end, pulled) = link.join().unwrap();
-    assert_eq!(o.outcome.name(), "terminated");
-    let reason = o.termination_reason.clone().unwrap_or_default();
-    assert!(reason.contains("card removed"), "{reason}");
-    assert!(took < Duration::from_secs(3), "{took:?}");
-    assert_eq!(end, SessionEnd::NoAnswer, "the card left");
-    assert_eq!(pulled.seen, 6, "no command after the failed one");
-    assert!(r.wait_for_card(false, SEEN).unwrap());
-    // nothing in the reader: a clear error, not a hang
-    assert_eq!(r.power_on().unwrap_err(), TransportError::NoCard);
-    // put the card back: the same reader object works again
-    let served = insert(pulled.card, 0);
-    let o = transaction(
-        &mut r,
-        "pos-attended",
-        &["1234"],
-        &mut TestHost::unreachable(),
+    let log: Vec<&str> = o.apdus.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        o.outcome.name(),
+        "terminated",
+        "{what}: {:?} {log:?}",
+        o.termination_reason
     );
-    assert_ne!(o.outcome.name(), "terminated", "{:?}", o.termination_reason);
-    drop(r);
+    let reason = o.termination_reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("card removed") && reason.contains(&names[k - 1]),
+        "{what}: the reason names neither the removal nor the command: {reason}"
+    );
+    assert_eq!(
+        o.terminated_at,
+        Some(emvbench_tests::stage_of(&names[..k])),
+        "{what}: {reason}"
+    );
+    assert_eq!(log, names[..k], "{what}: the exchanges up to the pull");
+    assert!(took < Duration::from_secs(3), "{what}: {took:?}");
+    assert_eq!(end, SessionEnd::NoAnswer, "{what}: the card left");
+    assert_eq!(pulled.seen, k, "{what}: no command after the failed one");
+    let state = pulled.card.state().clone();
+    // the reader is not stuck: the slot is seen empty, and nothing in it is a clear error
+    assert!(
+        r.wait_for_card(false, SEEN).unwrap(),
+        "{what}: still present"
+    );
+    assert_eq!(
+        r.power_on().unwrap_err(),
+        TransportError::NoCard,
+        "{what}: after the pull"
+    );
+    // put the card back: the same reader object runs a fresh transaction to the end
+    let served = insert(pulled.card, 0);
+    let o = transaction(r);
+    assert_ne!(
+        o.outcome.name(),
+        "terminated",
+        "{what}: the next transaction: {:?}",
+        o.termination_reason
+    );
+    (state, served.remove())
+}
+
+/// The index (1-based) of the `nth` (1-based) command whose name starts with `prefix`.
+fn nth(names: &[String], prefix: &str, nth: usize) -> usize {
+    names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.starts_with(prefix))
+        .nth(nth - 1)
+        .map(|(i, _)| i + 1)
+        .unwrap_or_else(|| panic!("no {prefix} #{nth} in {names:?}"))
+}
+
+/// The card pulled out of the reader at every exchange of a full ATM transaction through
+/// pcscd and vpcd (scenario 01's unblock: the chip's offline PIN blocked, online PIN, ARQC,
+/// ARPC, the issuer's PIN UNBLOCK script), and at the PIN steps of an offline PIN
+/// transaction at a shop (a wrong PIN, then the right one). Every time: a clean outcome
+/// naming the removal, the chip's PIN Try Counter where the commands it received put it,
+/// and the reader not stuck (the next transaction on the re-inserted card completes).
+#[test]
+fn card_pulled_at_every_step_terminates_cleanly_and_the_reader_recovers() {
+    let Some(_slots) = pcsc_or_skip("card_pulled_at_every_step") else {
+        return;
+    };
+    let started = Instant::now();
+    let mut r = reader(0);
+    let blocked = || {
+        let mut c = InProcessCard::new(card("visa-cvn18"));
+        transaction(
+            &mut c,
+            "pos-offline-only",
+            &["9999", "9999", "9999"],
+            &mut TestHost::unreachable(),
+        );
+        assert_eq!(c.card().state().pin_try_counter, 0);
+        c.into_card()
+    };
+
+    // the ATM: the clean run gives the exchanges
+    let served = insert(blocked(), 0);
+    let clean = atm_cash(&mut r, &mut issuer("visa-cvn18"));
+    assert_eq!(clean.outcome.name(), "online-approved");
+    assert_eq!(served.remove().state().pin_try_counter, 3);
+    let names: Vec<String> = clean.apdus.iter().map(|a| a.name.clone()).collect();
+    // the second GENERATE AC applies the ARPC's Card Status Update (PIN Try Counter reset,
+    // Book 3 Annex C10); the script in template 72 comes after it
+    let second_gen_ac = nth(&names, "GENERATE AC", 2);
+    assert!(
+        names[second_gen_ac..]
+            .iter()
+            .any(|n| n.starts_with("PIN CHANGE/UNBLOCK"))
+    );
+    for k in 1..=names.len() {
+        let mut host = issuer("visa-cvn18");
+        let (pulled, after) = pull_at(&mut r, blocked(), k, &names, &mut |r| {
+            atm_cash(r, &mut host)
+        });
+        // the card never received command k: unblocked only if it got the second
+        // GENERATE AC; the next transaction (the same issuer) unblocks it in any case
+        let want = if k > second_gen_ac { 3 } else { 0 };
+        assert_eq!(pulled.pin_try_counter, want, "ATM pulled at exchange {k}");
+        assert_eq!(
+            after.state().pin_try_counter,
+            3,
+            "ATM pulled at {k}, then again"
+        );
+    }
+    let (atm, atm_pulls) = (started.elapsed(), names.len());
+
+    // the shop: pulled at GET DATA 9F17, at each VERIFY and at GENERATE AC
+    let shop = |r: &mut PcscReader| {
+        transaction(
+            r,
+            "pos-attended",
+            &["0000", "1234"],
+            &mut TestHost::unreachable(),
+        )
+    };
+    let served = insert(card("visa-cvn18"), 0);
+    let clean = shop(&mut r);
+    assert_eq!(clean.outcome.name(), "approved");
     served.remove();
+    let names: Vec<String> = clean.apdus.iter().map(|a| a.name.clone()).collect();
+    let (wrong, right) = (nth(&names, "VERIFY", 1), nth(&names, "VERIFY", 2));
+    for k in [
+        nth(&names, "GET DATA 9F17", 1),
+        wrong,
+        right,
+        nth(&names, "GENERATE AC", 1),
+    ] {
+        let (pulled, after) = pull_at(&mut r, card("visa-cvn18"), k, &names, &mut |r| shop(r));
+        // only the wrong PIN, received and not followed by the right one, costs a try
+        let want = if k == right { 2 } else { 3 };
+        assert_eq!(pulled.pin_try_counter, want, "shop pulled at exchange {k}");
+        assert_eq!(
+            after.state().pin_try_counter,
+            3,
+            "shop pulled at {k}, then again"
+        );
+    }
+    eprintln!(
+        "card pulled at each of {atm_pulls} exchanges of the ATM transaction in {atm:?}, at 4 \
+         of the shop's, {:?} in all",
+        started.elapsed()
+    );
+    drop(r);
 }
 
 #[test]
