@@ -16,7 +16,10 @@ use emv_apdu::{Command, CommandView, Response, ResponseView, StatusWord};
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(view) = CommandView::parse(data) {
         let same_form = view.to_bytes().expect("a parsed view always encodes");
-        assert_eq!(same_form, data, "same-form re-encoding differs from the input");
+        assert_eq!(
+            same_form, data,
+            "same-form re-encoding differs from the input"
+        );
 
         let owned = view.to_command();
         let auto = owned.to_bytes().expect("a parsed command always encodes");

@@ -20,7 +20,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let limit = p.pin_try_limit;
     let mut card = Card::in_memory(p).expect("card").with_seed(1);
     // start in a selected application so deeper commands are reachable
-    card.handle(&[0x00, 0xA4, 0x04, 0x00, 0x07, 0xA0, 0, 0, 0, 0x03, 0x10, 0x10, 0x00]);
+    card.handle(&[
+        0x00, 0xA4, 0x04, 0x00, 0x07, 0xA0, 0, 0, 0, 0x03, 0x10, 0x10, 0x00,
+    ]);
     let mut rest = data;
     let mut last = card.state().pin_try_counter;
     while let Some((&len, tail)) = rest.split_first() {
@@ -32,7 +34,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let now = card.state().pin_try_counter;
         assert!(now <= limit);
         let verified = apdu.get(1) == Some(&0x20) && r[r.len() - 2..] == [0x90, 0x00];
-        assert!(now <= last || verified, "counter rose {last} -> {now} after {apdu:02X?}");
+        assert!(
+            now <= last || verified,
+            "counter rose {last} -> {now} after {apdu:02X?}"
+        );
         last = now;
     }
 });
