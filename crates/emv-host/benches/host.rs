@@ -150,24 +150,33 @@ fn over_http(c: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    let dir = TempDir::new("bench-http");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
-    let mut cards = setup(&issuer, 16);
-    let provisioner = issuer.clone();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(http::serve_on(listener, issuer, std::future::pending()));
-    let url = format!("http://{addr}");
-    g.bench_function("online_pin_arqc/sqlite_sync_full/16_clients", |b| {
-        b.iter_custom(|iters| {
-            // a fresh keep-alive client per caller and run
-            let hosts: Vec<ClonableHttp> = (0..16).map(|_| ClonableHttp(url.clone())).collect();
-            run_parallel(&provisioner, &hosts, &mut cards, iters)
-        });
-    });
+    let mut dirs = Vec::new();
+    for sync in [SyncMode::Full, SyncMode::Normal] {
+        let dir = TempDir::new(&format!("bench-http-{}", sync.name()));
+        let issuer =
+            Issuer::open_with(dir.path(), HostKeys::load_test_keys().unwrap(), sync).unwrap();
+        let mut cards = setup(&issuer, 16);
+        let provisioner = issuer.clone();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(http::serve_on(listener, issuer, std::future::pending()));
+        let url = format!("http://{addr}");
+        g.bench_function(
+            format!("online_pin_arqc/sqlite_sync_{}/16_clients", sync.name()),
+            |b| {
+                b.iter_custom(|iters| {
+                    // a fresh keep-alive client per caller and run
+                    let hosts: Vec<ClonableHttp> =
+                        (0..16).map(|_| ClonableHttp(url.clone())).collect();
+                    run_parallel(&provisioner, &hosts, &mut cards, iters)
+                });
+            },
+        );
+        dirs.push(dir);
+    }
     g.finish();
 }
 
