@@ -67,8 +67,9 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 fn view(issuer: &Issuer) -> CardView {
+    // with the PSN: a provisioning body may add a card with the same PAN and another PSN
     issuer
-        .card_status(&CardRef::new(PAN, None))
+        .card_status(&CardRef::new(PAN, Some("01")))
         .expect("the provisioned card is known")
 }
 
