@@ -494,4 +494,23 @@ mod tests {
             .unwrap();
         assert_eq!((rows, bad), (24 * 33, 0));
     }
+
+    #[test]
+    fn open_scripts_are_read_through_their_index_not_the_cards_whole_history() {
+        let c = open_connection(None, SyncMode::Full).unwrap();
+        let plan: Vec<String> = c
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::service::OPEN_SCRIPTS_SQL
+            ))
+            .unwrap()
+            .query_map([1], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|d| d.contains("INDEX scripts_open")),
+            "{plan:?}"
+        );
+    }
 }
