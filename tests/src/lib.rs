@@ -9,7 +9,7 @@
 
 use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, ResponseCode};
 use emv_card::Personalisation;
-use emv_crypto::cryptogram::{ArpcMethod, ArpcResponse, Csu, generate_arpc};
+use emv_crypto::cryptogram::{ArpcResponse, generate_arpc};
 use emv_crypto::{CryptoError, Cvn, TdesKey};
 use emv_kernel::Stage;
 use emv_tlv::Tag;
@@ -60,17 +60,7 @@ impl ChipHost {
         let atc = fixed(0x9F36, 2)?;
         let mut un = [0u8; 4];
         un.copy_from_slice(&fixed(0x9F37, 4)?);
-        let response = match self.cvn.arpc_method() {
-            ArpcMethod::Method1 => ArpcResponse::Arc(*b"00"),
-            ArpcMethod::Method2 => ArpcResponse::Csu {
-                csu: Csu {
-                    approved: true,
-                    ..Csu::default()
-                }
-                .to_bytes(),
-                proprietary: Vec::new(),
-            },
-        };
+        let response = ArpcResponse::approval(self.cvn.arpc_method());
         let arpc = generate_arpc(
             self.cvn,
             &self.mk_ac,

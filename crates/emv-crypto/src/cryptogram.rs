@@ -568,6 +568,24 @@ pub enum ArpcResponse {
     },
 }
 
+impl ArpcResponse {
+    /// A plain approval in the form `method` uses: ARC `00` (method 1), or a CSU with only
+    /// "approved" set and no proprietary data (method 2; Book 2 §8.2, Annex C10).
+    pub fn approval(method: ArpcMethod) -> Self {
+        match method {
+            ArpcMethod::Method1 => Self::Arc(*b"00"),
+            ArpcMethod::Method2 => Self::Csu {
+                csu: Csu {
+                    approved: true,
+                    ..Csu::default()
+                }
+                .to_bytes(),
+                proprietary: Vec::new(),
+            },
+        }
+    }
+}
+
 /// An ARPC with the Issuer Authentication Data (tag 91 value) that carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arpc {
@@ -768,6 +786,21 @@ impl Csu {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_approval_is_arc_00_or_a_csu_with_only_approved_set() {
+        assert_eq!(
+            ArpcResponse::approval(ArpcMethod::Method1),
+            ArpcResponse::Arc(*b"00")
+        );
+        assert_eq!(
+            ArpcResponse::approval(ArpcMethod::Method2),
+            ArpcResponse::Csu {
+                csu: [0x00, 0x80, 0x00, 0x00],
+                proprietary: Vec::new()
+            }
+        );
+    }
     use super::*;
     use crate::util::from_hex;
     use hex_literal::hex;

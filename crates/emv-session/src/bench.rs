@@ -26,8 +26,7 @@ pub use host::process_cpu_time;
 
 use emv_card::{Card, MemoryStore, Personalisation, static_data_to_authenticate};
 use emv_crypto::cryptogram::{
-    AcData, ArpcMethod, ArpcResponse, Csu, generate_ac, generate_arpc, verify_ac,
-    verify_issuer_authentication_data,
+    AcData, ArpcResponse, generate_ac, generate_arpc, verify_ac, verify_issuer_authentication_data,
 };
 use emv_crypto::keys::{AesKey, TdesKey};
 use emv_crypto::oda::{self, CaKeyStore, YearMonth, test_keys};
@@ -822,17 +821,7 @@ fn crypto_floor(
     let iad = [0x06, 0x01, 0x12, 0x03, 0xA0, 0x00, 0x00];
     let fill = Fill::Nibbles(vec![0xA; 16]);
     // Book 2 §8.2: method 1 answers with the ARC, method 2 (CVN 18) with a CSU
-    let arpc_response = match cvn.arpc_method() {
-        ArpcMethod::Method1 => ArpcResponse::Arc(*b"00"),
-        ArpcMethod::Method2 => ArpcResponse::Csu {
-            csu: Csu {
-                approved: true,
-                ..Csu::default()
-            }
-            .to_bytes(),
-            proprietary: Vec::new(),
-        },
-    };
+    let arpc_response = ArpcResponse::approval(cvn.arpc_method());
 
     let mut one = || -> Result<(), SessionError> {
         // card: ARQC, DDA
