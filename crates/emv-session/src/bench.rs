@@ -457,20 +457,9 @@ fn card_commands(
     // GPO and GENERATE AC change the card's state: SELECT (+ GPO) untimed before each,
     // a fresh card before the ATC runs out
     let n_state = opts.n(50_000);
-    let mut card = fresh_card(perso)?;
-    let mut used = 0u64;
-    let t = time_each(warm.min(1000), n_state, || {
-        used += 1;
-        if used.is_multiple_of(TRANSACTIONS_PER_CARD) {
-            card = fresh_card(perso)?;
-        }
-        expect_ok("SELECT", &card.handle(&SELECT_AID))?;
-        let start = Instant::now();
-        let r = card.handle(std::hint::black_box(&GPO));
-        let d = start.elapsed();
-        expect_ok("GPO", &r)?;
-        Ok(d)
-    })?;
+    let warm = warm.min(1000);
+    let gpo = [("SELECT", &SELECT_AID[..])];
+    let t = time_after(perso, warm, n_state, &gpo, ("GPO", &GPO))?;
     out.push(measurement(
         "card.handle",
         "GET PROCESSING OPTIONS",
@@ -478,23 +467,9 @@ fn card_commands(
         n_state,
         t,
     ));
-
     let genac = generate_ac_arqc();
-    let mut card = fresh_card(perso)?;
-    let mut used = 0u64;
-    let t = time_each(warm.min(1000), n_state, || {
-        used += 1;
-        if used.is_multiple_of(TRANSACTIONS_PER_CARD) {
-            card = fresh_card(perso)?;
-        }
-        expect_ok("SELECT", &card.handle(&SELECT_AID))?;
-        expect_ok("GPO", &card.handle(&GPO))?;
-        let start = Instant::now();
-        let r = card.handle(std::hint::black_box(&genac));
-        let d = start.elapsed();
-        expect_ok("GENERATE AC", &r)?;
-        Ok(d)
-    })?;
+    let before = [("SELECT", &SELECT_AID[..]), ("GPO", &GPO[..])];
+    let t = time_after(perso, warm, n_state, &before, ("GENERATE AC", &genac))?;
     out.push(measurement(
         "card.handle",
         "GENERATE AC (ARQC, CVN 18, no CDA)",
@@ -503,6 +478,33 @@ fn card_commands(
         t,
     ));
     Ok(out)
+}
+
+/// Times `cmd` alone, `before` sent untimed ahead of each (all answered 9000), on a card
+/// replaced before its ATC runs out.
+fn time_after(
+    perso: &Arc<Personalisation>,
+    warm: u64,
+    iters: u64,
+    before: &[(&str, &[u8])],
+    (name, cmd): (&str, &[u8]),
+) -> Result<Duration, SessionError> {
+    let mut card = fresh_card(perso)?;
+    let mut used = 0u64;
+    time_each(warm, iters, || {
+        used += 1;
+        if used.is_multiple_of(TRANSACTIONS_PER_CARD) {
+            card = fresh_card(perso)?;
+        }
+        for (what, c) in before {
+            expect_ok(what, &card.handle(c))?;
+        }
+        let start = Instant::now();
+        let r = card.handle(std::hint::black_box(cmd));
+        let d = start.elapsed();
+        expect_ok(name, &r)?;
+        Ok(d)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
