@@ -9,29 +9,21 @@
 //! killed process; `host serve --sync normal`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use emv_auth::{AuthRequest, Host, ResponseCode};
-use emv_crypto::Cvn;
 use emv_host::testkit::{self, TempDir, TestCard};
-use emv_host::{HostKeys, HttpHost, Issuer, PinVerificationMethod, SyncMode, http};
+use emv_host::{HostKeys, HttpHost, Issuer, SyncMode, http};
 
-const PIN: &str = "4821";
+const PIN: &str = testkit::LOAD_PIN;
 
 /// A card's ATC is 2 bytes: a bench card is replaced by a new one before it runs out.
 const ATC_LIMIT: u64 = 60_000;
 
-/// A newly provisioned card with a PAN no other bench card has.
 fn new_card(issuer: &Issuer) -> TestCard {
-    static NEXT: AtomicUsize = AtomicUsize::new(1000);
-    let pan = format!("4761739001{:06}", NEXT.fetch_add(1, Ordering::Relaxed));
-    let mut p = testkit::provision(&pan, Cvn::Visa18, PIN, PinVerificationMethod::Pvv);
-    p.open_to_buy = 1 << 50;
-    issuer.provision(&p, false).unwrap();
-    TestCard::new(&p).unwrap()
+    testkit::load_card(issuer).unwrap()
 }
 
 /// `cards` provisioned cards (one per concurrent caller keeps ATCs in order).

@@ -86,6 +86,24 @@ pub fn provision(pan: &str, cvn: Cvn, pin: &str, method: PinVerificationMethod) 
     }
 }
 
+/// PIN of the [`load_card`]s.
+pub const LOAD_PIN: &str = "4821";
+
+/// For load runs (benches): a newly provisioned Visa CVN 18 card (PVV, PIN [`LOAD_PIN`])
+/// whose PAN no other `load_card` of this process has, with an open-to-buy no run can
+/// exhaust.
+pub fn load_card(issuer: &crate::Issuer) -> Result<TestCard, Error> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let pan = format!(
+        "4761739001{:06}",
+        NEXT.fetch_add(1, Ordering::Relaxed) % 1_000_000
+    );
+    let mut p = provision(&pan, Cvn::Visa18, LOAD_PIN, PinVerificationMethod::Pvv);
+    p.open_to_buy = 1 << 50;
+    issuer.provision(&p, false)?;
+    TestCard::new(&p)
+}
+
 /// The chip's offline PIN state as its CVR reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChipPin {

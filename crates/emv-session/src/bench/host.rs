@@ -11,19 +11,17 @@
 //! whatever else the machine runs and however long fsync makes callers wait: one core's
 //! rate is authorisations per CPU-second.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use emv_auth::{AuthRequest, ResponseCode};
-use emv_crypto::Cvn;
 use emv_host::testkit::{self, TempDir, TestCard};
-use emv_host::{HostKeys, Issuer, PinVerificationMethod, SyncMode};
+use emv_host::{HostKeys, Issuer, SyncMode};
 
 use super::{BenchOptions, Measurement, input, measurement};
 use crate::SessionError;
 
-const PIN: &str = "4821";
+const PIN: &str = testkit::LOAD_PIN;
 /// Concurrent callers of the group-commit runs.
 pub const CALLERS: usize = 16;
 
@@ -40,17 +38,8 @@ pub(super) struct HostRun {
     pub in_memory: f64,
 }
 
-/// A card the host knows, with a PAN no other bench card has.
 fn new_card(issuer: &Issuer) -> Result<TestCard, SessionError> {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let pan = format!(
-        "4761739002{:06}",
-        NEXT.fetch_add(1, Ordering::Relaxed) % 1_000_000
-    );
-    let mut p = testkit::provision(&pan, Cvn::Visa18, PIN, PinVerificationMethod::Pvv);
-    p.open_to_buy = 1 << 50;
-    issuer.provision(&p, false)?;
-    Ok(TestCard::new(&p)?)
+    Ok(testkit::load_card(issuer)?)
 }
 
 fn requests(card: &mut TestCard, n: u64) -> Result<Vec<AuthRequest>, SessionError> {
