@@ -20,6 +20,7 @@
 
 mod ca;
 mod cert;
+mod rsa_fixed;
 mod rsa_key;
 mod signed_data;
 pub mod test_keys;

@@ -8,12 +8,14 @@
 //! `new_with_size_limits`.
 
 use core::fmt;
+use std::sync::Arc;
 
 use rand_core::CryptoRng;
 use rsa::BoxedUint;
 use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
 
+use super::rsa_fixed::{self, CrtOp, CrtParts, PublicOp};
 use crate::CryptoError;
 
 /// Smallest modulus accepted, in bits.
@@ -64,12 +66,22 @@ fn to_fixed_len(value: &BoxedUint, len: usize) -> Result<Vec<u8>, CryptoError> {
 }
 
 /// An EMV RSA public key (CA, issuer, ICC or ICC PIN encipherment key).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RsaPublicKey {
     key: rsa::RsaPublicKey,
+    /// The same key in fixed-width arithmetic, when an instantiation covers its size.
+    fixed: Option<Arc<dyn PublicOp>>,
     modulus: Vec<u8>,
     exponent: &'static [u8],
 }
+
+impl PartialEq for RsaPublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.modulus == other.modulus && self.exponent == other.exponent
+    }
+}
+
+impl Eq for RsaPublicKey {}
 
 impl fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,8 +110,15 @@ impl RsaPublicKey {
         let key =
             rsa::RsaPublicKey::new_with_size_limits(n, e, MIN_MODULUS_BITS..=MAX_MODULUS_BITS)
                 .map_err(|err| invalid("RSA public key", err.to_string()))?;
+        let fixed = rsa_fixed::public_key(
+            key.n_params(),
+            modulus.len(),
+            exponent.iter().fold(0, |e, &b| (e << 8) | u32::from(b)),
+        )
+        .map(Arc::from);
         Ok(Self {
             key,
+            fixed,
             modulus: modulus.to_vec(),
             exponent,
         })
@@ -123,6 +142,28 @@ impl RsaPublicKey {
     /// Modulus length in bits.
     pub fn bits(&self) -> usize {
         self.key.n().bits() as usize
+    }
+
+    /// Checks `data` is exactly N bytes and, as a big-endian integer, below the modulus
+    /// (Annex B2.1: the input to both RSA functions is an integer in `[0, n)`). The input of
+    /// either operation is public (a signature, or enciphered PIN data on the wire), so a
+    /// plain comparison is fine.
+    fn check_representative(&self, data: &[u8]) -> Result<(), CryptoError> {
+        if data.len() != self.modulus_len() {
+            return Err(invalid(
+                "RSA input",
+                format!(
+                    "{} bytes, the modulus is {} bytes",
+                    data.len(),
+                    self.modulus_len()
+                ),
+            ));
+        }
+        // Same length, big-endian: byte order is numeric order.
+        if data >= self.modulus.as_slice() {
+            return Err(invalid("RSA input", "not smaller than the modulus"));
+        }
+        Ok(())
     }
 
     /// Converts `data` (exactly N bytes) to an integer and checks it is below the modulus
@@ -150,6 +191,10 @@ impl RsaPublicKey {
     /// be exactly [`Self::modulus_len`] bytes and smaller than the modulus; the result has
     /// the same length.
     pub fn recover(&self, signature: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if let Some(fixed) = &self.fixed {
+            self.check_representative(signature)?;
+            return Ok(fixed.public_op(signature));
+        }
         let s = self.representative(signature)?;
         let x = rsa::hazmat::rsa_encrypt(&self.key, &s)
             .map_err(|err| invalid("RSA public operation", err.to_string()))?;
@@ -177,6 +222,8 @@ impl RsaPublicKey {
 
 /// How the private operation is carried out.
 enum PrivateInner {
+    /// CRT in fixed-width arithmetic (`rsa_fixed`), checked with the public operation.
+    Fixed(Box<dyn CrtOp>),
     /// Full key with primes: CRT with a fault check (`rsa_decrypt_and_check`).
     Crt(Box<rsa::RsaPrivateKey>),
     /// Only `d` is known (e.g. e = 3 keys given as n, e, d): plain `X^d mod n`.
@@ -219,8 +266,8 @@ impl RsaPrivateKey {
         )
         .map_err(|err| invalid("RSA private key", err.to_string()))?;
         Ok(Self {
+            inner: crt_inner(key, public.modulus_len()),
             public,
-            inner: PrivateInner::Crt(Box::new(key)),
         })
     }
 
@@ -286,8 +333,8 @@ impl RsaPrivateKey {
             }
             let public = RsaPublicKey::new(&key.n_bytes(), e)?;
             return Ok(Self {
+                inner: crt_inner(key, public.modulus_len()),
                 public,
-                inner: PrivateInner::Crt(Box::new(key)),
             });
         }
     }
@@ -303,17 +350,30 @@ impl RsaPrivateKey {
     }
 
     fn private_op(&self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let x = self.public.representative(data)?;
         let s = match &self.inner {
-            PrivateInner::Crt(key) => Zeroizing::new(
-                rsa::hazmat::rsa_decrypt_and_check(
-                    key.as_ref(),
-                    None::<&mut getrandom::SysRng>,
-                    &x,
+            PrivateInner::Fixed(key) => {
+                self.public.check_representative(data)?;
+                let s = key.private_op(data);
+                // Fault check (Boneh–DeMillo–Lipton): a CRT result that does not verify is
+                // never released, as rsa_decrypt_and_check does.
+                if s.len() != data.len() || self.public.recover(&s)?.as_slice() != data {
+                    return Err(invalid("RSA private operation", "result failed its check"));
+                }
+                return Ok(s);
+            }
+            PrivateInner::Crt(key) => {
+                let x = self.public.representative(data)?;
+                Zeroizing::new(
+                    rsa::hazmat::rsa_decrypt_and_check(
+                        key.as_ref(),
+                        None::<&mut getrandom::SysRng>,
+                        &x,
+                    )
+                    .map_err(|err| invalid("RSA private operation", err.to_string()))?,
                 )
-                .map_err(|err| invalid("RSA private operation", err.to_string()))?,
-            ),
+            }
             PrivateInner::Exponent(d) => {
+                let x = self.public.representative(data)?;
                 Zeroizing::new(x.pow_mod(d, self.public.key.n_params().modulus()))
             }
         };
@@ -330,5 +390,32 @@ impl RsaPrivateKey {
     /// operation as [`Self::sign`], with the result in a zeroizing buffer.
     pub fn decipher(&self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         self.private_op(data)
+    }
+}
+
+/// The private operation for a key with primes: fixed-width CRT when an instantiation covers
+/// the primes, otherwise the `rsa` crate's CRT.
+fn crt_inner(key: rsa::RsaPrivateKey, n_len: usize) -> PrivateInner {
+    use rsa::traits::PrivateKeyParts;
+    let be = |v: &BoxedUint| Zeroizing::new(v.to_be_bytes());
+    let fixed = match (key.primes(), key.dp(), key.dq(), key.crt_coefficient()) {
+        ([p, q], Some(dp), Some(dq), Some(qinv)) => {
+            let (p, q, dp, dq) = (be(p.as_ref()), be(q.as_ref()), be(dp), be(dq));
+            let qinv = Zeroizing::new(qinv);
+            let qinv = be(&qinv);
+            rsa_fixed::crt_key(&CrtParts {
+                n_len,
+                p: &p,
+                q: &q,
+                dp: &dp,
+                dq: &dq,
+                qinv: &qinv,
+            })
+        }
+        _ => None,
+    };
+    match fixed {
+        Some(fixed) => PrivateInner::Fixed(fixed),
+        None => PrivateInner::Crt(Box::new(key)),
     }
 }
