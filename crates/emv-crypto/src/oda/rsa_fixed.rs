@@ -23,8 +23,6 @@
 //! [`crt_key`] and [`public_key`] pick the instantiation from the key length at run time and
 //! return `None` for sizes without one; the caller then keeps using the `rsa` crate.
 
-use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
-use rsa::BoxedUint;
 use zeroize::{Zeroize, Zeroizing};
 
 /// Limbs are 64-bit words, least significant first.
@@ -133,30 +131,12 @@ impl<const L: usize> Drop for Modulus<L> {
 }
 
 impl<const L: usize> Modulus<L> {
-    /// Builds the constants from the `rsa` crate's own for a public modulus, if they are for
-    /// this width (`R = 2^(64·L)`): `R mod n` is its Montgomery one, and `R² mod n` is that
-    /// value taken into Montgomery form once more. Much faster than [`Self::new`]'s doublings.
-    fn from_params(params: &BoxedMontyParams) -> Option<Self> {
-        if params.bits_precision() as usize != 64 * L {
-            return None;
-        }
-        let limbs = |v: &BoxedUint| from_be::<L>(&v.to_be_bytes());
-        let one = BoxedMontyForm::one(params);
-        let r2 = BoxedMontyForm::new(one.as_montgomery().clone(), params);
-        let m = limbs(params.modulus().as_ref())?;
-        let top = m.iter().rposition(|&w| w != 0)?;
-        Some(Self {
-            m,
-            m_inv: neg_inverse(m[0]),
-            r2: limbs(r2.as_montgomery())?,
-            one: limbs(one.as_montgomery())?,
-            bits: 64 * top as u32 + (64 - m[top].leading_zeros()),
-        })
-    }
-
-    /// `None` unless `m` is odd and greater than one. Computes `R mod m` and `R² mod m` by
-    /// modular doubling: constant-time, slow (`128·L` doublings), so for private keys only,
-    /// which are built once.
+    /// `None` unless `m` is odd and greater than one.
+    ///
+    /// `R mod m`: with `k` the bit length of `m`, `2^k − m < m`, then `64·L − k` (< 64)
+    /// modular doublings. `R² mod m` is the Montgomery form of `R = 2^(64·L)`: the Montgomery
+    /// form of 2 raised to `64·L` (a public exponent). Neither step branches on anything but
+    /// `k` and `L`, which are public (the key length), so this serves the secret primes too.
     fn new(m: Limbs<L>) -> Option<Self> {
         let top = m.iter().rposition(|&w| w != 0)?;
         if m[0] & 1 == 0 || (top == 0 && m[0] == 1) {
@@ -170,18 +150,18 @@ impl<const L: usize> Modulus<L> {
             one: [0; L],
             bits,
         };
-        // R mod m and R² mod m by doubling 1 modulo m, 64·L then another 64·L times: slow
-        // but constant-time, and done once per key.
         let mut x = [0u64; L];
-        x[0] = 1;
-        for _ in 0..64 * L {
+        if (bits as usize) < 64 * L {
+            x[bits as usize / 64] = 1 << (bits % 64);
+        }
+        // 2^k − m, wrapping: for k = 64·L the subtraction from zero wraps to R − m.
+        let (mut x, _) = sub_borrow(&x, &m);
+        for _ in bits as usize..64 * L {
             x = modulus.double(&x);
         }
         modulus.one = x;
-        for _ in 0..64 * L {
-            x = modulus.double(&x);
-        }
-        modulus.r2 = x;
+        let two = Zeroizing::new(modulus.double(&x));
+        modulus.r2 = modulus.pow_public(&two, 64 * L as u32);
         x.zeroize();
         Some(modulus)
     }
@@ -449,23 +429,17 @@ impl<const L: usize> PublicOp for FixedPublic<L> {
     }
 }
 
-/// The fixed-width public key for a modulus whose Montgomery constants the `rsa` crate has
-/// computed (`rsa::RsaPublicKey::n_params`), or `None` when no instantiation covers it. Public
-/// keys are built on every transaction (the kernel recovers the issuer and ICC keys), so they
-/// reuse those constants instead of computing `R² mod n` again.
-pub(super) fn public_key(
-    params: &BoxedMontyParams,
-    n_len: usize,
-    exponent: u32,
-) -> Option<Box<dyn PublicOp>> {
-    let limbs = params.bits_precision().div_ceil(64);
+/// The fixed-width public key for a big-endian modulus (no leading zero bytes) and public
+/// exponent, or `None` when no instantiation covers it or the modulus is even.
+pub(super) fn public_key(modulus: &[u8], exponent: u32) -> Option<Box<dyn PublicOp>> {
+    let limbs = modulus.len().div_ceil(8);
     macro_rules! widths {
         ($($l:literal)*) => {
             match limbs {
                 $($l => Some(Box::new(FixedPublic::<$l> {
-                    n: Modulus::from_params(params)?,
+                    n: Modulus::new(from_be::<$l>(modulus)?)?,
                     e: exponent,
-                    n_len,
+                    n_len: modulus.len(),
                 }) as Box<dyn PublicOp>),)*
                 _ => None,
             }
@@ -517,7 +491,7 @@ mod tests {
         .expect("an instantiation for this size");
         let e = key.e().to_be_bytes_trimmed_vartime();
         let e = e.iter().fold(0, |e, &b| (e << 8) | u32::from(b));
-        let public = public_key(key.n_params(), n_len, e);
+        let public = public_key(&key.n_bytes(), e);
         (crt, public.expect("an instantiation for this size"))
     }
 
@@ -597,13 +571,9 @@ mod tests {
     #[test]
     fn sizes_without_an_instantiation_are_declined() {
         // A 2304-bit modulus needs 36 limbs: no public instantiation, the caller falls back.
-        let big = rsa::RsaPublicKey::new_with_size_limits(
-            BoxedUint::from_be_slice_vartime(&[0xC5; 288]),
-            BoxedUint::from(3u32),
-            512..=4096,
-        )
-        .unwrap();
-        assert!(public_key(big.n_params(), 288, 3).is_none());
+        assert!(public_key(&[0xC5; 288], 3).is_none());
+        // Even moduli have no Montgomery form.
+        assert!(public_key(&[0xC4; 96], 3).is_none());
         let big = [0xC5u8; 136]; // 1088-bit primes: 17 limbs
         let parts = CrtParts {
             n_len: 272,

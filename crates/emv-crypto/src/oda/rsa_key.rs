@@ -68,11 +68,19 @@ fn to_fixed_len(value: &BoxedUint, len: usize) -> Result<Vec<u8>, CryptoError> {
 /// An EMV RSA public key (CA, issuer, ICC or ICC PIN encipherment key).
 #[derive(Clone)]
 pub struct RsaPublicKey {
-    key: rsa::RsaPublicKey,
-    /// The same key in fixed-width arithmetic, when an instantiation covers its size.
-    fixed: Option<Arc<dyn PublicOp>>,
+    inner: PublicInner,
     modulus: Vec<u8>,
+    bits: usize,
     exponent: &'static [u8],
+}
+
+/// How the public operation is carried out.
+#[derive(Clone)]
+enum PublicInner {
+    /// Fixed-width arithmetic (`rsa_fixed`): every modulus in range on 64-bit targets.
+    Fixed(Arc<dyn PublicOp>),
+    /// The `rsa` crate, for a modulus no instantiation covers.
+    Boxed(Box<rsa::RsaPublicKey>),
 }
 
 impl PartialEq for RsaPublicKey {
@@ -105,21 +113,18 @@ impl RsaPublicKey {
             ));
         }
         let exponent = canonical_exponent(exponent)?;
-        let n = BoxedUint::from_be_slice_vartime(modulus);
-        let e = BoxedUint::from_be_slice_vartime(exponent);
-        let key =
-            rsa::RsaPublicKey::new_with_size_limits(n, e, MIN_MODULUS_BITS..=MAX_MODULUS_BITS)
-                .map_err(|err| invalid("RSA public key", err.to_string()))?;
-        let fixed = rsa_fixed::public_key(
-            key.n_params(),
-            modulus.len(),
-            exponent.iter().fold(0, |e, &b| (e << 8) | u32::from(b)),
-        )
-        .map(Arc::from);
+        let e = exponent.iter().fold(0, |e, &b| (e << 8) | u32::from(b));
+        // Built on every transaction (the kernel recovers the issuer and ICC keys), so the
+        // fixed-width key skips the rsa crate's own setup.
+        let inner = match rsa_fixed::public_key(modulus, e) {
+            Some(fixed) => PublicInner::Fixed(Arc::from(fixed)),
+            // Even moduli land here too: the rsa crate rejects them with its own message.
+            None => PublicInner::Boxed(Box::new(boxed_public_key(modulus, exponent)?)),
+        };
         Ok(Self {
-            key,
-            fixed,
+            inner,
             modulus: modulus.to_vec(),
+            bits,
             exponent,
         })
     }
@@ -141,7 +146,7 @@ impl RsaPublicKey {
 
     /// Modulus length in bits.
     pub fn bits(&self) -> usize {
-        self.key.n().bits() as usize
+        self.bits
     }
 
     /// Checks `data` is exactly N bytes and, as a big-endian integer, below the modulus
@@ -166,39 +171,34 @@ impl RsaPublicKey {
         Ok(())
     }
 
-    /// Converts `data` (exactly N bytes) to an integer and checks it is below the modulus
-    /// (Annex B2.1: the input to both RSA functions is an integer in `[0, n)`).
-    fn representative(&self, data: &[u8]) -> Result<BoxedUint, CryptoError> {
-        if data.len() != self.modulus_len() {
-            return Err(invalid(
-                "RSA input",
-                format!(
-                    "{} bytes, the modulus is {} bytes",
-                    data.len(),
-                    self.modulus_len()
-                ),
-            ));
-        }
-        let m = BoxedUint::from_be_slice(data, self.key.n_bits_precision())
-            .map_err(|_| invalid("RSA input", "does not fit the modulus precision"))?;
-        if m >= *self.key.n().as_ref() {
-            return Err(invalid("RSA input", "not smaller than the modulus"));
-        }
-        Ok(m)
+    /// Checks `data` as [`Self::check_representative`] does and converts it to an integer of
+    /// `key`'s precision, for the `rsa` crate's operations.
+    fn representative(
+        &self,
+        key: &rsa::RsaPublicKey,
+        data: &[u8],
+    ) -> Result<BoxedUint, CryptoError> {
+        self.check_representative(data)?;
+        BoxedUint::from_be_slice(data, key.n_bits_precision())
+            .map_err(|_| invalid("RSA input", "does not fit the modulus precision"))
     }
 
     /// The RSA *recovery function* (Book 2 Annex B2.1.2): `X = S^e mod n`. `signature` must
     /// be exactly [`Self::modulus_len`] bytes and smaller than the modulus; the result has
     /// the same length.
     pub fn recover(&self, signature: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        if let Some(fixed) = &self.fixed {
-            self.check_representative(signature)?;
-            return Ok(fixed.public_op(signature));
+        match &self.inner {
+            PublicInner::Fixed(fixed) => {
+                self.check_representative(signature)?;
+                Ok(fixed.public_op(signature))
+            }
+            PublicInner::Boxed(key) => {
+                let s = self.representative(key, signature)?;
+                let x = rsa::hazmat::rsa_encrypt(key.as_ref(), &s)
+                    .map_err(|err| invalid("RSA public operation", err.to_string()))?;
+                to_fixed_len(&x, self.modulus_len())
+            }
         }
-        let s = self.representative(signature)?;
-        let x = rsa::hazmat::rsa_encrypt(&self.key, &s)
-            .map_err(|err| invalid("RSA public operation", err.to_string()))?;
-        to_fixed_len(&x, self.modulus_len())
     }
 
     /// The RSA encipherment used for the offline PIN (Book 2 §7.2): the same public
@@ -226,8 +226,9 @@ enum PrivateInner {
     Fixed(Box<dyn CrtOp>),
     /// Full key with primes: CRT with a fault check (`rsa_decrypt_and_check`).
     Crt(Box<rsa::RsaPrivateKey>),
-    /// Only `d` is known (e.g. e = 3 keys given as n, e, d): plain `X^d mod n`.
-    Exponent(Zeroizing<BoxedUint>),
+    /// Only `d` is known (e.g. e = 3 keys given as n, e, d): plain `X^d mod n`, with the
+    /// `rsa` crate's form of the public key for its modulus.
+    Exponent(Zeroizing<BoxedUint>, Box<rsa::RsaPublicKey>),
 }
 
 /// An EMV RSA private key (CA, issuer, ICC or ICC PIN encipherment key). Never printed.
@@ -285,9 +286,10 @@ impl RsaPrivateKey {
             return Err(invalid("RSA private exponent", "empty or longer than n"));
         }
         let d = Zeroizing::new(BoxedUint::from_be_slice_vartime(d));
+        let boxed = boxed_public_key(public.modulus(), public.exponent())?;
         let key = Self {
             public,
-            inner: PrivateInner::Exponent(d),
+            inner: PrivateInner::Exponent(d, Box::new(boxed)),
         };
         // Self-test: (2^e)^d must give 2 back (x^(ed) = x mod n).
         let mut probe = vec![0u8; key.public.modulus_len()];
@@ -362,7 +364,7 @@ impl RsaPrivateKey {
                 return Ok(s);
             }
             PrivateInner::Crt(key) => {
-                let x = self.public.representative(data)?;
+                let x = self.public.representative(key.as_ref().as_ref(), data)?;
                 Zeroizing::new(
                     rsa::hazmat::rsa_decrypt_and_check(
                         key.as_ref(),
@@ -372,9 +374,9 @@ impl RsaPrivateKey {
                     .map_err(|err| invalid("RSA private operation", err.to_string()))?,
                 )
             }
-            PrivateInner::Exponent(d) => {
-                let x = self.public.representative(data)?;
-                Zeroizing::new(x.pow_mod(d, self.public.key.n_params().modulus()))
+            PrivateInner::Exponent(d, key) => {
+                let x = self.public.representative(key, data)?;
+                Zeroizing::new(x.pow_mod(d, key.n_params().modulus()))
             }
         };
         Ok(Zeroizing::new(to_fixed_len(&s, self.modulus_len())?))
@@ -391,6 +393,14 @@ impl RsaPrivateKey {
     pub fn decipher(&self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         self.private_op(data)
     }
+}
+
+/// The `rsa` crate's public key for a validated modulus and exponent.
+fn boxed_public_key(modulus: &[u8], exponent: &[u8]) -> Result<rsa::RsaPublicKey, CryptoError> {
+    let n = BoxedUint::from_be_slice_vartime(modulus);
+    let e = BoxedUint::from_be_slice_vartime(exponent);
+    rsa::RsaPublicKey::new_with_size_limits(n, e, MIN_MODULUS_BITS..=MAX_MODULUS_BITS)
+        .map_err(|err| invalid("RSA public key", err.to_string()))
 }
 
 /// The private operation for a key with primes: fixed-width CRT when an instantiation covers
