@@ -22,7 +22,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod host;
+mod peers;
+
 pub use host::process_cpu_time;
+pub use peers::{PeerComparison, PeerOptions};
 
 use emv_card::{Card, MemoryStore, Personalisation, static_data_to_authenticate};
 use emv_crypto::cryptogram::{
@@ -57,12 +60,14 @@ const REPLAY_TRACE_TEXT: &str =
 const TRANSACTIONS_PER_CARD: u64 = 50_000;
 
 /// How long a run is.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BenchOptions {
     /// Fewer iterations (about 10× fewer): a smoke run of a few seconds.
     pub quick: bool,
     /// Transactions in the memory run, instead of 100,000 (10,000 when `quick`).
     pub memory_transactions: Option<u64>,
+    /// Also time the peers (OpenSSL, pyemv/psec) on the `crypto` group's operations.
+    pub peers: Option<PeerOptions>,
 }
 
 impl BenchOptions {
@@ -78,7 +83,8 @@ impl BenchOptions {
 /// One measured operation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measurement {
-    /// Group (`tlv`, `card.handle`, `transaction`, `crypto-floor`, `replay`, `host`).
+    /// Group (`tlv`, `card.handle`, `transaction`, `crypto-floor`, `crypto`, `replay`,
+    /// `host`).
     pub group: String,
     /// What was measured.
     pub name: String,
@@ -135,6 +141,8 @@ pub struct BenchReport {
     pub memory: MemoryRun,
     /// The targets.
     pub targets: Vec<TargetCheck>,
+    /// The `crypto` group next to other implementations (`--peers`; empty otherwise).
+    pub peers: Vec<PeerComparison>,
 }
 
 impl BenchReport {
@@ -218,6 +226,12 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
         .cloned()
         .ok_or_else(|| input("no crypto floor measured"))?;
     let replay = trace_replay(opts)?;
+    let primitives = peers::primitives(opts)?;
+    let peers = opts
+        .peers
+        .as_ref()
+        .map(|p| peers::compare(&primitives, p, opts.quick))
+        .unwrap_or_default();
     let ratio = online.mean_ns / floor.mean_ns.max(1.0);
     let host = host::host_authorisations(opts)?;
     let memory = memory_run(opts)?;
@@ -272,6 +286,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
     ];
     ms.extend([offline, online, unblock]);
     ms.extend(floors);
+    ms.extend(primitives.into_iter().map(|(_, m)| m));
     ms.push(replay);
     ms.extend(host.measurements);
     Ok(BenchReport {
@@ -282,6 +297,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
         online_pin_overhead_ratio: ratio,
         memory,
         targets,
+        peers,
     })
 }
 

@@ -4,13 +4,19 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use emv_session::bench::{self, BenchOptions, BenchReport};
+use emv_session::bench::{self, BenchOptions, BenchReport, PeerOptions};
 
 pub const EXAMPLES: &str = "\
 Examples:
   cargo run --release -p emvbench -- bench
   cargo run --release -p emvbench -- bench --quick --json
   cargo run --release -p emvbench -- bench --memory-transactions 1000000   # the long memory run
+  cargo run --release -p emvbench -- bench --peers --peers-python .venv/bin/python
+
+--peers times the `crypto` group's operations again in other implementations, in the same
+run: OpenSSL in C (`openssl speed rsa1024` and `des-ede3`) and pyemv 1.5.0 / psec 1.3.0
+(Python over the `cryptography` package; `python3 -m venv .venv && .venv/bin/pip install
+pyemv==1.5.0 psec==1.3.0`). A peer that is missing is listed as skipped, with the reason.
 
 Measure in release: a debug build is 10-50x slower. Each line is a warm-up then N timed
 iterations of a plain loop on one thread; state setup (a fresh card, a blocked PIN) is left
@@ -29,6 +35,25 @@ pub struct Args {
     /// 1,000,000-transaction run of issue 11 takes about 6 minutes.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     memory_transactions: Option<u64>,
+    /// Also time the same cryptographic operations in OpenSSL and pyemv/psec (adds ~15 s).
+    #[arg(long)]
+    peers: bool,
+    /// The Python that has pyemv and psec installed (for --peers).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "python3",
+        requires = "peers"
+    )]
+    peers_python: String,
+    /// The openssl command (for --peers).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "openssl",
+        requires = "peers"
+    )]
+    openssl: String,
 }
 
 fn human(ops: f64) -> String {
@@ -88,6 +113,33 @@ fn table(r: &BenchReport) -> String {
         r.memory.transactions,
         r.memory.rss_max_kib
     ));
+    if !r.peers.is_empty() {
+        s.push_str(
+            "\npeers, measured in this run (ratio = peer time / ours; above 1: ours is faster):\n",
+        );
+        s.push_str(&format!(
+            "{:<52} {:>10} {:>10} {:>7}  {}\n",
+            "operation", "ours", "peer", "ratio", "peer"
+        ));
+        for p in &r.peers {
+            let (peer, ratio) = match (p.peer_ns, p.ratio) {
+                (Some(ns), Some(ratio)) => (duration(ns), format!("{ratio:.2}x")),
+                _ => ("skipped".into(), "-".into()),
+            };
+            s.push_str(&format!(
+                "{:<52} {:>10} {:>10} {:>7}  {}{}\n",
+                p.operation,
+                duration(p.ours_ns),
+                peer,
+                ratio,
+                p.peer,
+                p.skipped
+                    .as_deref()
+                    .map(|w| format!(" — {w}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     s.push_str("\ntargets (issues 6 and 11):\n");
     for t in &r.targets {
         s.push_str(&format!(
@@ -108,6 +160,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let report = bench::run(&BenchOptions {
         quick: args.quick,
         memory_transactions: args.memory_transactions,
+        peers: args.peers.then_some(PeerOptions {
+            openssl: args.openssl,
+            python: args.peers_python,
+        }),
     })?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
