@@ -240,7 +240,7 @@ pub fn aes_decrypt_block(key: &AesKey, block: &[u8; 16]) -> [u8; 16] {
 pub fn tdes_ecb_encrypt(key: &TdesKey, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
     check_blocks("TDES-ECB data", DES_BLOCK, data)?;
     let mut out = data.to_vec();
-    ecb_encrypt_in_place(&key.cipher(), &mut out);
+    ecb_encrypt_in_place(key.cipher(), &mut out);
     Ok(out)
 }
 
@@ -248,7 +248,7 @@ pub fn tdes_ecb_encrypt(key: &TdesKey, data: &[u8]) -> Result<Vec<u8>, CryptoErr
 pub fn tdes_ecb_decrypt(key: &TdesKey, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
     check_blocks("TDES-ECB data", DES_BLOCK, data)?;
     let mut out = data.to_vec();
-    ecb_decrypt_in_place(&key.cipher(), &mut out);
+    ecb_decrypt_in_place(key.cipher(), &mut out);
     Ok(out)
 }
 
@@ -261,7 +261,7 @@ pub fn tdes_cbc_encrypt(
 ) -> Result<Vec<u8>, CryptoError> {
     check_blocks("TDES-CBC data", DES_BLOCK, data)?;
     let mut out = data.to_vec();
-    cbc_encrypt_in_place(&key.cipher(), iv.unwrap_or(&[0; 8]), &mut out);
+    cbc_encrypt_in_place(key.cipher(), iv.unwrap_or(&[0; 8]), &mut out);
     Ok(out)
 }
 
@@ -273,7 +273,7 @@ pub fn tdes_cbc_decrypt(
 ) -> Result<Vec<u8>, CryptoError> {
     check_blocks("TDES-CBC data", DES_BLOCK, data)?;
     let mut out = data.to_vec();
-    cbc_decrypt_in_place(&key.cipher(), iv.unwrap_or(&[0; 8]), &mut out);
+    cbc_decrypt_in_place(key.cipher(), iv.unwrap_or(&[0; 8]), &mut out);
     Ok(out)
 }
 

@@ -10,6 +10,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::CryptoError;
+use std::sync::Arc;
+
 use crate::block::{self, Aes, Tdes};
 use crate::util;
 
@@ -22,6 +24,10 @@ pub struct DesKey(Zeroizing<[u8; 8]>);
 pub struct TdesKey {
     bytes: Zeroizing<[u8; 24]>,
     len: usize,
+    /// The expanded key schedule, built once: EMV keys (session keys included) encrypt
+    /// several blocks each, and expanding 48 DES subkeys costs as much as a block. The des
+    /// crate zeroizes it on drop (feature `zeroize`).
+    cipher: Arc<Tdes>,
 }
 
 /// An AES key of 128, 192 or 256 bits.
@@ -96,6 +102,7 @@ impl TdesKey {
         let mut arr = Zeroizing::new([0u8; 24]);
         arr[..bytes.len()].copy_from_slice(bytes);
         Ok(Self {
+            cipher: Arc::new(Tdes::new(bytes)),
             bytes: arr,
             len: bytes.len(),
         })
@@ -150,9 +157,18 @@ impl TdesKey {
 
     /// This key with every byte set to odd parity (FIPS 46-3 §2).
     pub fn with_odd_parity(&self) -> Self {
-        let mut k = self.clone();
-        block::set_odd_parity(&mut k.bytes[..k.len]);
-        k
+        let mut bytes = self.bytes.clone();
+        block::set_odd_parity(&mut bytes[..self.len]);
+        Self::rebuilt(bytes, self.len)
+    }
+
+    /// A key from bytes already checked to be a TDES key's (the schedule is rebuilt).
+    fn rebuilt(bytes: Zeroizing<[u8; 24]>, len: usize) -> Self {
+        Self {
+            cipher: Arc::new(Tdes::new(&bytes[..len])),
+            bytes,
+            len,
+        }
     }
 
     /// Whether every byte has odd parity.
@@ -169,11 +185,11 @@ impl TdesKey {
                 reason: format!("must be 0–31, got {variant}"),
             });
         }
-        let mut k = self.clone();
-        for i in (0..k.len).step_by(8) {
-            k.bytes[i] ^= variant << 3;
+        let mut bytes = self.bytes.clone();
+        for i in (0..self.len).step_by(8) {
+            bytes[i] ^= variant << 3;
         }
-        Ok(k)
+        Ok(Self::rebuilt(bytes, self.len))
     }
 
     /// Upper-case hex of the key bytes: deliberately reveals the secret.
@@ -182,8 +198,8 @@ impl TdesKey {
     }
 
     /// The cipher instance (2-key EDE or 3-key EDE).
-    pub(crate) fn cipher(&self) -> Tdes {
-        Tdes::new(self.as_bytes())
+    pub(crate) fn cipher(&self) -> &Tdes {
+        &self.cipher
     }
 }
 
@@ -331,6 +347,21 @@ impl Eq for AesKey {}
 mod tests {
     use super::*;
     use hex_literal::hex;
+
+    /// The key schedule is cached: keys derived by changing bytes must encrypt with their
+    /// own bytes, exactly as a key built fresh from them.
+    #[test]
+    fn derived_keys_encrypt_with_their_own_bytes() {
+        let k = TdesKey::new(&hex!("0022446688AACCEE1133557799BBDDFF")).unwrap();
+        let parity = k.with_odd_parity();
+        assert_ne!(parity.as_bytes(), k.as_bytes());
+        let fresh = TdesKey::new(parity.as_bytes()).unwrap();
+        assert_eq!(parity.kcv(), fresh.kcv());
+        let v = k.with_variant(1).unwrap();
+        let fresh = TdesKey::new(v.as_bytes()).unwrap();
+        assert_eq!(v.kcv(), fresh.kcv());
+        assert_ne!(v.kcv(), k.kcv());
+    }
 
     #[test]
     fn lengths_are_validated() {

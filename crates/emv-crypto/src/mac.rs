@@ -71,7 +71,7 @@ pub fn cbc_mac_des(key: &DesKey, data: &[u8], padding: Padding) -> [u8; 8] {
 /// MAC algorithm 1 with TDES as the block cipher (CBC-MAC, IV zero).
 pub fn cbc_mac_tdes(key: &TdesKey, data: &[u8], padding: Padding) -> [u8; 8] {
     let padded = block::pad(data, padding, 8);
-    cbc_mac_raw(&key.cipher(), &padded)
+    cbc_mac_raw(key.cipher(), &padded)
 }
 
 /// MAC algorithm 1 with AES as the block cipher (CBC-MAC, IV zero, 16-byte blocks).
@@ -289,7 +289,7 @@ mod tests {
         let k1 = tk("0123456789ABCDEFFEDCBA9876543210");
         let k2 = tk("FEDCBA98765432100123456789ABCDEF");
         let padded = block::pad(&hex!("1234567890ABCDEF"), Padding::Method2, 8);
-        let mut h = cbc_mac_raw(&k1.cipher(), &padded);
+        let mut h = cbc_mac_raw(k1.cipher(), &padded);
         k2.cipher().decrypt(&mut h);
         k1.cipher().encrypt(&mut h);
         assert_eq!(h, hex!("644AA5C915DBDAF8"));
