@@ -213,17 +213,7 @@ impl Ctx<'_> {
     }
 
     fn test_key(&self, field: &str, name: &str) -> Result<RsaPrivateKey, CardError> {
-        let all = [
-            test_keys::CA_E1,
-            test_keys::CA_E2,
-            test_keys::CA_E3,
-            test_keys::ISSUER_896_E3,
-            test_keys::ISSUER_1024_E3,
-            test_keys::ISSUER_1408_E65537,
-            test_keys::ICC_768_E3,
-            test_keys::ICC_896_E65537,
-            test_keys::ICC_1024_E3,
-        ];
+        let all = test_keys::ALL;
         let key = all.iter().find(|k| k.name == name).ok_or_else(|| {
             self.err(
                 field,

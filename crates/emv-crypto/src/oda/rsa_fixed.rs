@@ -508,18 +508,6 @@ mod tests {
         (pad(private), pad(public))
     }
 
-    const KEYS: [TestRsaKey; 9] = [
-        test_keys::CA_E1,
-        test_keys::CA_E2,
-        test_keys::CA_E3,
-        test_keys::ISSUER_896_E3,
-        test_keys::ISSUER_1024_E3,
-        test_keys::ISSUER_1408_E65537,
-        test_keys::ICC_768_E3,
-        test_keys::ICC_896_E65537,
-        test_keys::ICC_1024_E3,
-    ];
-
     /// Inputs that stress the edges: 0, 1, 2, n − 1, n − 2, values just below and above
     /// the CRT split (2^(64·L) around p), and all-ones under the top byte.
     fn edge_inputs(n: &[u8]) -> Vec<Vec<u8>> {
@@ -552,7 +540,7 @@ mod tests {
 
     #[test]
     fn crt_and_public_ops_match_the_rsa_crate_on_every_test_key_and_edge_input() {
-        for key in KEYS {
+        for key in test_keys::ALL {
             let reference_key = reference(&key);
             let (crt, public) = fixed(&reference_key);
             for x in edge_inputs(key.modulus) {

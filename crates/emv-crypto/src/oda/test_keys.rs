@@ -72,6 +72,19 @@ impl TestRsaKey {
     }
 }
 
+/// Every built-in test key (CA, issuer and ICC), e.g. for a profile that names one.
+pub const ALL: [TestRsaKey; 9] = [
+    CA_E1,
+    CA_E2,
+    CA_E3,
+    ISSUER_896_E3,
+    ISSUER_1024_E3,
+    ISSUER_1408_E65537,
+    ICC_768_E3,
+    ICC_896_E65537,
+    ICC_1024_E3,
+];
+
 /// The test CA keys with their indices (under [`TEST_CA_RID`]).
 pub const TEST_CA_KEYS: [(u8, TestRsaKey); 3] = [
     (TEST_CA_INDEX_1024, CA_E1),
