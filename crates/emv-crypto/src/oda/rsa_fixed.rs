@@ -83,7 +83,7 @@ fn from_be<const L: usize>(bytes: &[u8]) -> Option<Limbs<L>> {
 }
 
 /// Appends the limbs big-endian, most significant limb first.
-fn extend_be<const L: usize>(out: &mut Vec<u8>, value: &Limbs<L>) {
+fn extend_be(out: &mut Vec<u8>, value: &[u64]) {
     for limb in value.iter().rev() {
         out.extend_from_slice(&limb.to_be_bytes());
     }
@@ -378,9 +378,7 @@ impl<const L: usize> CrtOp for FixedCrt<L> {
             carry = (s >> 64) as u64;
         }
         let mut wide = Zeroizing::new(Vec::with_capacity(16 * L));
-        for limb in m.iter().rev() {
-            wide.extend_from_slice(&limb.to_be_bytes());
-        }
+        extend_be(&mut wide, &m);
         take_low(&wide, self.n_len)
     }
 }

@@ -318,18 +318,7 @@ fn chain_clone(c: &Chain) -> Chain {
 }
 
 fn private_like(key: &RsaPrivateKey) -> RsaPrivateKey {
-    let all = [
-        CA_E1,
-        CA_E2,
-        CA_E3,
-        ISSUER_896_E3,
-        ISSUER_1024_E3,
-        ISSUER_1408_E65537,
-        ICC_768_E3,
-        ICC_896_E65537,
-        ICC_1024_E3,
-    ];
-    let found = all
+    let found = super::test_keys::ALL
         .iter()
         .find(|k| k.modulus == key.public_key().modulus())
         .unwrap();
