@@ -34,7 +34,7 @@ pub use error::Error;
 pub use keys::HostKeys;
 pub use pin_control::{PinControl, PinControlConfig};
 pub use provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
-pub use service::{CardRef, CardView, Issuer, PinOutcome, PinResetMode};
+pub use service::{CardRef, CardSummary, CardView, Issuer, PinOutcome, PinResetMode};
 pub use store::SyncMode;
 
 /// The default data directory: `$XDG_DATA_HOME/emvbench`, else

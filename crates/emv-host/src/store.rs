@@ -359,6 +359,19 @@ impl Db {
         }
     }
 
+    /// Runs a read-only `work` in a deferred transaction (a consistent snapshot of its
+    /// queries) on the caller's thread, outside the group commit: a read has nothing to
+    /// commit, so it neither queues behind writers' fsyncs nor takes SQLite's write lock
+    /// (`BEGIN IMMEDIATE`). The transaction is rolled back, whatever `work` did.
+    pub(crate) fn read<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    {
+        let mut conn = lock(&self.conn);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        work(&tx)
+    }
+
     fn run_and_answer(&self, conn: &mut Connection, mut batch: Vec<Box<dyn Job>>) {
         let committed = run_batch(conn, &mut batch).map_err(|e| e.to_string());
         if let Err(e) = &committed {

@@ -7,7 +7,7 @@ use emv_crypto::cryptogram::{ArpcResponse, Csu};
 use emv_crypto::script::ScriptCommandKind;
 use emv_host::testkit::{self, TempDir, TestCard};
 use emv_host::{
-    CardRef, CardStatus, Error, HostKeys, Issuer, PinResetMode, PinVerificationMethod,
+    CardRef, CardStatus, CardView, Error, HostKeys, Issuer, PinResetMode, PinVerificationMethod,
     PlasticStatus,
 };
 
@@ -30,8 +30,20 @@ fn card() -> CardRef {
     CardRef::new(PAN, None)
 }
 
+/// The online PIN tries left; checks on the way that the lean summary a session reads
+/// after each transaction agrees with the full status view.
 fn tries(i: &Issuer) -> u8 {
-    i.card_status(&card()).unwrap().online_pin_tries_left
+    let v = i.card_status(&card()).unwrap();
+    assert_summary_matches(i, &v);
+    v.online_pin_tries_left
+}
+
+fn assert_summary_matches(i: &Issuer, v: &CardView) {
+    let s = i.card_summary(&card()).unwrap();
+    assert_eq!(
+        (s.online_pin_tries_left, s.card_status, s.pending_scripts),
+        (v.online_pin_tries_left, v.card_status, v.pending_scripts)
+    );
 }
 
 #[test]
@@ -395,6 +407,7 @@ fn unblock_api_queues_the_script_for_the_next_authorisation_and_failures_are_res
     assert_eq!(out.retry.len(), 1);
     let v = issuer.card_status(&card()).unwrap();
     assert_eq!(v.pending_scripts, 1);
+    assert_summary_matches(&issuer, &v);
     assert_eq!(v.scripts.last().unwrap().attempts, 3);
     // the reversal gave the open-to-buy back: 3 approvals of 1.00, one reversed
     assert_eq!(v.open_to_buy, 100_000 - 200);
