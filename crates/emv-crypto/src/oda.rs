@@ -20,6 +20,9 @@
 
 mod ca;
 mod cert;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz_support;
 mod rsa_fixed;
 mod rsa_key;
 mod signed_data;
