@@ -5,15 +5,15 @@
 # across runs. A target that fails does not stop the others; the summary at the end names
 # it and the script exits non-zero. Crash inputs land in artifacts/<target>/.
 #
-#   fuzz/long-run.sh            # 6 targets x 1 hour
-#   fuzz/long-run.sh 600        # 6 targets x 10 minutes
+#   fuzz/long-run.sh            # 7 targets x 1 hour
+#   fuzz/long-run.sh 600        # 7 targets x 10 minutes
 #   FUZZ_JOBS=1 fuzz/long-run.sh 60
 set -uo pipefail
 cd "$(dirname "$0")"
 
 seconds="${1:-3600}"
 jobs="${FUZZ_JOBS:-2}"
-targets=(tlv_parse capdu_parse card_handle dol_build kernel_vs_card host_json)
+targets=(tlv_parse capdu_parse card_handle dol_build kernel_vs_card host_json rsa_fixed)
 export RUSTC_BOOTSTRAP=1
 
 ./seed-corpus.sh

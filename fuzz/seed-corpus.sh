@@ -11,6 +11,9 @@
 #                   PIN entries and issuer answer from the trace), the same transaction
 #                   against the software card, and every terminal x card profile unmutated
 #   host_json       a copy of fuzz/seeds/host_json/*
+#   rsa_fixed       each test key of crates/emv-crypto/src/oda/test_keys.rs as a public
+#                   operation and as a CRT private operation (p, q, d mod (p − 1),
+#                   d mod (q − 1), q⁻¹ mod p) on one input below n, in the target's layout
 #
 # Files are named after the SHA-1 of their content (as libFuzzer names its own), so running
 # the script again adds nothing new and never removes what the fuzzer found.
@@ -20,7 +23,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 traces="${1:-$here/../apdu-traces}"
 
 python3 - "$here" "$traces" <<'PY'
-import glob, hashlib, json, os, sys
+import glob, hashlib, json, os, re, sys
 
 fuzz, traces = sys.argv[1], sys.argv[2]
 added = {}
@@ -184,7 +187,36 @@ for f in sorted(glob.glob(os.path.join(fuzz, "seeds", "host_json", "*"))):
     with open(f, "rb") as fh:
         put("host_json", fh.read())
 
-for t in ["capdu_parse", "card_handle", "tlv_parse", "dol_build", "kernel_vs_card", "host_json"]:
+# rsa_fixed: the test keys, parsed from the Rust source (`name: &h::<N>(concat!("HEX", …))`)
+keys_rs = os.path.join(fuzz, "..", "crates", "emv-crypto", "src", "oda", "test_keys.rs")
+source = open(keys_rs, encoding="utf-8").read()
+for block in re.findall(r"pub const \w+: TestRsaKey = TestRsaKey \{(.*?)\n\};", source, re.S):
+    fields = {}
+    field_re = r"(\w+): &h::<\d+>\((.*?)\),?\n    (?=\w+:|$)"
+    for name, body in re.findall(field_re, block + "\n    ", re.S):
+        fields[name] = int("".join(re.findall(r'"([0-9A-Fa-f]+)"', body)), 16)
+    n, e, d = fields["modulus"], fields["exponent"], fields["private_exponent"]
+    p, q = fields["prime_p"], fields["prime_q"]
+    assert p * q == n, "test_keys.rs: p*q != n"
+    n_len, p_len, q_len = ((v.bit_length() + 7) // 8 for v in (n, p, q))
+    be = lambda v, l: v.to_bytes(l, "big")
+    # a DDA-shaped input below n: header 6A, pad BB, trailer BC
+    x = int.from_bytes(b"\x6a" + b"\xbb" * (n_len - 2) + b"\xbc", "big") % n
+    # public: flags 0, n_len - 64, e (0: 3, 1: 65537), n form raw, top, x selector shaped, form raw
+    put("rsa_fixed", bytes([0, n_len - 64, 0 if e == 3 else 1, 0, 0, 15, 0])
+        + be(n, n_len) + be(x, n_len))
+    # CRT: flags 1 (bit 1 when q is the longer), longer length - 25, the other length
+    # (selector 0: equal, 3: 1 + arg % longer), then every form raw and every selector shaped
+    longer, shorter = max(p_len, q_len), min(p_len, q_len)
+    flags = 1 | (2 if q_len > p_len else 0)
+    other = bytes([0, 0]) if p_len == q_len else bytes([3, shorter - 1])
+    header = bytes([0, 0, 0, 0, 15, 0, 15, 0, 15, 0, 15, 0])
+    payload = (be(p, p_len) + be(q, q_len) + be(d % (p - 1), p_len) + be(d % (q - 1), q_len)
+               + be(pow(q, -1, p), p_len) + be(x, n_len))
+    put("rsa_fixed", bytes([flags, longer - 25]) + other + header + payload)
+
+for t in ["capdu_parse", "card_handle", "tlv_parse", "dol_build", "kernel_vs_card", "host_json",
+          "rsa_fixed"]:
     d = os.path.join(fuzz, "corpus", t)
     os.makedirs(d, exist_ok=True)
     print(f"{t:15} {added.get(t, 0):5} new, {len(os.listdir(d)):6} in corpus/{t}/")
