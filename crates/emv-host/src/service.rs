@@ -405,9 +405,30 @@ fn open_icc_keys(keys: &HostKeys, card: &CardRow) -> Result<IccKeys, Error> {
 pub(crate) const OPEN_SCRIPTS_SQL: &str = "SELECT id, kind, state, attempts, last_result FROM scripts \
      INDEXED BY scripts_open WHERE card_id = ?1 AND state IN ('pending', 'sent') ORDER BY id";
 
-/// The number of a card's open scripts, through the same index as [`OPEN_SCRIPTS_SQL`].
-const OPEN_SCRIPT_COUNT_SQL: &str = "SELECT COUNT(*) FROM scripts INDEXED BY scripts_open \
-     WHERE card_id = ?1 AND state IN ('pending', 'sent')";
+/// [`CardSummary`] in one statement: the card's counter and status, and the number of its
+/// open scripts (through the same index as [`OPEN_SCRIPTS_SQL`]). Two forms, as in
+/// [`find_card`]; without a PSN, a second row means the PAN alone is ambiguous.
+const CARD_SUMMARY_SQL: &str = "SELECT c.online_pin_tries_left, c.status, \
+     (SELECT COUNT(*) FROM scripts INDEXED BY scripts_open \
+      WHERE card_id = c.id AND state IN ('pending', 'sent')) \
+     FROM cards c WHERE c.pan = ?1 AND c.psn = ?2";
+const CARD_SUMMARY_BY_PAN_SQL: &str = "SELECT c.online_pin_tries_left, c.status, \
+     (SELECT COUNT(*) FROM scripts INDEXED BY scripts_open \
+      WHERE card_id = c.id AND state IN ('pending', 'sent')) \
+     FROM cards c WHERE c.pan = ?1 ORDER BY c.psn LIMIT 2";
+
+fn summary_row(r: &rusqlite::Row<'_>) -> Result<CardSummary, Error> {
+    let open: i64 = r.get(2)?;
+    Ok(CardSummary {
+        online_pin_tries_left: r.get(0)?,
+        card_status: r
+            .get_ref(1)?
+            .as_str()
+            .map_err(rusqlite::Error::from)?
+            .parse()?,
+        pending_scripts: usize::try_from(open).unwrap_or(0),
+    })
+}
 
 fn load_scripts(
     tx: &Transaction<'_>,
@@ -753,17 +774,33 @@ impl Issuer {
     /// reads back after every transaction, at a fraction of [`Self::card_status`]'s cost.
     pub fn card_summary(&self, card: &CardRef) -> Result<CardSummary, Error> {
         card.check()?;
-        self.db.read(|tx| {
-            let c = find_card(tx, card)?;
-            let open: i64 = tx
-                .prepare_cached(OPEN_SCRIPT_COUNT_SQL)?
-                .query_row([c.id], |r| r.get(0))?;
-            Ok(CardSummary {
-                online_pin_tries_left: c.tries_left,
-                card_status: c.status,
-                pending_scripts: usize::try_from(open).unwrap_or(0),
-            })
-        })
+        let found = self.db.query(|conn| {
+            let (mut stmt, psn) = match &card.psn {
+                Some(psn) => (conn.prepare_cached(CARD_SUMMARY_SQL)?, Some(psn)),
+                None => (conn.prepare_cached(CARD_SUMMARY_BY_PAN_SQL)?, None),
+            };
+            let mut rows = match psn {
+                Some(psn) => stmt.query(params![card.pan, psn])?,
+                None => stmt.query(params![card.pan])?,
+            };
+            let first = rows.next()?.map(summary_row).transpose()?;
+            // without a PSN, a second card with the same PAN makes the reference ambiguous
+            let ambiguous = psn.is_none() && rows.next()?.is_some();
+            Ok(if ambiguous { None } else { first })
+        })?;
+        match found {
+            Some(summary) => Ok(summary),
+            // unknown or ambiguous: `find_card` answers with the error that says which (or,
+            // if the card was provisioned meanwhile, the full view has the same values)
+            None => self.db.read(|tx| {
+                let v = card_view(tx, &find_card(tx, card)?)?;
+                Ok(CardSummary {
+                    online_pin_tries_left: v.online_pin_tries_left,
+                    card_status: v.card_status,
+                    pending_scripts: v.pending_scripts,
+                })
+            }),
+        }
     }
 
     /// The card's plastics.

@@ -372,6 +372,15 @@ impl Db {
         work(&tx)
     }
 
+    /// Runs `work`, one read-only statement, on the caller's thread in autocommit mode: a
+    /// single `SELECT` is its own consistent snapshot, so it needs no transaction around it.
+    pub(crate) fn query<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Connection) -> Result<T, Error>,
+    {
+        work(&lock(&self.conn))
+    }
+
     fn run_and_answer(&self, conn: &mut Connection, mut batch: Vec<Box<dyn Job>>) {
         let committed = run_batch(conn, &mut batch).map_err(|e| e.to_string());
         if let Err(e) = &committed {

@@ -39,11 +39,14 @@ fn tries(i: &Issuer) -> u8 {
 }
 
 fn assert_summary_matches(i: &Issuer, v: &CardView) {
-    let s = i.card_summary(&card()).unwrap();
-    assert_eq!(
-        (s.online_pin_tries_left, s.card_status, s.pending_scripts),
-        (v.online_pin_tries_left, v.card_status, v.pending_scripts)
-    );
+    // by PAN alone and by PAN + PSN (the summary's two queries)
+    for r in [card(), CardRef::new(PAN, Some(&v.psn))] {
+        let s = i.card_summary(&r).unwrap();
+        assert_eq!(
+            (s.online_pin_tries_left, s.card_status, s.pending_scripts),
+            (v.online_pin_tries_left, v.card_status, v.pending_scripts)
+        );
+    }
 }
 
 #[test]
@@ -552,6 +555,24 @@ fn provisioning_is_idempotent_unless_reset() {
             .unwrap()
             .psn,
         "02"
+    );
+    // the summary a session reads: the same error, and each PSN's own counters
+    assert_eq!(
+        issuer.card_summary(&card()).unwrap_err().code(),
+        "ambiguous-card"
+    );
+    let v2 = issuer.card_status(&CardRef::new(PAN, Some("02"))).unwrap();
+    let s2 = issuer.card_summary(&CardRef::new(PAN, Some("02"))).unwrap();
+    assert_eq!(
+        (s2.online_pin_tries_left, s2.card_status, s2.pending_scripts),
+        (v2.online_pin_tries_left, v2.card_status, v2.pending_scripts)
+    );
+    assert_eq!(
+        issuer
+            .card_summary(&CardRef::new("4761739001010028", None))
+            .unwrap_err()
+            .code(),
+        "unknown-card"
     );
     // a plastic id of another card is refused
     let mut p3 = p.clone();
