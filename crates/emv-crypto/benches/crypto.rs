@@ -3,7 +3,12 @@
 //! * `arqc_generate_verify`: AC session key derivation + ARQC generation + constant-time
 //!   verification, for Visa CVN 18 and M/Chip CVN 16;
 //! * `pin_block_decrypt_pvv_verify`: ISO 9564 format 0 decipherment + decoding + Visa PVV
-//!   verification (the issuer's online-PIN path).
+//!   verification (the issuer's online-PIN path);
+//! * `rsa_private`: the card's RSA private operation (fixed-width CRT, fault-checked) for the
+//!   768- and 1024-bit ICC test keys: the DDA/CDA signature, most of a full transaction;
+//! * `rsa_public`: what a kernel does per certificate on every transaction: build the
+//!   public key from a recovered modulus (Montgomery constants included), then one
+//!   recovery (e = 3), for a 1024- and a 1408-bit key.
 //!
 //! Run: `cargo bench -p emv-crypto --bench crypto -- --quick`.
 // Fixed, known-good inputs: a failure here is a bug in the bench itself.
@@ -13,6 +18,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use emv_crypto::cryptogram::{AcData, generate_ac, verify_ac};
+use emv_crypto::oda::{RsaPublicKey, test_keys};
 use emv_crypto::pinblock::{PinBlockFormat, decrypt_pin_block};
 use emv_crypto::pvv::verify_visa_pvv;
 use emv_crypto::{Cvn, TdesKey};
@@ -68,5 +74,43 @@ fn pin_block_decrypt_pvv_verify(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, arqc_generate_verify, pin_block_decrypt_pvv_verify);
+fn rsa_private(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rsa_private");
+    for key in [&test_keys::ICC_768_E3, &test_keys::ICC_1024_E3] {
+        let private = key.private_key().unwrap();
+        // A DDA-shaped input: header 6A, then bytes below the modulus, trailer BC.
+        let mut input = vec![0xBB; private.modulus_len()];
+        input[0] = 0x6A;
+        *input.last_mut().unwrap() = 0xBC;
+        group.bench_function(key.name, |b| {
+            b.iter(|| private.sign(black_box(&input)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn rsa_public(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rsa_public");
+    for key in [&test_keys::ISSUER_1024_E3, &test_keys::CA_E2] {
+        let private = key.private_key().unwrap();
+        let mut signature = vec![0xBB; private.modulus_len()];
+        signature[0] = 0x6A;
+        let signature = private.sign(&signature).unwrap();
+        group.bench_function(format!("new_and_recover/{}", key.name), |b| {
+            b.iter(|| {
+                let public = RsaPublicKey::new(black_box(key.modulus), key.exponent).unwrap();
+                public.recover(black_box(&signature)).unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    arqc_generate_verify,
+    pin_block_decrypt_pvv_verify,
+    rsa_private,
+    rsa_public
+);
 criterion_main!(benches);

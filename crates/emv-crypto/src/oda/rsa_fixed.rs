@@ -134,9 +134,12 @@ impl<const L: usize> Modulus<L> {
     /// `None` unless `m` is odd and greater than one.
     ///
     /// `R mod m`: with `k` the bit length of `m`, `2^k − m < m`, then `64·L − k` (< 64)
-    /// modular doublings. `R² mod m` is the Montgomery form of `R = 2^(64·L)`: the Montgomery
-    /// form of 2 raised to `64·L` (a public exponent). Neither step branches on anything but
-    /// `k` and `L`, which are public (the key length), so this serves the secret primes too.
+    /// modular doublings. `R² mod m`: `L` more doublings give `2^L·R` (the Montgomery form
+    /// of `2^L`), and each Montgomery squaring doubles the exponent of a Montgomery form
+    /// (`(2^a·R)²/R = 2^(2a)·R`), so six squarings give `2^(64·L)·R = R²`. (A kernel builds
+    /// a key per certificate on every transaction: this costs about a third of raising
+    /// `2·R` to the power `64·L`.) Neither step branches on anything but `k` and `L`, which
+    /// are public (the key length), so this serves the secret primes too.
     fn new(m: Limbs<L>) -> Option<Self> {
         let top = m.iter().rposition(|&w| w != 0)?;
         if m[0] & 1 == 0 || (top == 0 && m[0] == 1) {
@@ -160,8 +163,14 @@ impl<const L: usize> Modulus<L> {
             x = modulus.double(&x);
         }
         modulus.one = x;
-        let two = Zeroizing::new(modulus.double(&x));
-        modulus.r2 = modulus.pow_public(&two, 64 * L as u32);
+        for _ in 0..L {
+            x = modulus.double(&x);
+        }
+        // 2^L·R, squared six times: 2^(64·L)·R
+        for _ in 0..6 {
+            x = modulus.mul(&x, &x);
+        }
+        modulus.r2 = x;
         x.zeroize();
         Some(modulus)
     }
@@ -272,11 +281,15 @@ impl<const L: usize> Modulus<L> {
         acc
     }
 
-    /// `base^exp` for `base` in Montgomery form and a public exponent (square and multiply,
-    /// variable time in the exponent only).
+    /// `base^exp` for `base` in Montgomery form and a public exponent (left-to-right square
+    /// and multiply from the top bit, which is `base` itself; variable time in the exponent
+    /// only). `exp = 3`: two multiplications.
     fn pow_public(&self, base: &Limbs<L>, exp: u32) -> Limbs<L> {
-        let mut acc = self.one;
-        for bit in (0..32 - exp.leading_zeros()).rev() {
+        if exp == 0 {
+            return self.one;
+        }
+        let mut acc = *base;
+        for bit in (0..31 - exp.leading_zeros()).rev() {
             acc = self.mul(&acc, &acc);
             if (exp >> bit) & 1 == 1 {
                 acc = self.mul(&acc, base);
