@@ -26,15 +26,27 @@ pub fn decode(text: &str) -> Result<Vec<u8>, TlvError> {
     Ok(out)
 }
 
+/// The two upper-case hex digits of every byte value.
+const PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [DIGITS[b >> 4], DIGITS[b & 0x0F]];
+        b += 1;
+    }
+    t
+};
+
 /// Upper-case hex without separators (the project's convention for JSON and traces).
 pub fn encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0x0F)] as char);
+    // every exchange of every transaction is logged in hex: a table lookup per byte into a
+    // buffer of the final size, and one UTF-8 check (of ASCII digits) at the end
+    let mut out = vec![0u8; bytes.len() * 2];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&PAIRS[usize::from(b)]);
     }
-    s
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -45,6 +57,11 @@ mod tests {
     fn spaces_and_case_are_accepted() {
         assert_eq!(decode("9f 26:0A\n").unwrap(), vec![0x9F, 0x26, 0x0A]);
         assert_eq!(encode(&[0x9F, 0x0a]), "9F0A");
+        let all: Vec<u8> = (0..=255).collect();
+        let text = encode(&all);
+        assert_eq!(decode(&text).unwrap(), all);
+        assert_eq!(&text[..6], "000102");
+        assert_eq!(&text[text.len() - 4..], "FEFF");
     }
 
     #[test]
