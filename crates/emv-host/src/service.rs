@@ -406,16 +406,25 @@ pub(crate) const OPEN_SCRIPTS_SQL: &str = "SELECT id, kind, state, attempts, las
      INDEXED BY scripts_open WHERE card_id = ?1 AND state IN ('pending', 'sent') ORDER BY id";
 
 /// [`CardSummary`] in one statement: the card's counter and status, and the number of its
-/// open scripts (through the same index as [`OPEN_SCRIPTS_SQL`]). Two forms, as in
-/// [`find_card`]; without a PSN, a second row means the PAN alone is ambiguous.
-const CARD_SUMMARY_SQL: &str = "SELECT c.online_pin_tries_left, c.status, \
-     (SELECT COUNT(*) FROM scripts INDEXED BY scripts_open \
-      WHERE card_id = c.id AND state IN ('pending', 'sent')) \
-     FROM cards c WHERE c.pan = ?1 AND c.psn = ?2";
-const CARD_SUMMARY_BY_PAN_SQL: &str = "SELECT c.online_pin_tries_left, c.status, \
-     (SELECT COUNT(*) FROM scripts INDEXED BY scripts_open \
-      WHERE card_id = c.id AND state IN ('pending', 'sent')) \
-     FROM cards c WHERE c.pan = ?1 ORDER BY c.psn LIMIT 2";
+/// open scripts (through the same index as [`OPEN_SCRIPTS_SQL`]; one count per open state,
+/// as `state IN (…)` would build a temporary b-tree for its list on every execution). Two
+/// forms, as in [`find_card`]; without a PSN, a second row means the PAN alone is
+/// ambiguous.
+macro_rules! card_summary_sql {
+    ($where:literal) => {
+        concat!(
+            "SELECT c.online_pin_tries_left, c.status, \
+             (SELECT COUNT(*) FROM scripts INDEXED BY scripts_open \
+              WHERE card_id = c.id AND state = 'pending') + \
+             (SELECT COUNT(*) FROM scripts INDEXED BY scripts_open \
+              WHERE card_id = c.id AND state = 'sent') \
+             FROM cards c WHERE ",
+            $where
+        )
+    };
+}
+const CARD_SUMMARY_SQL: &str = card_summary_sql!("c.pan = ?1 AND c.psn = ?2");
+const CARD_SUMMARY_BY_PAN_SQL: &str = card_summary_sql!("c.pan = ?1 ORDER BY c.psn LIMIT 2");
 
 fn summary_row(r: &rusqlite::Row<'_>) -> Result<CardSummary, Error> {
     let open: i64 = r.get(2)?;
