@@ -1,6 +1,7 @@
 //! Full in-process transactions (software card + kernel + embedded in-memory issuer host,
-//! through `Session::transact`), one per flow of `emvbench bench`: offline PIN at a POS,
-//! online PIN with ARQC/ARPC at an ATM, and an ATM PIN unblock with an issuer script.
+//! through `Session::transact`), one per flow of `emvbench bench`: offline PIN at a POS
+//! (a DDA card, and an SDA card), online PIN with ARQC/ARPC at an ATM, and an ATM PIN
+//! unblock with an issuer script.
 //! Each transaction's setup (a fresh card, a blocked PIN) is left out of the timing.
 //!
 //! Run: `cargo bench -p emv-session --bench transaction` (add `-- --quick` for a short run).

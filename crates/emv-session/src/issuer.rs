@@ -90,11 +90,21 @@ impl IssuerLink {
 
     /// The host part of the outcome object.
     pub fn state(&mut self, card: &CardRef) -> Result<HostState, SessionError> {
-        let v = self.card_status(card)?;
+        let (tries, status, pending) = match self {
+            // read after every transaction: the embedded host's lean query
+            Self::Embedded(i) => {
+                let s = i.card_summary(card)?;
+                (s.online_pin_tries_left, s.card_status, s.pending_scripts)
+            }
+            Self::Remote(h) => {
+                let v = h.card_status(card)?;
+                (v.online_pin_tries_left, v.card_status, v.pending_scripts)
+            }
+        };
         Ok(HostState {
-            online_pin_tries_left: v.online_pin_tries_left,
-            card_status: v.card_status.name().to_string(),
-            pending_scripts: u32::try_from(v.pending_scripts).unwrap_or(u32::MAX),
+            online_pin_tries_left: tries,
+            card_status: status.name().to_string(),
+            pending_scripts: u32::try_from(pending).unwrap_or(u32::MAX),
         })
     }
 

@@ -79,9 +79,10 @@ fn duration(ns: f64) -> String {
 fn table(r: &BenchReport) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "emvbench bench{} — card {}, one thread\n\n",
+        "emvbench bench{} — card {} (the SDA flow: {}), one thread\n\n",
         if r.quick { " --quick" } else { "" },
-        r.card_profile
+        r.card_profile,
+        r.sda_card_profile
     ));
     s.push_str(&format!(
         "{:<13} {:<66} {:>10} {:>12} {:>10}\n",
@@ -103,6 +104,14 @@ fn table(r: &BenchReport) -> String {
     ));
     s.push_str("the floor counts:\n");
     for op in &r.crypto_floor_ops {
+        s.push_str(&format!("  - {op}\n"));
+    }
+    s.push_str(&format!(
+        "offline PIN transaction with the SDA card / its cryptographic floor: {:.2}x\n",
+        r.offline_sda_overhead_ratio
+    ));
+    s.push_str("that floor counts:\n");
+    for op in &r.sda_floor_ops {
         s.push_str(&format!("  - {op}\n"));
     }
     s.push_str(&format!(
