@@ -836,47 +836,23 @@ pub fn sda_floor_ops() -> Vec<String> {
 /// certificates.
 fn crypto_floor_sda(opts: &BenchOptions) -> Result<Measurement, SessionError> {
     let perso = Personalisation::load(SDA_CARD_PROFILE, &[])?;
-    let cvn = perso.cvn;
-    let imk = TdesKey::from_hex(&perso.source.keys.imk_ac)?;
-    let mk = cvn.derive_icc_mk(&imk, &perso.pan, Some(perso.psn.as_str()))?;
-    let app = perso
-        .apps
-        .first()
-        .ok_or_else(|| input("the card has no application"))?;
-    let static_data = static_data_to_authenticate(app);
-    let pan_bytes = tlv_value(&perso, 0x5A)?;
-    let issuer_cert = tlv_value(&perso, 0x90)?;
-    let issuer_rem = tlv_value(&perso, 0x92).unwrap_or_default();
-    let issuer_exp = tlv_value(&perso, 0x9F32)?;
+    let card = FloorCard::of(&perso)?;
     let ssad = tlv_value(&perso, 0x93)?;
-    let ca_store = CaKeyStore::with_test_keys()?;
-    let ca = ca_store
-        .get(&test_keys::TEST_CA_RID, test_keys::TEST_CA_INDEX_1024)
-        .ok_or_else(|| input("no test CA key E1"))?
-        .key
-        .clone();
     let today = YearMonth::new(2026, 1)?;
     let cdol = generate_ac_arqc();
     let data = &cdol[5..cdol.len() - 1];
     let iad = [0x06, 0x01, 0x0A, 0x03, 0x60, 0x00, 0x00];
     let n = opts.n(20_000);
     let t = time_loop(opts.n(1_000), n, || {
-        let issuer = oda::recover_issuer_public_key(
-            &ca,
-            &issuer_cert,
-            &issuer_rem,
-            &issuer_exp,
-            &pan_bytes,
-            today,
-        )?;
+        let issuer = card.recover_issuer_key(today)?;
         std::hint::black_box(oda::verify_static_application_data(
-            &issuer.key,
+            &issuer,
             &ssad,
-            &static_data,
+            &card.static_data,
         )?);
         let tc = generate_ac(
-            cvn,
-            &mk,
+            perso.cvn,
+            &card.mk,
             &AcData::new(1, [0x12, 0x34, 0x56, 0x78], data, &iad),
         )?;
         std::hint::black_box(tc);
@@ -889,6 +865,57 @@ fn crypto_floor_sda(opts: &BenchOptions) -> Result<Measurement, SessionError> {
         n,
         t,
     ))
+}
+
+/// What a card's floor loop starts from: its ICC master key, static data to authenticate,
+/// and what the kernel needs to recover its issuer public key (the test CA key E1).
+struct FloorCard {
+    mk: TdesKey,
+    static_data: Vec<u8>,
+    ca: oda::RsaPublicKey,
+    pan: Vec<u8>,
+    issuer_cert: Vec<u8>,
+    issuer_rem: Vec<u8>,
+    issuer_exp: Vec<u8>,
+}
+
+impl FloorCard {
+    fn of(perso: &Personalisation) -> Result<Self, SessionError> {
+        let imk = TdesKey::from_hex(&perso.source.keys.imk_ac)?;
+        let app = perso
+            .apps
+            .first()
+            .ok_or_else(|| input("the card has no application"))?;
+        let ca_store = CaKeyStore::with_test_keys()?;
+        Ok(Self {
+            mk: perso
+                .cvn
+                .derive_icc_mk(&imk, &perso.pan, Some(perso.psn.as_str()))?,
+            static_data: static_data_to_authenticate(app),
+            ca: ca_store
+                .get(&test_keys::TEST_CA_RID, test_keys::TEST_CA_INDEX_1024)
+                .ok_or_else(|| input("no test CA key E1"))?
+                .key
+                .clone(),
+            pan: tlv_value(perso, 0x5A)?,
+            issuer_cert: tlv_value(perso, 0x90)?,
+            issuer_rem: tlv_value(perso, 0x92).unwrap_or_default(),
+            issuer_exp: tlv_value(perso, 0x9F32)?,
+        })
+    }
+
+    /// The kernel's issuer public key recovery (Book 2 §5.3 / §6.3).
+    fn recover_issuer_key(&self, today: YearMonth) -> Result<oda::RsaPublicKey, SessionError> {
+        Ok(oda::recover_issuer_public_key(
+            &self.ca,
+            &self.issuer_cert,
+            &self.issuer_rem,
+            &self.issuer_exp,
+            &self.pan,
+            today,
+        )?
+        .key)
+    }
 }
 
 fn tlv_value(perso: &Personalisation, tag: u32) -> Result<Vec<u8>, SessionError> {
@@ -919,28 +946,13 @@ fn crypto_floor(
     opts: &BenchOptions,
 ) -> Result<Vec<Measurement>, SessionError> {
     let cvn = perso.cvn;
-    let src = &perso.source;
-    let imk = TdesKey::from_hex(&src.keys.imk_ac)?;
+    let imk = TdesKey::from_hex(&perso.source.keys.imk_ac)?;
     let psn = Some(perso.psn.as_str());
-    let mk = cvn.derive_icc_mk(&imk, &perso.pan, psn)?;
-    let app = perso
-        .apps
-        .first()
-        .ok_or_else(|| input("the card has no application"))?;
-    let static_data = static_data_to_authenticate(app);
-    let pan_bytes = tlv_value(perso, 0x5A)?;
-    let issuer_cert = tlv_value(perso, 0x90)?;
-    let issuer_rem = tlv_value(perso, 0x92).unwrap_or_default();
-    let issuer_exp = tlv_value(perso, 0x9F32)?;
+    let card = FloorCard::of(perso)?;
+    let mk = &card.mk;
     let icc_cert = tlv_value(perso, 0x9F46)?;
     let icc_rem = tlv_value(perso, 0x9F48).unwrap_or_default();
     let icc_exp = tlv_value(perso, 0x9F47)?;
-    let ca_store = CaKeyStore::with_test_keys()?;
-    let ca = ca_store
-        .get(&test_keys::TEST_CA_RID, test_keys::TEST_CA_INDEX_1024)
-        .ok_or_else(|| input("no test CA key E1"))?
-        .key
-        .clone();
     let icc_private = test_keys::ICC_768_E3.private_key()?;
     let today = YearMonth::new(2026, 1)?;
     let un = [0x12, 0x34, 0x56, 0x78];
@@ -959,24 +971,17 @@ fn crypto_floor(
     let mut one = || -> Result<(), SessionError> {
         // card: ARQC, DDA
         let tx = AcData::new(1, un, data, &iad);
-        let arqc = generate_ac(cvn, &mk, &tx)?;
+        let arqc = generate_ac(cvn, mk, &tx)?;
         let sdad = oda::sign_dynamic_application_data(&icc_private, &dyn_data, &un)?;
         // kernel: ODA, PIN block
-        let issuer = oda::recover_issuer_public_key(
-            &ca,
-            &issuer_cert,
-            &issuer_rem,
-            &issuer_exp,
-            &pan_bytes,
-            today,
-        )?;
+        let issuer = card.recover_issuer_key(today)?;
         let icc = oda::recover_icc_public_key(
-            &issuer.key,
+            &issuer,
             &icc_cert,
             &icc_rem,
             &icc_exp,
-            &static_data,
-            &pan_bytes,
+            &card.static_data,
+            &card.pan,
             today,
         )?;
         oda::recover_dynamic_application_data(&icc.key, &sdad, &un)?;
@@ -990,13 +995,13 @@ fn crypto_floor(
         // card: ARPC, TC
         verify_issuer_authentication_data(
             cvn,
-            &mk,
+            mk,
             1,
             &un,
             &arqc,
             &arpc.issuer_authentication_data,
         )?;
-        let tc = generate_ac(cvn, &mk, &AcData::new(1, un, data, &iad))?;
+        let tc = generate_ac(cvn, mk, &AcData::new(1, un, data, &iad))?;
         std::hint::black_box(tc);
         Ok(())
     };

@@ -98,21 +98,25 @@ fn table(r: &BenchReport) -> String {
             m.iterations
         ));
     }
-    s.push_str(&format!(
-        "\nonline PIN transaction / its cryptographic floor: {:.2}x\n",
-        r.online_pin_overhead_ratio
-    ));
-    s.push_str("the floor counts:\n");
-    for op in &r.crypto_floor_ops {
-        s.push_str(&format!("  - {op}\n"));
-    }
-    s.push_str(&format!(
-        "offline PIN transaction with the SDA card / its cryptographic floor: {:.2}x\n",
-        r.offline_sda_overhead_ratio
-    ));
-    s.push_str("that floor counts:\n");
-    for op in &r.sda_floor_ops {
-        s.push_str(&format!("  - {op}\n"));
+    s.push('\n');
+    for (what, ratio, ops) in [
+        (
+            "online PIN transaction",
+            r.online_pin_overhead_ratio,
+            &r.crypto_floor_ops,
+        ),
+        (
+            "offline PIN transaction with the SDA card",
+            r.offline_sda_overhead_ratio,
+            &r.sda_floor_ops,
+        ),
+    ] {
+        s.push_str(&format!(
+            "{what} / its cryptographic floor: {ratio:.2}x\nthe floor counts:\n"
+        ));
+        for op in ops {
+            s.push_str(&format!("  - {op}\n"));
+        }
     }
     s.push_str(&format!(
         "\nmemory: {}: VmRSS {} KiB before, {} KiB after {} transactions (max {} KiB)\n",
