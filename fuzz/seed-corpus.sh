@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Fills fuzz/corpus/<target>/ with seed inputs taken from the recorded APDU traces
-# (apdu-traces/*.trace) and the hand-written request bodies in fuzz/seeds/host_json/.
+# (apdu-traces/*.trace), the hand-written request bodies in fuzz/seeds/host_json/ and the
+# regression inputs in fuzz/seeds/card_handle/.
 #
 #   capdu_parse     every C-APDU of the traces
-#   card_handle     the C-APDUs of each transaction as `len ‖ apdu ‖ len ‖ apdu …`
+#   card_handle     the C-APDUs of each transaction as `len ‖ apdu ‖ len ‖ apdu …`, and
+#                   the regression inputs in fuzz/seeds/card_handle/
 #   tlv_parse       the data field of every R-APDU
 #   dol_build       each DOL the cards return (8C CDOL1, 8D CDOL2, 9F38 PDOL) as `n ‖ DOL`,
 #                   and with the values the terminal sent for it (GPO / GENERATE AC data)
@@ -183,9 +185,10 @@ for t in range(len(TERMINALS)):
         put("kernel_vs_card", bytes([1 | t << 1, c, 100]))
         put("kernel_vs_card", bytes([1 | t << 1 | 3 << 6, c | 0x20, 100]))
 
-for f in sorted(glob.glob(os.path.join(fuzz, "seeds", "host_json", "*"))):
-    with open(f, "rb") as fh:
-        put("host_json", fh.read())
+for target in ("host_json", "card_handle"):
+    for f in sorted(glob.glob(os.path.join(fuzz, "seeds", target, "*"))):
+        with open(f, "rb") as fh:
+            put(target, fh.read())
 
 # rsa_fixed: the test keys, parsed from the Rust source (`name: &h::<N>(concat!("HEX", …))`)
 keys_rs = os.path.join(fuzz, "..", "crates", "emv-crypto", "src", "oda", "test_keys.rs")

@@ -223,6 +223,14 @@ impl<S: CardStore> Card<S> {
         &self.state
     }
 
+    /// The issuer's response this transaction has authenticated (its ARPC verified, from
+    /// EXTERNAL AUTHENTICATE or in the second GENERATE AC; EMV 4.4 Book 2 §8.2), if any.
+    /// Only such a response's Card Status Update may set the PIN Try Counter (Book 3
+    /// Annex C10). Cleared by SELECT and power-on, as the whole transaction state.
+    pub fn authenticated_issuer_response(&self) -> Option<&ArpcResponse> {
+        self.session.issuer_auth.as_ref()
+    }
+
     /// The store.
     pub fn store(&self) -> &S {
         &self.store

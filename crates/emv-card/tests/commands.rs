@@ -445,7 +445,15 @@ fn external_authenticate_and_csu_reset_the_pin_try_counter() {
     let ea = commands::external_authenticate(&arpc.issuer_authentication_data)
         .to_bytes()
         .unwrap();
+    assert!(
+        c.authenticated_issuer_response().is_none(),
+        "before the ARPC"
+    );
     assert_eq!(sw(&mut c, &ea), 0x9000);
+    assert!(matches!(
+        c.authenticated_issuer_response(),
+        Some(emv_crypto::cryptogram::ArpcResponse::Csu { csu: b, .. }) if *b == csu
+    ));
     assert_eq!(sw(&mut c, &ea), 0x6985, "a second EXTERNAL AUTHENTICATE");
     let d2 = second_gac_data(&c, b"00", None);
     let r2 = generate_ac(&mut c, AcType::Tc, &d2);
@@ -472,6 +480,7 @@ fn external_authenticate_and_csu_reset_the_pin_try_counter() {
         ),
         0x6300
     );
+    assert!(c.authenticated_issuer_response().is_none(), "a forged ARPC");
     let d2 = second_gac_data(&c, b"00", None);
     let r2 = generate_ac(&mut c, AcType::Tc, &d2);
     assert_eq!(parse_ac(&r2.data).cid & 0xC0, 0x00);
