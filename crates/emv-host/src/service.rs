@@ -49,7 +49,7 @@ use crate::pin::{self, PinRecord};
 use crate::provision::{
     CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus, check_yymm,
 };
-use crate::scripts::{self, MAX_SCRIPTS_LEN, ScriptKind, ScriptState, ScriptView};
+use crate::scripts::{self, MAX_SCRIPTS_LEN, ScriptKind, ScriptView};
 use crate::store::{self, Db, SyncMode};
 use crate::time::{now_unix, rfc3339, year_month};
 
@@ -1166,12 +1166,10 @@ fn pin_outcome(
 }
 
 fn card_view(tx: &Transaction<'_>, c: &CardRow) -> Result<CardView, Error> {
+    // the 20 newest scripts for the history; every open one for the pending count, which
+    // must not miss an old script still waiting (and agrees with `card_summary`'s)
     let all = load_scripts(tx, c.id, false)?;
-    let open: Vec<&ScriptView> = all
-        .iter()
-        .map(|(_, v)| v)
-        .filter(|v| matches!(v.state, ScriptState::Pending | ScriptState::Sent))
-        .collect();
+    let open = load_scripts(tx, c.id, true)?;
     let mut stmt = tx.prepare_cached(
         "SELECT plastic_id, expiry, status FROM plastics WHERE card_id = ?1 ORDER BY expiry, plastic_id",
     )?;
@@ -1214,7 +1212,7 @@ fn card_view(tx: &Transaction<'_>, c: &CardRow) -> Result<CardView, Error> {
             last_seen_at: c.chip_seen_at.clone(),
         },
         pending_scripts: open.len(),
-        pending_script_kinds: open.iter().map(|v| v.kind).collect(),
+        pending_script_kinds: open.iter().map(|(_, v)| v.kind).collect(),
         scripts: all.iter().map(|(_, v)| v.clone()).collect(),
         plastics,
     })
