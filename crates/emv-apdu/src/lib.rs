@@ -9,7 +9,8 @@
 //!   with the EMV meaning and the issuer-script success rule of EMV 4.4 Book 3 §10.10.
 //! * [`commands`] builds every command the card, the kernel and issuer scripts exchange
 //!   (EMV 4.4 Book 3 §6.5, Book 1 for SELECT and GET RESPONSE).
-//! * [`KnownCommand`] recognises them again on the card side and names them in traces.
+//! * [`KnownCommand`] recognises them again on the card side; [`describe`] names any
+//!   C-APDU for people and redacts the PIN-bearing ones (the one owner of both).
 //! * [`Cla`] decodes the class byte (chaining, secure messaging, channel).
 //! * [`Transport`] is the terminal/card seam; [`exchange`] owns the T=0 `61xx`/`6Cxx` loop.
 //!
@@ -39,6 +40,7 @@
 pub mod cla;
 pub mod command;
 pub mod commands;
+pub mod describe;
 pub mod error;
 pub mod known;
 pub mod response;
