@@ -17,7 +17,7 @@ use emv_apdu::{Transport, TransportError};
 use emv_auth::TransactionType;
 use emv_card::{Card, CardState, CardStore, MemoryStore, Personalisation};
 use emv_host::{HostKeys, Issuer};
-use emv_kernel::log::Stage;
+use emv_kernel::Stage;
 use emv_kernel::{Kernel, KernelConfig, Outcome, OutcomeKind, Profile, ScriptedPinPad};
 use emv_kernel::{TransactionDate, TransactionParams};
 use emv_transport::InProcessCard;
@@ -306,8 +306,7 @@ impl Flow {
 
 /// TVR byte `byte` (1-based) has any bit of `mask`.
 fn tvr_has(o: &Outcome, byte: usize, mask: u8) -> bool {
-    let hex = o.tvr.get(2 * (byte - 1)..2 * byte).unwrap_or("00");
-    u8::from_str_radix(hex, 16).unwrap() & mask != 0
+    o.tvr.0.get(byte - 1).is_some_and(|b| b & mask != 0)
 }
 
 /// The kernel's answer to a command that got bytes which are not the card's answer: what
@@ -338,7 +337,7 @@ fn garbage_handled(what: &str, command: &str, stage: Stage, fault: Fault, o: &Ou
             assert!(
                 tvr_has(o, 1, 0x08),
                 "{why}: TVR {} without 'DDA failed'",
-                o.tvr
+                o.tvr.to_hex()
             );
         }
         // Book 3 §10.9: issuer authentication failed, the transaction goes on
@@ -347,26 +346,26 @@ fn garbage_handled(what: &str, command: &str, stage: Stage, fault: Fault, o: &Ou
             assert!(
                 tvr_has(o, 5, 0x40),
                 "{why}: TVR {} without 'issuer authentication failed'",
-                o.tvr
+                o.tvr.to_hex()
             );
         }
         // Book 3 §10.10: that script stops, its result says which command failed
         c if c.starts_with("PIN CHANGE") && error_sw => {
             assert_ne!(o.outcome, OutcomeKind::Terminated, "{why}");
-            let sr = o.script_results.clone().unwrap_or_default();
+            let sr = o.script_results_hex().unwrap_or_default();
             assert!(sr.starts_with("11"), "{why}: script results {sr}");
             assert!(
                 tvr_has(o, 5, 0x30),
                 "{why}: TVR {} without 'script processing failed'",
-                o.tvr
+                o.tvr.to_hex()
             );
         }
         // Book 3 §10.5.1: an offline PIN the card did not confirm is not verified
         c if c.starts_with("VERIFY") && error_sw => {
             assert!(
-                !(o.cvm_performed == "offline-plaintext-pin" && o.cvm_results.ends_with("02")),
+                !(o.cvm_performed.name() == "offline-plaintext-pin" && o.cvm_results.0[2] == 0x02),
                 "{why}: offline PIN successful in {}",
-                o.cvm_results
+                o.cvm_results.to_hex()
             );
         }
         // Book 4 §6.3.4.1: a PIN Try Counter that cannot be read does not stop PIN entry
@@ -374,7 +373,7 @@ fn garbage_handled(what: &str, command: &str, stage: Stage, fault: Fault, o: &Ou
             assert!(
                 o.decisions
                     .iter()
-                    .any(|d| d.text.contains("not retrievable")),
+                    .any(|d| d.text().contains("not retrievable")),
                 "{why}: {:#?}",
                 o.decisions
             );

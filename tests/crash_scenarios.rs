@@ -26,7 +26,9 @@ use std::time::Instant;
 use emv_auth::TransactionType;
 use emv_card::{CardError, CardState, CardStore, FileStore, Personalisation, WritePoint};
 use emv_host::{HostKeys, Issuer, SyncMode};
-use emv_kernel::{Kernel, KernelConfig, Outcome, Profile, ScriptedPinPad, TransactionParams};
+use emv_kernel::{
+    Decision, Kernel, KernelConfig, Outcome, Profile, ScriptedPinPad, TransactionParams,
+};
 use emv_session::scenario::{self, Action, HostCall, Scenario};
 use emv_session::{CardSpec, IssuerLink, Session};
 
@@ -254,14 +256,13 @@ impl Clean {
 /// The card verified an offline PIN in this transaction (Book 3 §6.5.12: the counter goes
 /// back to the limit).
 fn verified_pin(o: &Outcome) -> bool {
-    o.cvm_performed.starts_with("offline") && o.cvm_results.ends_with("02")
+    o.cvm_performed.name().starts_with("offline") && o.cvm_results.0[2] == 0x02
 }
 
 /// An issuer script ran successfully in this transaction (PIN UNBLOCK / CHANGE).
 fn pin_script(o: &Outcome) -> bool {
-    o.script_results
-        .as_deref()
-        .is_some_and(|r| r.as_bytes().chunks(10).any(|c| c.starts_with(b"2")))
+    // Book 4 Annex A5: high nibble 2 of byte 1, script processing successful
+    o.script_results.iter().any(|r| r.status >> 4 == 2)
 }
 
 /// The PIN the issuer holds for the card once the scenario's host steps ran: the profile's,
@@ -311,9 +312,13 @@ fn next_transactions_work(s: &Scenario, dir: &Path, pin: &str, what: &str) {
     let mut session = Session::with_host(&spec, Some(host))
         .unwrap_or_else(|e| panic!("{what}: a fresh session cannot open the card: {e}"));
     let o = transaction(&mut session, "atm", TransactionType::Cash, pin);
-    let log: Vec<&str> = o.decisions.iter().map(|d| d.text.as_str()).collect();
+    let log: Vec<String> = o.decisions.iter().map(Decision::text).collect();
     assert_eq!(o.outcome.name(), "online-approved", "{what}: ATM: {log:#?}");
-    assert_eq!(o.online_pin.as_deref(), Some("verified"), "{what}: ATM");
+    assert_eq!(
+        o.online_pin.map(|p| p.name()),
+        Some("verified"),
+        "{what}: ATM"
+    );
     assert_eq!(
         o.host.as_ref().map(|h| h.pending_scripts),
         Some(0),
@@ -325,10 +330,11 @@ fn next_transactions_work(s: &Scenario, dir: &Path, pin: &str, what: &str) {
         TransactionType::Purchase,
         pin,
     );
-    let log: Vec<&str> = o.decisions.iter().map(|d| d.text.as_str()).collect();
+    let log: Vec<String> = o.decisions.iter().map(Decision::text).collect();
     assert_eq!(o.outcome.name(), "approved", "{what}: shop: {log:#?}");
     assert_eq!(
-        o.cvm_results, "410302",
+        o.cvm_results.to_hex(),
+        "410302",
         "{what}: shop: offline PIN verified"
     );
     let card = o.card.unwrap();

@@ -187,14 +187,14 @@ fn mismatches(e: &Expect, r: &Ran) -> Vec<String> {
     check(
         "cvm_results",
         e.cvm_results.to_uppercase(),
-        o.cvm_results.clone(),
+        o.cvm_results.to_hex(),
     );
-    check("tvr", e.tvr.to_uppercase(), o.tvr.clone());
-    check("tsi", e.tsi.to_uppercase(), o.tsi.clone());
+    check("tvr", e.tvr.to_uppercase(), o.tvr.to_hex());
+    check("tsi", e.tsi.to_uppercase(), o.tsi.to_hex());
     check(
         "cvm_performed",
         e.cvm_performed.clone(),
-        o.cvm_performed.clone(),
+        o.cvm_performed.name().to_owned(),
     );
     if let Some(x) = &e.outcome {
         check("outcome", x.clone(), o.outcome.name().to_owned());
@@ -250,7 +250,7 @@ fn cvm_cases_through_the_software_card() {
                 r.outcome
                     .decisions
                     .iter()
-                    .map(|d| format!("    [{:?}] {}", d.stage, d.text))
+                    .map(|d| format!("    [{:?}] {d}", d.stage))
                     .collect::<Vec<_>>()
                     .join("\n"),
                 trace.join("\n")

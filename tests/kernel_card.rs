@@ -43,23 +43,23 @@ fn offline_pin_transactions_complete_for_every_offline_pin_profile() {
             "{profile}: {:?}",
             o.termination_reason
         );
-        assert_eq!(o.cvm_performed, "offline-plaintext-pin", "{profile}");
+        assert_eq!(o.cvm_performed.name(), "offline-plaintext-pin", "{profile}");
         assert!(
-            o.cvm_results.ends_with("02"),
+            o.cvm_results.to_hex().ends_with("02"),
             "{profile}: CVM successful, got {}",
-            o.cvm_results
+            o.cvm_results.to_hex()
         );
         assert_eq!(
             c.card().state().pin_try_counter,
             c.card().personalisation().pin_try_limit
         );
         // every ODA the card offers passed
-        let tvr = u8::from_str_radix(&o.tvr[..2], 16).unwrap();
+        let tvr = u8::from_str_radix(&o.tvr.to_hex()[..2], 16).unwrap();
         assert_eq!(
             tvr & 0x4C,
             0,
             "{profile}: ODA failure bits in TVR {}",
-            o.tvr
+            o.tvr.to_hex()
         );
     }
 }
@@ -71,12 +71,12 @@ fn three_wrong_offline_pins_block_the_chip() {
     let o = run(&mut c, "pos-attended", &["9999", "9999", "9999"], &mut host);
     assert_eq!(c.card().state().pin_try_counter, 0);
     // TVR byte 3: PIN Try Limit exceeded (b6)
-    let b3 = u8::from_str_radix(&o.tvr[4..6], 16).unwrap();
-    assert_eq!(b3 & 0x20, 0x20, "TVR {}", o.tvr);
+    let b3 = u8::from_str_radix(&o.tvr.to_hex()[4..6], 16).unwrap();
+    assert_eq!(b3 & 0x20, 0x20, "TVR {}", o.tvr.to_hex());
     // the next transaction: the kernel reads 9F17 = 0 and asks for no offline PIN
     let o = run(&mut c, "pos-attended", &["1234"], &mut host);
-    let b3 = u8::from_str_radix(&o.tvr[4..6], 16).unwrap();
-    assert_eq!(b3 & 0x20, 0x20, "TVR {}", o.tvr);
+    let b3 = u8::from_str_radix(&o.tvr.to_hex()[4..6], 16).unwrap();
+    assert_eq!(b3 & 0x20, 0x20, "TVR {}", o.tvr.to_hex());
     assert_eq!(
         c.card().state().pin_try_counter,
         0,
@@ -90,11 +90,16 @@ fn enciphered_offline_pin_end_to_end() {
     let mut host = TestHost::unreachable();
     let o = run(&mut c, "pos-attended", &["4321"], &mut host);
     assert_eq!(
-        o.cvm_performed, "offline-enciphered-pin",
+        o.cvm_performed.name(),
+        "offline-enciphered-pin",
         "{:?}",
         o.cvm_trace
     );
-    assert!(o.cvm_results.starts_with("44"), "{}", o.cvm_results);
+    assert!(
+        o.cvm_results.to_hex().starts_with("44"),
+        "{}",
+        o.cvm_results.to_hex()
+    );
 }
 
 /// One expected end-to-end transaction at a terminal profile.
@@ -233,11 +238,16 @@ fn every_terminal_profile_end_to_end() {
             ..TransactionParams::default()
         };
         let o = kernel.run(&mut c, &mut pinpad, &mut host, &params).unwrap();
-        let log: Vec<String> = o.decisions.iter().map(|d| d.text.clone()).collect();
+        let log: Vec<String> = o.decisions.iter().map(emv_kernel::Decision::text).collect();
         assert_eq!(o.outcome.name(), e.outcome, "{who}: {log:#?}");
-        assert_eq!(o.cvm_results, e.cvm_results, "{who}: {:#?}", o.cvm_trace);
-        assert_eq!(o.tvr, e.tvr, "{who}: {log:#?}");
-        assert_eq!(o.tsi, e.tsi, "{who}: {log:#?}");
+        assert_eq!(
+            o.cvm_results.to_hex(),
+            e.cvm_results,
+            "{who}: {:#?}",
+            o.cvm_trace
+        );
+        assert_eq!(o.tvr.to_hex(), e.tvr, "{who}: {log:#?}");
+        assert_eq!(o.tsi.to_hex(), e.tsi, "{who}: {log:#?}");
         assert_eq!(pinpad.remaining(), 0, "{who}: every PIN entry used");
         let online = e.outcome.starts_with("online");
         assert_eq!(host.requests.len(), usize::from(online), "{who}");

@@ -191,6 +191,12 @@ impl OnlinePinResult {
     }
 }
 
+impl std::fmt::Display for OnlinePinResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The issuer's answer (ISO 8583 0110/0210).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthResponse {
@@ -286,6 +292,25 @@ pub trait Host {
 
     /// Sends a completion or reversal advice.
     fn advise(&mut self, advice: &Advice) -> Result<(), HostError>;
+}
+
+/// No issuer host at all (a terminal without a link, `--host none`): every message fails
+/// as [`HostError::Unreachable`], so the kernel goes "unable to go online".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHost;
+
+impl NoHost {
+    const WHY: &'static str = "no issuer host is configured";
+}
+
+impl Host for NoHost {
+    fn authorise(&mut self, _request: &AuthRequest) -> Result<AuthResponse, HostError> {
+        Err(HostError::Unreachable(Self::WHY.into()))
+    }
+
+    fn advise(&mut self, _advice: &Advice) -> Result<(), HostError> {
+        Err(HostError::Unreachable(Self::WHY.into()))
+    }
 }
 
 impl<H: Host + ?Sized> Host for &mut H {

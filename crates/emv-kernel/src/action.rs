@@ -8,8 +8,8 @@ use emv_tlv::bits::{AcType, Cid, Tsi, Tvr};
 use emv_tlv::{Dol, Tag, tags};
 
 use crate::error::KernelError;
+use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::outcome::OutcomeKind;
 use crate::pinpad::PinPad;
 use crate::util::hex;
@@ -72,15 +72,19 @@ where
     /// Terminal action analysis (Book 3 §10.7): the cryptogram to request in the first
     /// GENERATE AC.
     pub fn terminal_action_analysis(&mut self) -> Result<AcType, KernelError> {
-        self.stage = Stage::TerminalActionAnalysis;
+        self.enter(Stage::TerminalActionAnalysis);
         let tvr = self.tvr.0;
         let denial = or_codes(self.profile.tac_denial, &self.iac(tags::IAC_DENIAL, 0x00));
         if matches(&tvr, &denial) {
-            self.decide(format!(
-                "TVR {} matches TAC/IAC-Denial {}: request AAC (Book 3 §10.7)",
-                hex(&tvr),
-                hex(&denial)
-            ));
+            self.decide_per(
+                Topic::ActionAnalysis,
+                "Book 3 §10.7",
+                format!(
+                    "TVR {} matches TAC/IAC-Denial {}: request AAC",
+                    hex(&tvr),
+                    hex(&denial)
+                ),
+            );
             return Ok(AcType::Aac);
         }
         let tt = self.profile.terminal_type;
@@ -91,16 +95,24 @@ where
             } else {
                 AcType::Tc
             };
-            self.decide(format!(
-                "offline-only terminal: TVR {} vs TAC/IAC-Default {}: request {} (Book 3 §10.7)",
-                hex(&tvr),
-                hex(&default),
-                r.name()
-            ));
+            self.decide_per(
+                Topic::ActionAnalysis,
+                "Book 3 §10.7",
+                format!(
+                    "offline-only terminal: TVR {} vs TAC/IAC-Default {}: request {}",
+                    hex(&tvr),
+                    hex(&default),
+                    r.name()
+                ),
+            );
             return Ok(r);
         }
         if tt.is_online_only() {
-            self.decide("online-only terminal: request ARQC (Book 3 §10.7)");
+            self.decide_per(
+                Topic::ActionAnalysis,
+                "Book 3 §10.7",
+                "online-only terminal: request ARQC",
+            );
             return Ok(AcType::Arqc);
         }
         let online = or_codes(self.profile.tac_online, &self.iac(tags::IAC_ONLINE, 0xFF));
@@ -109,12 +121,16 @@ where
         } else {
             AcType::Tc
         };
-        self.decide(format!(
-            "TVR {} vs TAC/IAC-Online {}: request {} (Book 3 §10.7)",
-            hex(&tvr),
-            hex(&online),
-            r.name()
-        ));
+        self.decide_per(
+            Topic::ActionAnalysis,
+            "Book 3 §10.7",
+            format!(
+                "TVR {} vs TAC/IAC-Online {}: request {}",
+                hex(&tvr),
+                hex(&online),
+                r.name()
+            ),
+        );
         Ok(r)
     }
 
@@ -137,9 +153,7 @@ where
         cda: bool,
         data: &[u8],
     ) -> Result<GenAcResponse, KernelError> {
-        let resp = self
-            .card
-            .send(&commands::generate_ac(requested, cda, data))?;
+        let resp = self.send(&commands::generate_ac(requested, cda, data))?;
         if !resp.sw.is_success() {
             return Err(KernelError::terminate(format!(
                 "GENERATE AC answered {:04X} ({}) (Book 3 §6.5.5)",
@@ -235,12 +249,19 @@ where
         let Some(sdad) = &resp.sdad else {
             self.set_tvr(
                 Tvr::CDA_FAILED,
-                "CDA requested but the card returned no signature (9F4B) (Book 2 §6.6.2)",
+                Topic::DataAuthentication,
+                Some("Book 2 §6.6.2"),
+                "CDA requested but the card returned no signature (9F4B)",
             );
             return false;
         };
         let Some(icc_key) = self.icc_key.clone() else {
-            self.set_tvr(Tvr::CDA_FAILED, "no ICC public key (Book 2 §6.6.2)");
+            self.set_tvr(
+                Tvr::CDA_FAILED,
+                Topic::DataAuthentication,
+                Some("Book 2 §6.6.2"),
+                "no ICC public key",
+            );
             return false;
         };
         let un = self
@@ -260,11 +281,20 @@ where
                     .set_icc(tags::APPLICATION_CRYPTOGRAM, &rec.application_cryptogram);
                 self.data
                     .set_icc(tags::ICC_DYNAMIC_NUMBER, &rec.icc_dynamic_number);
-                self.decide("CDA signature verified (Book 2 §6.6.2)");
+                self.decide_per(
+                    Topic::DataAuthentication,
+                    "Book 2 §6.6.2",
+                    "CDA signature verified",
+                );
                 true
             }
             Err(e) => {
-                self.set_tvr(Tvr::CDA_FAILED, &format!("{e} (Book 2 §6.6.2)"));
+                self.set_tvr(
+                    Tvr::CDA_FAILED,
+                    Topic::DataAuthentication,
+                    Some("Book 2 §6.6.2"),
+                    &format!("{e}"),
+                );
                 false
             }
         }
@@ -273,32 +303,39 @@ where
     /// The first GENERATE AC with CDOL1 (CDA requested for TC/ARQC when CDA was selected)
     /// and card action analysis of the answer (Book 3 §10.8). Returns whether CDA failed.
     pub fn first_generate_ac(&mut self, requested: AcType) -> Result<bool, KernelError> {
-        self.stage = Stage::TerminalActionAnalysis;
+        self.enter(Stage::TerminalActionAnalysis);
         let data = self.dol_data(tags::CDOL1, "CDOL1 (8C)")?;
         self.cdol1_data = data.clone();
         // Book 2 §6.6 / Book 4 §6.3.7: a CDA signature is requested with TC and ARQC
         let cda = self.cda_ready && requested != AcType::Aac;
         let resp = self.generate_ac(requested, cda, &data)?;
-        self.stage = Stage::CardActionAnalysis;
+        self.enter(Stage::CardActionAnalysis);
         self.set_tsi(Tsi::CARD_RISK_MANAGEMENT_PERFORMED);
         self.first_cid = Some(resp.cid);
         let t = resp.cid.ac_type();
-        self.decide(format!(
-            "card returned {} (CID {:02X}) to a request for {} (Book 3 §10.8)",
-            t.name(),
-            resp.cid.0,
-            requested.name()
-        ));
+        self.decide_per(
+            Topic::Cryptogram,
+            "Book 3 §10.8",
+            format!(
+                "card returned {} (CID {:02X}) to a request for {}",
+                t.name(),
+                resp.cid.0,
+                requested.name()
+            ),
+        );
         if resp.cid.advice_required() || resp.cid.reason() != 0 {
-            self.decide(format!(
-                "CID: advice {}, reason: {}",
-                if resp.cid.advice_required() {
-                    "required"
-                } else {
-                    "not required"
-                },
-                resp.cid.reason_text()
-            ));
+            self.decide(
+                Topic::Cryptogram,
+                format!(
+                    "CID: advice {}, reason: {}",
+                    if resp.cid.advice_required() {
+                        "required"
+                    } else {
+                        "not required"
+                    },
+                    resp.cid.reason_text()
+                ),
+            );
         }
         let mut cda_failed = false;
         if cda && t != AcType::Aac {
@@ -322,19 +359,33 @@ where
         match cid.ac_type() {
             AcType::Aac => {
                 self.outcome = Some(OutcomeKind::Declined);
-                self.decide("offline decline: card returned AAC (Book 3 §10.8)");
+                self.decide_per(
+                    Topic::Cryptogram,
+                    "Book 3 §10.8",
+                    "offline decline: card returned AAC",
+                );
             }
             AcType::Tc if self.cda_first_failed => {
                 self.outcome = Some(OutcomeKind::Declined);
-                self.decide("TC with a failed CDA signature: declined (Book 2 §6.6.2)");
+                self.decide_per(
+                    Topic::Cryptogram,
+                    "Book 2 §6.6.2",
+                    "TC with a failed CDA signature: declined",
+                );
             }
             AcType::Tc => {
                 self.outcome = Some(OutcomeKind::Approved);
-                self.decide("offline approval: card returned TC (Book 3 §10.8)");
+                self.decide_per(
+                    Topic::Cryptogram,
+                    "Book 3 §10.8",
+                    "offline approval: card returned TC",
+                );
             }
             AcType::Arqc if self.cda_first_failed => {
-                self.decide(
-                    "ARQC with a failed CDA signature: not sent online, completed with an AAC (Book 2 §6.6.2)",
+                self.decide_per(
+                    Topic::Cryptogram,
+                    "Book 2 §6.6.2",
+                    "ARQC with a failed CDA signature: not sent online, completed with an AAC",
                 );
                 let final_cid = self.second_generate_ac(AcType::Aac)?;
                 self.outcome = Some(if final_cid.ac_type() == AcType::Tc {
@@ -351,7 +402,7 @@ where
 
     /// The second GENERATE AC with CDOL2 (Book 3 §10.11): returns the final CID.
     pub(crate) fn second_generate_ac(&mut self, requested: AcType) -> Result<Cid, KernelError> {
-        self.stage = Stage::Completion;
+        self.enter(Stage::Completion);
         let data = self.dol_data(tags::CDOL2, "CDOL2 (8D)")?;
         let cda = self.cda_ready && !self.cda_first_failed && requested == AcType::Tc;
         let resp = self.generate_ac(requested, cda, &data)?;
@@ -362,7 +413,11 @@ where
         }
         let mut cid = resp.cid;
         if cda && cid.ac_type() == AcType::Tc && !self.verify_cda(&resp, Some(&data)) {
-            self.decide("TC with a failed CDA signature: transaction declined (Book 2 §6.6.2)");
+            self.decide_per(
+                Topic::Cryptogram,
+                "Book 2 §6.6.2",
+                "TC with a failed CDA signature: transaction declined",
+            );
             // the TC cannot be trusted: treated as a decline
             cid = Cid(cid.0 & 0x3F);
         } else if !cda && resp.ac.is_none() {
@@ -371,12 +426,15 @@ where
             ));
         }
         self.final_cid = Some(resp.cid);
-        self.decide(format!(
-            "second GENERATE AC: card returned {} (CID {:02X}) to a request for {}",
-            resp.cid.ac_type().name(),
-            resp.cid.0,
-            requested.name()
-        ));
+        self.decide(
+            Topic::Cryptogram,
+            format!(
+                "second GENERATE AC: card returned {} (CID {:02X}) to a request for {}",
+                resp.cid.ac_type().name(),
+                resp.cid.0,
+                requested.name()
+            ),
+        );
         Ok(cid)
     }
 }

@@ -34,8 +34,8 @@ use emv_tlv::tags;
 use serde::Serialize;
 
 use crate::error::KernelError;
+use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::pinpad::{PinEntry, PinKind, PinPad, PinPadStatus, PinPrompt};
 use crate::profile::PinKey;
 use crate::util::{cn_digits, from_bcd, hex};
@@ -120,14 +120,16 @@ where
     /// Cardholder verification (Book 3 §10.5, Book 4 §6.3.4). Sets CVM Results (9F34), the
     /// TVR byte 3 bits and TSI byte 1 bit 7; logs each rule in the CVM trace.
     pub fn cardholder_verification(&mut self) -> Result<(), KernelError> {
-        self.stage = Stage::CardholderVerification;
+        self.enter(Stage::CardholderVerification);
         // Book 3 §10.5: cardholder verification is performed only when the AIP says the
         // card supports it; CVM Results "3F 00 00" (Book 4 Annex A4: no CVM performed).
         if !self.aip.is_set(Aip::CARDHOLDER_VERIFICATION_SUPPORTED) {
             self.cvm_results = CvmResults::NO_CVM_PERFORMED;
             self.sync_results();
-            self.decide(
-                "AIP: cardholder verification not supported; CVM Results 3F0000 (Book 3 §10.5)",
+            self.decide_per(
+                Topic::Cvm,
+                "Book 3 §10.5",
+                "AIP: cardholder verification not supported; CVM Results 3F0000",
             );
             return Ok(());
         }
@@ -154,18 +156,32 @@ where
                     "no CVM List"
                 };
                 if self.config.missing_cvm_list_sets_icc_data_missing {
-                    self.set_tvr(Tvr::ICC_DATA_MISSING, &format!("{what} although the AIP announces cardholder verification (Book 3 §10.5)"));
+                    self.set_tvr(
+                        Tvr::ICC_DATA_MISSING,
+                        Topic::Cvm,
+                        Some("Book 3 §10.5"),
+                        &format!("{what} although the AIP announces cardholder verification"),
+                    );
                 }
-                self.decide(format!("{what}: cardholder verification ends, CVM Results 3F0000, TSI not set (Book 3 §10.5)"));
+                self.decide_per(
+                    Topic::Cvm,
+                    "Book 3 §10.5",
+                    format!(
+                        "{what}: cardholder verification ends, CVM Results 3F0000, TSI not set"
+                    ),
+                );
                 return Ok(());
             }
         };
-        self.decide(format!(
-            "CVM List: X = {}, Y = {}, {} rule(s)",
-            list.x,
-            list.y,
-            list.rules.len()
-        ));
+        self.decide(
+            Topic::Cvm,
+            format!(
+                "CVM List: X = {}, Y = {}, {} rule(s)",
+                list.x,
+                list.y,
+                list.rules.len()
+            ),
+        );
         // the last CVM actually performed (and failed), for CVM Results on failure
         let mut last_failed: Option<CvRule> = None;
         let mut verified = false;
@@ -184,7 +200,7 @@ where
             // satisfied: go to the next rule.
             if let Err(reason) = self.condition_satisfied(rule, &list) {
                 trace.reason = reason;
-                self.cvm_trace.push(trace);
+                self.cv_rule(trace);
                 continue;
             }
             let failure = if !recognised(code) {
@@ -192,10 +208,9 @@ where
                 // 'Unrecognised CVM' and treat the rule as unsuccessful.
                 self.set_tvr(
                     Tvr::UNRECOGNISED_CVM,
-                    &format!(
-                        "CVM code {:02X} not recognised (Book 3 §10.5)",
-                        rule.method & 0x3F
-                    ),
+                    Topic::Cvm,
+                    Some("Book 3 §10.5"),
+                    &format!("CVM code {:02X} not recognised", rule.method & 0x3F),
                 );
                 trace.outcome = RuleOutcome::Unrecognised;
                 trace.reason = format!(
@@ -212,7 +227,7 @@ where
                         if pin_pad_bit {
                             // Book 3 §10.5.1 / §10.5.2, Book 4 §6.3.4.1: PIN CVM with no
                             // usable PIN pad (or no PIN capability at all).
-                            self.set_tvr(Tvr::PIN_PAD_NOT_WORKING, &reason);
+                            self.set_tvr(Tvr::PIN_PAD_NOT_WORKING, Topic::Cvm, None, &reason);
                         }
                         trace.outcome = RuleOutcome::NotSupported;
                         trace.reason = reason;
@@ -244,7 +259,7 @@ where
                     "; b7 clear: cardholder verification fails"
                 });
             }
-            self.cvm_trace.push(trace);
+            self.cv_rule(trace);
             if verified || (failure && !apply_next) {
                 break;
             }
@@ -255,7 +270,9 @@ where
             // CVM performed with result 'failed', or 3F 00 01 if none was performed.
             self.set_tvr(
                 Tvr::CVM_NOT_SUCCESSFUL,
-                "no CV Rule was performed successfully (Book 3 §10.5)",
+                Topic::Cvm,
+                Some("Book 3 §10.5"),
+                "no CV Rule was performed successfully",
             );
             self.cvm_results = match last_failed {
                 Some(rule) => self.results(rule, 0x01),
@@ -265,7 +282,10 @@ where
         // Book 3 §10.5 / Book 4 §6.3.4: the list was processed: set TSI byte 1 bit 7.
         self.set_tsi(Tsi::CVM_PERFORMED);
         self.sync_results();
-        self.decide(format!("CVM Results {}", hex(&self.cvm_results.0)));
+        self.decide(
+            Topic::Cvm,
+            format!("CVM Results {}", hex(&self.cvm_results.0)),
+        );
         Ok(())
     }
 
@@ -477,7 +497,11 @@ where
             // Book 4 §6.3.4.4: signature is taken after the transaction; result 'unknown'
             CvmCode::Signature => {
                 self.signature_required = true;
-                self.decide("signature required on the receipt (Book 4 §6.3.4.4)");
+                self.decide_per(
+                    Topic::Signature,
+                    "Book 4 §6.3.4.4",
+                    "signature required on the receipt",
+                );
                 Performed::Success(0x00)
             }
             CvmCode::EncipheredPinOnline => self.online_pin()?,
@@ -495,7 +519,10 @@ where
                         // combined CVM: PIN verified, signature still to be taken → result
                         // 'unknown' (Book 4 Annex A4)
                         self.signature_required = true;
-                        self.decide("offline PIN verified; signature also required (combined CVM)");
+                        self.decide(
+                            Topic::OfflinePin,
+                            "offline PIN verified; signature also required (combined CVM)",
+                        );
                         Performed::Success(0x00)
                     }
                     other => other,
@@ -520,7 +547,9 @@ where
         if self.pin.bypassed && self.config.bypass_applies_to_later_pin_cvms {
             self.set_tvr(
                 Tvr::PIN_NOT_ENTERED,
-                "PIN entry bypassed earlier (Book 4 §6.3.4.3)",
+                Topic::OfflinePin,
+                Some("Book 4 §6.3.4.3"),
+                "PIN entry bypassed earlier",
             );
             return Some(Performed::Failed(
                 "PIN entry was bypassed for an earlier PIN CVM: considered bypassed (Book 4 §6.3.4.3)".into(),
@@ -533,7 +562,9 @@ where
         self.pin.bypassed = true;
         self.set_tvr(
             Tvr::PIN_NOT_ENTERED,
-            "PIN entry bypassed at the PIN pad (Book 4 §6.3.4.3)",
+            Topic::OfflinePin,
+            Some("Book 4 §6.3.4.3"),
+            "PIN entry bypassed at the PIN pad",
         );
         Performed::Failed("PIN entry bypassed (Book 4 §6.3.4.3)".into())
     }
@@ -546,6 +577,8 @@ where
         if self.pin.blocked {
             self.set_tvr(
                 Tvr::PIN_TRY_LIMIT_EXCEEDED,
+                Topic::OfflinePin,
+                None,
                 "offline PIN already blocked in this transaction",
             );
             return Ok(Performed::Failed(
@@ -569,7 +602,7 @@ where
         // terminal shall not allow offline PIN entry and sets 'PIN Try Limit exceeded'.
         if self.config.read_pin_try_counter && !self.pin.ptc_read {
             self.pin.ptc_read = true;
-            let resp = self.card.send(&commands::get_data(0x9F17))?;
+            let resp = self.send(&commands::get_data(0x9F17))?;
             let ptc = if resp.sw.is_success() {
                 emv_tlv::parse_one(&resp.data)
                     .ok()
@@ -584,19 +617,25 @@ where
             match ptc {
                 Some(n) => {
                     self.pin.tries_left = Some(n);
-                    self.decide(format!("PIN Try Counter (9F17) = {n}"));
+                    self.decide(Topic::OfflinePin, format!("PIN Try Counter (9F17) = {n}"));
                 }
-                None => self.decide(format!(
-                    "PIN Try Counter not retrievable ({:04X}): PIN entry proceeds (Book 4 §6.3.4.1)",
-                    resp.sw.to_u16()
-                )),
+                None => self.decide_per(
+                    Topic::OfflinePin,
+                    "Book 4 §6.3.4.1",
+                    format!(
+                        "PIN Try Counter not retrievable ({:04X}): PIN entry proceeds",
+                        resp.sw.to_u16()
+                    ),
+                ),
             }
         }
         if self.pin.tries_left == Some(0) {
             self.pin.blocked = true;
             self.set_tvr(
                 Tvr::PIN_TRY_LIMIT_EXCEEDED,
-                "PIN Try Counter is 0: no offline PIN entry (Book 4 §6.3.4.1)",
+                Topic::OfflinePin,
+                Some("Book 4 §6.3.4.1"),
+                "PIN Try Counter is 0: no offline PIN entry",
             );
             return Ok(Performed::Failed(
                 "PIN Try Counter is 0: PIN Try Limit exceeded, PIN not asked (Book 4 §6.3.4.1)"
@@ -625,7 +664,9 @@ where
                     if entered == 0 {
                         self.set_tvr(
                             Tvr::PIN_NOT_ENTERED,
-                            "cardholder cancelled PIN entry: PIN not entered (Book 4 §6.3.4.3)",
+                            Topic::OfflinePin,
+                            Some("Book 4 §6.3.4.3"),
+                            "cardholder cancelled PIN entry: PIN not entered",
                         );
                     }
                     return Ok(Performed::Failed(format!(
@@ -638,7 +679,7 @@ where
             let digits = pin.expose();
             let sw = if let Some(key) = &key {
                 // Book 3 §10.5.1: GET CHALLENGE must return an 8-byte unpredictable number
-                let resp = self.card.send(&commands::get_challenge())?;
+                let resp = self.send(&commands::get_challenge())?;
                 let challenge: Option<[u8; 8]> = if resp.sw.is_success() {
                     resp.data.as_slice().try_into().ok()
                 } else {
@@ -653,34 +694,40 @@ where
                 };
                 let data = offline_pin::encipher_pin(key, &digits, &challenge, &mut self.rng)
                     .map_err(|e| KernelError::terminate(format!("enciphering the PIN: {e}")))?;
-                self.card.send(&commands::verify_enciphered(&data))?.sw
+                self.send(&commands::verify_enciphered(&data))?.sw
             } else {
                 let block = OfflinePin::new(&digits)
                     .and_then(|p| p.pin_block())
                     .map_err(|e| KernelError::PinPad(e.to_string()))?;
-                self.card.send(&commands::verify_plaintext(&block))?.sw
+                self.send(&commands::verify_plaintext(&block))?.sw
             };
             drop(digits);
             match (sw.is_success(), sw.tries_left(), sw.to_u16()) {
                 (true, _, _) => {
-                    self.decide("offline PIN verified by the card (9000)");
+                    self.decide(Topic::OfflinePin, "offline PIN verified by the card (9000)");
                     return Ok(Performed::Success(0x02));
                 }
                 (_, Some(n), _) if n > 0 => {
                     // Book 3 §10.5.1: wrong PIN, n tries left: the terminal may ask again
                     self.pin.tries_left = Some(n);
                     previous_incorrect = true;
-                    self.decide(format!(
-                        "wrong PIN ({:04X}): {n} tries left, asking again (Book 3 §10.5.1)",
-                        sw.to_u16()
-                    ));
+                    self.decide_per(
+                        Topic::OfflinePin,
+                        "Book 3 §10.5.1",
+                        format!(
+                            "wrong PIN ({:04X}): {n} tries left, asking again",
+                            sw.to_u16()
+                        ),
+                    );
                 }
                 (_, Some(_), _) => {
                     self.pin.tries_left = Some(0);
                     self.pin.blocked = true;
                     self.set_tvr(
                         Tvr::PIN_TRY_LIMIT_EXCEEDED,
-                        "VERIFY answered 63C0: PIN Try Limit exceeded (Book 3 §10.5.1)",
+                        Topic::OfflinePin,
+                        Some("Book 3 §10.5.1"),
+                        "VERIFY answered 63C0: PIN Try Limit exceeded",
                     );
                     return Ok(Performed::Failed(
                         "wrong PIN and no tries left (63C0)".into(),
@@ -690,7 +737,9 @@ where
                     self.pin.blocked = true;
                     self.set_tvr(
                         Tvr::PIN_TRY_LIMIT_EXCEEDED,
-                        "VERIFY answered 6983: PIN blocked (Book 3 §10.5.1)",
+                        Topic::OfflinePin,
+                        Some("Book 3 §10.5.1"),
+                        "VERIFY answered 6983: PIN blocked",
                     );
                     return Ok(Performed::Failed("PIN blocked (6983)".into()));
                 }
@@ -698,7 +747,9 @@ where
                     self.pin.blocked = true;
                     self.set_tvr(
                         Tvr::PIN_TRY_LIMIT_EXCEEDED,
-                        "VERIFY answered 6984: reference data invalidated (Book 3 §10.5.1)",
+                        Topic::OfflinePin,
+                        Some("Book 3 §10.5.1"),
+                        "VERIFY answered 6984: reference data invalidated",
                     );
                     return Ok(Performed::Failed(
                         "reference data invalidated (6984)".into(),
@@ -767,7 +818,9 @@ where
             PinEntry::Cancel => {
                 self.set_tvr(
                     Tvr::PIN_NOT_ENTERED,
-                    "cardholder cancelled online PIN entry (Book 3 §10.5.2)",
+                    Topic::OnlinePin,
+                    Some("Book 3 §10.5.2"),
+                    "cardholder cancelled online PIN entry",
                 );
                 return Ok(Performed::Failed(
                     "cardholder cancelled online PIN entry".into(),
@@ -805,13 +858,18 @@ where
         // successful and complete; CVM Result 'unknown' (Book 4 Annex A4).
         self.set_tvr(
             Tvr::ONLINE_CVM_CAPTURED,
-            "online PIN entered (Book 3 §10.5.2)",
+            Topic::OnlinePin,
+            Some("Book 3 §10.5.2"),
+            "online PIN entered",
         );
-        self.decide(format!(
-            "online PIN captured: ISO 9564 format {} block under {}",
-            cfg.key.format(),
-            cfg.key_id
-        ));
+        self.decide(
+            Topic::OnlinePin,
+            format!(
+                "online PIN captured: ISO 9564 format {} block under {}",
+                cfg.key.format(),
+                cfg.key_id
+            ),
+        );
         Ok(Performed::Success(0x00))
     }
 }

@@ -7,8 +7,8 @@ use emv_tlv::bits::{Afl, Aip, Tsi, Tvr};
 use emv_tlv::{Dol, tags};
 
 use crate::error::KernelError;
+use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::pinpad::PinPad;
 use crate::util::hex;
 
@@ -21,7 +21,7 @@ where
     /// GET PROCESSING OPTIONS with the PDOL data. `Ok(false)`: the card answered `6985`,
     /// the application was removed and selection must run again (Book 3 §10.1).
     pub fn initiate_application_processing(&mut self) -> Result<bool, KernelError> {
-        self.stage = Stage::InitiateApplicationProcessing;
+        self.enter(Stage::InitiateApplicationProcessing);
         // Book 3 §10.1: "The terminal shall set all bits in the TVR and the TSI to zero."
         self.tvr = Tvr::new();
         self.tsi = Tsi::new();
@@ -35,14 +35,14 @@ where
             }
             None => Vec::new(),
         };
-        self.decide(format!("PDOL data: {}", hex(&pdol_data)));
-        let resp = self
-            .card
-            .send(&commands::get_processing_options(&pdol_data))?;
+        self.decide(Topic::Initiation, format!("PDOL data: {}", hex(&pdol_data)));
+        let resp = self.send(&commands::get_processing_options(&pdol_data))?;
         if resp.sw == StatusWord::ConditionsNotSatisfied {
-            self.decide(
+            self.decide_per(
+                Topic::Initiation,
+                "Book 3 §10.1",
                 "GET PROCESSING OPTIONS answered 6985: application removed, back to \
-                 application selection (Book 3 §10.1)",
+                 application selection",
             );
             return Ok(false);
         }
@@ -102,7 +102,10 @@ where
             .map_err(|e| KernelError::terminate(format!("AFL is malformed: {e} (Book 3 §10.2)")))?;
         self.data.set_icc(tags::AIP, &aip);
         self.data.set_icc(tags::AFL, &afl);
-        self.decide(format!("AIP {}, AFL {}", hex(&aip), hex(&afl)));
+        self.decide(
+            Topic::Initiation,
+            format!("AIP {}, AFL {}", hex(&aip), hex(&afl)),
+        );
         Ok(true)
     }
 }

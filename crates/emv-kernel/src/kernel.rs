@@ -1,23 +1,25 @@
 //! The kernel and one transaction's state; the stages live in their own modules and are
 //! methods of [`Transaction`].
 
-use emv_apdu::Transport;
+use emv_apdu::{Response, Transport, TransportError, exchange};
 use emv_auth::{AuthResponse, Host, PinData};
 use emv_crypto::oda::{CaKeyStore, RsaPublicKey, test_keys::TEST_CA_RID};
 use emv_tlv::Tag;
-use emv_tlv::bits::{Afl, Aip, Cid, CvmCode, CvmResults, Tsi, Tvr};
+use emv_tlv::bits::{Afl, Aip, Cid, CvmResults, Tsi, Tvr};
 
 use crate::cvm::CvRuleTrace;
 use crate::data::DataStore;
 use crate::error::KernelError;
-use crate::log::{CardIo, Decision, Stage};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::event::{
+    ApduRecord, Decision, Event, Events, Exchange, Observer, ScriptResult, Stage, Topic,
+};
+use crate::outcome::{CvmPerformed, Outcome, OutcomeKind};
 use crate::params::TransactionParams;
 use crate::pinpad::PinPad;
 use crate::profile::Profile;
 use crate::rng::KernelRng;
 use crate::selection::Candidate;
-use crate::util::{hex, to_bcd};
+use crate::util::to_bcd;
 
 /// RIDs under which the default configuration also installs the **test** CA keys (E1, E2,
 /// E3), so that card profiles with Visa or Mastercard AIDs and test certificates verify.
@@ -110,6 +112,27 @@ impl Kernel {
         Ok(self.transaction(transport, pinpad, host, params)?.run())
     }
 
+    /// [`Kernel::run`], reporting every [`Event`] of the transaction to `observer` as it
+    /// happens.
+    pub fn run_observed<T, P, H>(
+        &self,
+        transport: &mut T,
+        pinpad: &mut P,
+        host: &mut H,
+        params: &TransactionParams,
+        observer: &mut dyn Observer,
+    ) -> Result<Outcome, KernelError>
+    where
+        T: Transport + ?Sized,
+        P: PinPad + ?Sized,
+        H: Host + ?Sized,
+    {
+        Ok(self
+            .transaction(transport, pinpad, host, params)?
+            .observed_by(observer)
+            .run())
+    }
+
     /// A transaction whose stages the caller runs one by one (stage tests, step-by-step
     /// user interfaces). [`Transaction::run`] runs them all.
     pub fn transaction<'a, T, P, H>(
@@ -168,7 +191,7 @@ pub struct Transaction<'a, T: ?Sized, P: ?Sized, H: ?Sized> {
     pub(crate) profile: &'a Profile,
     pub(crate) config: &'a KernelConfig,
     pub(crate) params: TransactionParams,
-    pub(crate) card: CardIo<'a, T>,
+    pub(crate) card: &'a mut T,
     pub(crate) pinpad: &'a mut P,
     pub(crate) host: &'a mut H,
     pub(crate) data: DataStore,
@@ -177,8 +200,7 @@ pub struct Transaction<'a, T: ?Sized, P: ?Sized, H: ?Sized> {
     pub(crate) cvm_results: CvmResults,
     pub(crate) rng: KernelRng,
     pub(crate) stage: Stage,
-    pub(crate) decisions: Vec<Decision>,
-    pub(crate) cvm_trace: Vec<CvRuleTrace>,
+    pub(crate) events: Events<'a>,
     pub(crate) candidates: Vec<Candidate>,
     pub(crate) candidates_built: bool,
     pub(crate) selected: Option<Candidate>,
@@ -199,7 +221,7 @@ pub struct Transaction<'a, T: ?Sized, P: ?Sized, H: ?Sized> {
     pub(crate) final_cid: Option<Cid>,
     pub(crate) host_response: Option<AuthResponse>,
     pub(crate) arc: Option<[u8; 2]>,
-    pub(crate) script_results: Vec<[u8; 5]>,
+    pub(crate) script_results: Vec<ScriptResult>,
     pub(crate) outcome: Option<OutcomeKind>,
     pub(crate) termination: Option<(Stage, String)>,
 }
@@ -257,7 +279,7 @@ where
             profile: &kernel.profile,
             config: &kernel.config,
             params,
-            card: CardIo::new(transport),
+            card: transport,
             pinpad,
             host,
             data,
@@ -266,8 +288,7 @@ where
             cvm_results: CvmResults::NO_CVM_PERFORMED,
             rng,
             stage: Stage::ApplicationSelection,
-            decisions: Vec::new(),
-            cvm_trace: Vec::new(),
+            events: Events::new(None),
             candidates: Vec::new(),
             candidates_built: false,
             selected: None,
@@ -294,6 +315,12 @@ where
         };
         tx.sync_results();
         tx
+    }
+
+    /// Reports every [`Event`] from here on to `observer`.
+    pub fn observed_by(mut self, observer: &'a mut dyn Observer) -> Self {
+        self.events = Events::new(Some(observer));
+        self
     }
 
     /// Runs every stage and returns the outcome.
@@ -324,17 +351,76 @@ where
     /// Records a termination (the error's text is the reason).
     pub(crate) fn terminate_with(&mut self, e: KernelError) {
         let reason = e.to_string();
-        self.decide(format!("transaction terminated: {reason}"));
+        self.decide(
+            Topic::Termination,
+            format!("transaction terminated: {reason}"),
+        );
         self.termination = Some((self.stage, reason));
         self.outcome = Some(OutcomeKind::Terminated);
     }
 
-    /// Adds a decision to the log.
-    pub(crate) fn decide(&mut self, text: impl Into<String>) {
-        self.decisions.push(Decision {
+    /// Enters a stage (again, when a stage is re-entered: selection after a rejected
+    /// application, the stage that issuer scripts interrupted).
+    pub(crate) fn enter(&mut self, stage: Stage) {
+        self.stage = stage;
+        self.events.emit(&Event::Stage(stage));
+    }
+
+    /// A decision without a spec reference (a fact the next decisions build on).
+    pub(crate) fn decide(&mut self, topic: Topic, what: impl Into<String>) {
+        self.record(topic, None, None, what.into());
+    }
+
+    /// A decision applying `reference` (`"Book 3 §10.7"`).
+    pub(crate) fn decide_per(
+        &mut self,
+        topic: Topic,
+        reference: &'static str,
+        what: impl Into<String>,
+    ) {
+        self.record(topic, None, Some(reference), what.into());
+    }
+
+    fn record(
+        &mut self,
+        topic: Topic,
+        tvr: Option<emv_tlv::bits::Bit>,
+        reference: Option<&'static str>,
+        what: String,
+    ) {
+        self.events.decision(Decision {
             stage: self.stage,
-            text: text.into(),
+            topic,
+            tvr,
+            what,
+            reference,
         });
+    }
+
+    /// A CV Rule tried.
+    pub(crate) fn cv_rule(&mut self, rule: CvRuleTrace) {
+        self.events.cv_rule(rule);
+    }
+
+    /// Sends a command and returns the complete response: every exchange (a GET RESPONSE
+    /// included) is an [`Event::Exchange`]; [`emv_apdu::exchange`] owns the `61xx`/`6Cxx`
+    /// loop.
+    pub(crate) fn send(&mut self, command: &emv_apdu::Command) -> Result<Response, KernelError> {
+        let bytes = command.to_bytes()?;
+        self.send_raw(&bytes)
+    }
+
+    /// Sends an already encoded C-APDU (issuer script commands).
+    pub(crate) fn send_raw(&mut self, capdu: &[u8]) -> Result<Response, KernelError> {
+        let mut tap = Tap {
+            card: &mut *self.card,
+            events: &mut self.events,
+            stage: self.stage,
+        };
+        exchange(&mut tap, capdu).map_err(|source| KernelError::Card {
+            command: emv_apdu::describe::command_name(capdu),
+            source,
+        })
     }
 
     /// Puts TVR, TSI and CVM Results into the terminal data (for DOLs).
@@ -345,11 +431,18 @@ where
             .set_terminal(Tag::new(0x9F34), &self.cvm_results.0);
     }
 
-    /// Sets a TVR bit and logs it.
-    pub(crate) fn set_tvr(&mut self, bit: emv_tlv::bits::Bit, why: &str) {
+    /// Sets a TVR bit and logs it once: `TVR byte b bit n "name": why (reference)`.
+    pub(crate) fn set_tvr(
+        &mut self,
+        bit: emv_tlv::bits::Bit,
+        topic: Topic,
+        reference: Option<&'static str>,
+        why: &str,
+    ) {
         if !self.tvr.is_set(bit) {
             self.tvr.set(bit);
-            self.decide(format!("TVR {} \"{}\": {why}", bit.position(), bit.name));
+            let what = format!("TVR {} \"{}\": {why}", bit.position(), bit.name);
+            self.record(topic, Some(bit), reference, what);
         }
         self.sync_results();
     }
@@ -392,17 +485,17 @@ where
 
     /// The decision log so far.
     pub fn decisions(&self) -> &[Decision] {
-        &self.decisions
+        &self.events.journal.decisions
     }
 
     /// The CV Rules tried so far.
     pub fn cvm_trace(&self) -> &[CvRuleTrace] {
-        &self.cvm_trace
+        &self.events.journal.cvm_trace
     }
 
     /// The APDUs exchanged so far.
-    pub fn apdus(&self) -> &[crate::log::ApduRecord] {
-        &self.card.log
+    pub fn apdus(&self) -> &[ApduRecord] {
+        &self.events.journal.apdus
     }
 
     /// The online PIN block captured by the CVM engine, if any.
@@ -417,19 +510,6 @@ where
 
     /// The outcome object (the transaction ends here).
     pub fn finish(self) -> Outcome {
-        let method = self.cvm_results.0[0] & 0x3F;
-        let cvm_performed = match CvmCode::from_byte(method) {
-            CvmCode::Fail => "fail-cvm",
-            CvmCode::PlaintextPinIcc => "offline-plaintext-pin",
-            CvmCode::EncipheredPinOnline => "online-pin",
-            CvmCode::PlaintextPinIccAndSignature => "offline-plaintext-pin+signature",
-            CvmCode::EncipheredPinIcc => "offline-enciphered-pin",
-            CvmCode::EncipheredPinIccAndSignature => "offline-enciphered-pin+signature",
-            CvmCode::Signature => "signature",
-            CvmCode::NoCvm => "no-cvm",
-            CvmCode::NotAvailable => "none",
-            _ => "other",
-        };
         let outcome = self.outcome.unwrap_or(OutcomeKind::Terminated);
         let (terminated_at, termination_reason) = match self.termination {
             Some((s, r)) => (Some(s), Some(r)),
@@ -439,39 +519,48 @@ where
             ),
             None => (None, None),
         };
+        let journal = self.events.journal;
         Outcome {
             outcome,
-            cid_first: self.first_cid.map(|c| hex(&[c.0])),
-            cid_final: self.final_cid.or(self.first_cid).map(|c| hex(&[c.0])),
-            tvr: self.tvr.to_hex(),
-            tsi: self.tsi.to_hex(),
-            cvm_results: hex(&self.cvm_results.0),
-            cvm_performed: cvm_performed.to_owned(),
-            host_response_code: self
-                .host_response
-                .as_ref()
-                .map(|r| r.response_code.as_str().to_owned()),
-            online_pin: self
-                .host_response
-                .as_ref()
-                .and_then(|r| r.online_pin)
-                .map(|p| p.name().to_owned()),
+            cid_first: self.first_cid,
+            cid_final: self.final_cid.or(self.first_cid),
+            tvr: self.tvr,
+            tsi: self.tsi,
+            cvm_results: self.cvm_results,
+            cvm_performed: CvmPerformed::of(self.cvm_results),
+            host_response_code: self.host_response.as_ref().map(|r| r.response_code),
+            online_pin: self.host_response.as_ref().and_then(|r| r.online_pin),
             card: None,
             host: None,
-            script_results: if self.script_results.is_empty() {
-                None
-            } else {
-                Some(hex(&self.script_results.concat()))
-            },
-            apdu_count: self.card.log.len(),
-            aid: self.selected.as_ref().map(|c| hex(&c.df_name)),
-            arc: self.arc.map(|a| hex(&a)),
+            script_results: self.script_results,
+            apdu_count: journal.apdus.len(),
+            aid: self.selected.map(|c| c.df_name),
+            arc: self.arc,
             signature_required: self.signature_required,
             terminated_at,
             termination_reason,
-            decisions: self.decisions,
-            cvm_trace: self.cvm_trace,
-            apdus: self.card.log,
+            decisions: journal.decisions,
+            cvm_trace: journal.cvm_trace,
+            apdus: journal.apdus,
         }
+    }
+}
+
+/// The card as the kernel talks to it: every exchange is reported as it happens.
+struct Tap<'t, 'e, T: ?Sized> {
+    card: &'t mut T,
+    events: &'t mut Events<'e>,
+    stage: Stage,
+}
+
+impl<T: Transport + ?Sized> Transport for Tap<'_, '_, T> {
+    fn transmit(&mut self, capdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let result = self.card.transmit(capdu);
+        self.events.emit(&Event::Exchange(Exchange {
+            stage: self.stage,
+            command: capdu,
+            response: result.as_deref(),
+        }));
+        result
     }
 }

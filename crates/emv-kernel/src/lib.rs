@@ -20,7 +20,9 @@
 //! The kernel is generic over the card ([`emv_apdu::Transport`]: every command goes
 //! through [`emv_apdu::exchange`]), the PIN pad ([`PinPad`]) and the issuer
 //! ([`emv_auth::Host`]). Given the same profile, parameters (date, time, seed) and card it
-//! sends the same APDUs.
+//! sends the same APDUs. It reports what it does as one stream of typed [`Event`]s
+//! ([`event`]) to one [`Observer`]: stages, exchanges, decisions with their spec
+//! references, CV Rules, the issuer's answer, script results.
 //!
 //! ```no_run
 //! use emv_kernel::{Kernel, KernelConfig, Profile, ScriptedPinPad, TransactionParams};
@@ -28,7 +30,7 @@
 //! let kernel = Kernel::new(Profile::load("pos-attended")?, KernelConfig::default());
 //! let mut pinpad = ScriptedPinPad::new(["1234"])?;
 //! let outcome = kernel.run(card, &mut pinpad, host, &TransactionParams::purchase(2500))?;
-//! println!("{} TVR {} CVM Results {}", outcome.outcome.name(), outcome.tvr, outcome.cvm_results);
+//! println!("{} TVR {} CVM Results {}", outcome.outcome.name(), outcome.tvr.to_hex(), outcome.cvm_results.to_hex());
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -37,9 +39,9 @@ pub mod action;
 pub mod cvm;
 pub mod data;
 pub mod error;
+pub mod event;
 pub mod initiate;
 pub mod kernel;
-pub mod log;
 pub mod oda;
 pub mod online;
 pub mod outcome;
@@ -57,9 +59,11 @@ pub mod util;
 
 pub use cvm::{CvRuleTrace, RuleOutcome};
 pub use error::KernelError;
+pub use event::{
+    ApduRecord, Decision, Event, Exchange, Journal, Observer, ScriptResult, Stage, Topic,
+};
 pub use kernel::{Kernel, KernelConfig, OdaMethod, Transaction};
-pub use log::{ApduRecord, Decision, Stage};
-pub use outcome::{CardState, HostState, Outcome, OutcomeKind};
+pub use outcome::{CardState, CvmPerformed, HostState, Outcome, OutcomeKind};
 pub use params::{TransactionDate, TransactionParams, TransactionTime};
 pub use pinpad::{NoPinPad, PinEntry, PinKind, PinPad, PinPadStatus, PinPrompt, ScriptedPinPad};
 pub use profile::{AidConfig, OnlinePinKey, PinKey, Profile, RandomSelection};

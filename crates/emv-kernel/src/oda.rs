@@ -9,8 +9,8 @@ use emv_tlv::bits::{Aip, TerminalCapabilities, Tsi, Tvr};
 use emv_tlv::{Dol, Tag, tags};
 
 use crate::error::KernelError;
+use crate::event::{Stage, Topic};
 use crate::kernel::{OdaMethod, Transaction};
-use crate::log::Stage;
 use crate::pinpad::PinPad;
 use crate::util::hex;
 
@@ -60,7 +60,7 @@ where
     /// Chooses and performs offline data authentication (Book 3 §10.3): CDA if card and
     /// terminal support it, else DDA, else SDA, else "ODA was not performed".
     pub fn offline_data_authentication(&mut self) -> Result<(), KernelError> {
-        self.stage = Stage::OfflineDataAuthentication;
+        self.enter(Stage::OfflineDataAuthentication);
         let caps = self.profile.capabilities;
         let aip = self.aip;
         self.oda_method =
@@ -77,22 +77,33 @@ where
             OdaMethod::None => {
                 self.set_tvr(
                     Tvr::ODA_NOT_PERFORMED,
-                    "card and terminal share no ODA method (Book 3 §10.3)",
+                    Topic::DataAuthentication,
+                    Some("Book 3 §10.3"),
+                    "card and terminal share no ODA method",
                 );
             }
             OdaMethod::Sda => {
                 // Book 3 §10.3 (EMV 4.3 onwards): 'SDA selected' when SDA is performed
-                self.set_tvr(Tvr::SDA_SELECTED, "SDA is performed (Book 3 §10.3)");
+                self.set_tvr(
+                    Tvr::SDA_SELECTED,
+                    Topic::DataAuthentication,
+                    Some("Book 3 §10.3"),
+                    "SDA is performed",
+                );
                 self.set_tsi(Tsi::ODA_PERFORMED);
                 match self.sda() {
-                    Ok(()) => self.decide("SDA successful (Book 2 §5)"),
+                    Ok(()) => {
+                        self.decide_per(Topic::DataAuthentication, "Book 2 §5", "SDA successful")
+                    }
                     Err(f) => self.oda_failed(Tvr::SDA_FAILED, f),
                 }
             }
             OdaMethod::Dda => {
                 self.set_tsi(Tsi::ODA_PERFORMED);
                 match self.dda() {
-                    Ok(()) => self.decide("DDA successful (Book 2 §6.5)"),
+                    Ok(()) => {
+                        self.decide_per(Topic::DataAuthentication, "Book 2 §6.5", "DDA successful")
+                    }
                     // EMV Book 1 §6.1 (card session): a card that is removed or no longer
                     // answers ends the card session, and the transaction with it. Book 2
                     // §6.5's "DDA failed" is about the card's answer to INTERNAL
@@ -112,7 +123,11 @@ where
                 match self.recover_icc_key() {
                     Ok(()) => {
                         self.cda_ready = true;
-                        self.decide("CDA selected: ICC public key recovered (Book 2 §6.6)");
+                        self.decide_per(
+                            Topic::DataAuthentication,
+                            "Book 2 §6.6",
+                            "CDA selected: ICC public key recovered",
+                        );
                     }
                     Err(f) => self.oda_failed(Tvr::CDA_FAILED, f),
                 }
@@ -123,10 +138,15 @@ where
 
     fn oda_failed(&mut self, bit: emv_tlv::bits::Bit, f: OdaFailure) {
         if f.missing {
-            self.set_tvr(Tvr::ICC_DATA_MISSING, &f.reason);
+            self.set_tvr(
+                Tvr::ICC_DATA_MISSING,
+                Topic::DataAuthentication,
+                None,
+                &f.reason,
+            );
         }
         let why = format!("{} (Book 3 §10.3)", f.reason);
-        self.set_tvr(bit, &why);
+        self.set_tvr(bit, Topic::DataAuthentication, None, &why);
     }
 
     fn today(&self) -> Result<YearMonth, OdaFailure> {
@@ -242,7 +262,11 @@ where
             Some(d) => d.to_vec(),
             None => match &self.profile.default_ddol {
                 Some(d) => {
-                    self.decide("card has no DDOL: default DDOL used (Book 2 §6.5.1)");
+                    self.decide_per(
+                        Topic::DataAuthentication,
+                        "Book 2 §6.5.1",
+                        "card has no DDOL: default DDOL used",
+                    );
                     d.clone()
                 }
                 None => return Err(OdaFailure::missing("DDOL (9F49) and default DDOL")),
@@ -261,7 +285,6 @@ where
         }
         let ddol_data = self.data.build_dol(&dol);
         let resp = self
-            .card
             .send(&commands::internal_authenticate(&ddol_data))
             .map_err(|e| match e {
                 KernelError::Card { .. } | KernelError::Transport(_) => OdaFailure {

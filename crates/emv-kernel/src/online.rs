@@ -9,8 +9,8 @@ use emv_tlv::bits::{AcType, Aip, Tsi, Tvr};
 use emv_tlv::{Builder, Tag, tags};
 
 use crate::error::KernelError;
+use crate::event::{Event, Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::outcome::OutcomeKind;
 use crate::pinpad::PinPad;
 use crate::util::{cn_digits, hex};
@@ -92,14 +92,16 @@ where
 
     /// Online processing and completion (Book 3 §10.9-10.11).
     pub fn online_processing(&mut self) -> Result<(), KernelError> {
-        self.stage = Stage::OnlineProcessing;
+        self.enter(Stage::OnlineProcessing);
         if self.profile.terminal_type.is_offline_only() {
             // Book 3 §10.8 / §10.7: an offline-only terminal that receives an ARQC cannot
             // go online and completes with the default action codes.
             return self.unable_to_go_online("offline-only terminal");
         }
         let request = self.authorisation_request();
+        self.events.emit(&Event::HostRequest(&request));
         let answer = self.host.authorise(&request);
+        self.events.emit(&Event::HostAnswer(answer.as_ref()));
         let response = match answer {
             Ok(r) => r,
             Err(e) => return self.unable_to_go_online(&e.to_string()),
@@ -108,14 +110,17 @@ where
         self.arc = Some(arc);
         self.data
             .set_terminal(tags::AUTHORISATION_RESPONSE_CODE, &arc);
-        self.decide(format!(
-            "issuer answered {} ({}): {}",
-            response.response_code.as_str(),
-            response.response_code.meaning(),
-            response.reason
-        ));
+        self.decide(
+            Topic::Issuer,
+            format!(
+                "issuer answered {} ({}): {}",
+                response.response_code.as_str(),
+                response.response_code.meaning(),
+                response.reason
+            ),
+        );
         if let Some(p) = response.online_pin {
-            self.decide(format!("issuer: online PIN {}", p.name()));
+            self.decide(Topic::Issuer, format!("issuer: online PIN {}", p.name()));
         }
         self.host_response = Some(response.clone());
         // Issuer authentication (Book 3 §10.9): EXTERNAL AUTHENTICATE when the AIP says
@@ -124,21 +129,28 @@ where
             self.data
                 .set_terminal(tags::ISSUER_AUTHENTICATION_DATA, iad);
             if self.aip.is_set(Aip::ISSUER_AUTHENTICATION_SUPPORTED) {
-                let resp = self.card.send(&commands::external_authenticate(iad))?;
+                let resp = self.send(&commands::external_authenticate(iad))?;
                 self.set_tsi(Tsi::ISSUER_AUTHENTICATION_PERFORMED);
                 if resp.sw.is_success() {
-                    self.decide("EXTERNAL AUTHENTICATE: issuer authenticated (Book 3 §10.9)");
+                    self.decide_per(
+                        Topic::Issuer,
+                        "Book 3 §10.9",
+                        "EXTERNAL AUTHENTICATE: issuer authenticated",
+                    );
                 } else {
                     self.set_tvr(
                         Tvr::ISSUER_AUTHENTICATION_FAILED,
-                        &format!(
-                            "EXTERNAL AUTHENTICATE answered {:04X} (Book 3 §10.9)",
-                            resp.sw.to_u16()
-                        ),
+                        Topic::Issuer,
+                        Some("Book 3 §10.9"),
+                        &format!("EXTERNAL AUTHENTICATE answered {:04X}", resp.sw.to_u16()),
                     );
                 }
             } else {
-                self.decide("AIP: no EXTERNAL AUTHENTICATE; Issuer Authentication Data (91) goes in CDOL2 (Book 3 §10.9)");
+                self.decide_per(
+                    Topic::Issuer,
+                    "Book 3 §10.9",
+                    "AIP: no EXTERNAL AUTHENTICATE; Issuer Authentication Data (91) goes in CDOL2",
+                );
             }
         }
         self.process_scripts(&response.issuer_scripts, 0x71)?;
@@ -173,13 +185,17 @@ where
         } else {
             (ResponseCode::UNABLE_TO_GO_ONLINE_APPROVED, AcType::Tc)
         };
-        self.decide(format!(
-            "unable to go online ({why}): TVR {} vs TAC/IAC-Default {}: ARC {}, request {} (Book 3 §10.7)",
-            self.tvr.to_hex(),
-            hex(&default),
-            arc.as_str(),
-            requested.name()
-        ));
+        self.decide_per(
+            Topic::Issuer,
+            "Book 3 §10.7",
+            format!(
+                "unable to go online ({why}): TVR {} vs TAC/IAC-Default {}: ARC {}, request {}",
+                self.tvr.to_hex(),
+                hex(&default),
+                arc.as_str(),
+                requested.name()
+            ),
+        );
         let arc = arc.to_arc();
         self.arc = Some(arc);
         self.data
@@ -196,7 +212,7 @@ where
     fn send_advice(&mut self, reason: AdviceReason) {
         self.sync_results();
         if !self.script_results.is_empty() {
-            let isr = self.script_results.concat();
+            let isr: Vec<u8> = self.script_results.iter().flat_map(|r| r.bytes()).collect();
             self.data.set_terminal(tags::ISSUER_SCRIPT_RESULTS, &isr);
         }
         let advice = Advice {
@@ -206,9 +222,17 @@ where
             stan: self.params.stan,
             icc_data: self.icc_data(ADVICE_ICC_TAGS),
         };
-        match self.host.advise(&advice) {
-            Ok(()) => self.decide(format!("{reason:?} advice sent to the host")),
-            Err(e) => self.decide(format!("{reason:?} advice not delivered: {e}")),
+        let delivered = self.host.advise(&advice);
+        self.events.emit(&Event::Advice {
+            advice: &advice,
+            delivered: delivered.as_ref().map(|_| ()),
+        });
+        match delivered {
+            Ok(()) => self.decide(Topic::Advice, format!("{reason:?} advice sent to the host")),
+            Err(e) => self.decide(
+                Topic::Advice,
+                format!("{reason:?} advice not delivered: {e}"),
+            ),
         }
     }
 }

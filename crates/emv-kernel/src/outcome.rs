@@ -1,10 +1,13 @@
-//! The result of a transaction: the outcome object of ARCHITECTURE.md (`run --json`), the
-//! decision log and the APDU log.
+//! The result of a transaction: the outcome object of `docs/formats.md` (`run --json`),
+//! with the kernel's journal (decisions, CV Rules, APDUs). Fields are typed (the emv-tlv
+//! bit fields, [`Cid`], [`ResponseCode`]) and serialise to the contract's upper-case hex.
 
-use serde::Serialize;
+use emv_auth::{OnlinePinResult, ResponseCode};
+use emv_tlv::bits::{Cid, CvmCode, CvmResults, Tsi, Tvr};
+use serde::{Serialize, Serializer};
 
 use crate::cvm::CvRuleTrace;
-use crate::log::{ApduRecord, Decision, Stage};
+use crate::event::{ApduRecord, Decision, ScriptResult, Stage};
 
 /// How the transaction ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -63,44 +66,124 @@ pub struct HostState {
     pub pending_scripts: u32,
 }
 
-/// The outcome of one transaction. Serialises to the outcome object of ARCHITECTURE.md
-/// (hex fields upper-case without spaces) plus the logs.
+/// The CVM of CVM Results byte 1 (b6-b1), in the outcome object's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum CvmPerformed {
+    /// `01`.
+    #[serde(rename = "offline-plaintext-pin")]
+    OfflinePlaintextPin,
+    /// `04`.
+    #[serde(rename = "offline-enciphered-pin")]
+    OfflineEncipheredPin,
+    /// `02`.
+    #[serde(rename = "online-pin")]
+    OnlinePin,
+    /// `03`.
+    #[serde(rename = "offline-plaintext-pin+signature")]
+    OfflinePlaintextPinAndSignature,
+    /// `05`.
+    #[serde(rename = "offline-enciphered-pin+signature")]
+    OfflineEncipheredPinAndSignature,
+    /// `1E`.
+    #[serde(rename = "signature")]
+    Signature,
+    /// `1F`.
+    #[serde(rename = "no-cvm")]
+    NoCvm,
+    /// `00`.
+    #[serde(rename = "fail-cvm")]
+    FailCvm,
+    /// `3F`: no CVM performed.
+    #[serde(rename = "none")]
+    None,
+    /// Any other code.
+    #[serde(rename = "other")]
+    Other,
+}
+
+impl CvmPerformed {
+    /// The CVM that CVM Results name (Book 4 Annex A4), b7 ignored.
+    pub fn of(results: CvmResults) -> Self {
+        match CvmCode::from_byte(results.0[0] & 0x3F) {
+            CvmCode::Fail => Self::FailCvm,
+            CvmCode::PlaintextPinIcc => Self::OfflinePlaintextPin,
+            CvmCode::EncipheredPinOnline => Self::OnlinePin,
+            CvmCode::PlaintextPinIccAndSignature => Self::OfflinePlaintextPinAndSignature,
+            CvmCode::EncipheredPinIcc => Self::OfflineEncipheredPin,
+            CvmCode::EncipheredPinIccAndSignature => Self::OfflineEncipheredPinAndSignature,
+            CvmCode::Signature => Self::Signature,
+            CvmCode::NoCvm => Self::NoCvm,
+            CvmCode::NotAvailable => Self::None,
+            _ => Self::Other,
+        }
+    }
+
+    /// The JSON name (`offline-plaintext-pin`, `online-pin`, `none`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OfflinePlaintextPin => "offline-plaintext-pin",
+            Self::OfflineEncipheredPin => "offline-enciphered-pin",
+            Self::OnlinePin => "online-pin",
+            Self::OfflinePlaintextPinAndSignature => "offline-plaintext-pin+signature",
+            Self::OfflineEncipheredPinAndSignature => "offline-enciphered-pin+signature",
+            Self::Signature => "signature",
+            Self::NoCvm => "no-cvm",
+            Self::FailCvm => "fail-cvm",
+            Self::None => "none",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl core::fmt::Display for CvmPerformed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The outcome of one transaction. Serialises to the outcome object of
+/// `docs/formats.md` (hex fields upper-case without spaces) plus the logs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     /// `approved`, `declined`, `online-approved`, `online-declined` or `terminated`.
     pub outcome: OutcomeKind,
     /// CID (9F27) of the first GENERATE AC.
-    pub cid_first: Option<String>,
+    #[serde(serialize_with = "hex::option")]
+    pub cid_first: Option<Cid>,
     /// CID of the final GENERATE AC (the first if there was only one).
-    pub cid_final: Option<String>,
+    #[serde(serialize_with = "hex::option")]
+    pub cid_final: Option<Cid>,
     /// TVR (95) at the end of the transaction.
-    pub tvr: String,
+    #[serde(serialize_with = "hex::bytes")]
+    pub tvr: Tvr,
     /// TSI (9B) at the end of the transaction.
-    pub tsi: String,
+    #[serde(serialize_with = "hex::bytes")]
+    pub tsi: Tsi,
     /// CVM Results (9F34).
-    pub cvm_results: String,
-    /// The CVM of CVM Results byte 1 in words: `offline-plaintext-pin`,
-    /// `offline-enciphered-pin`, `online-pin`, `offline-plaintext-pin+signature`,
-    /// `offline-enciphered-pin+signature`, `signature`, `no-cvm`, `fail-cvm`, `none`, or
-    /// `other`.
-    pub cvm_performed: String,
+    #[serde(serialize_with = "hex::bytes")]
+    pub cvm_results: CvmResults,
+    /// The CVM of CVM Results byte 1.
+    pub cvm_performed: CvmPerformed,
     /// Issuer response code (DE 39) when the host answered.
-    pub host_response_code: Option<String>,
-    /// The host's verdict on the online PIN (`verified`, `incorrect`, `blocked`).
-    pub online_pin: Option<String>,
+    pub host_response_code: Option<ResponseCode>,
+    /// The host's verdict on the online PIN.
+    pub online_pin: Option<OnlinePinResult>,
     /// Card state (filled by the caller).
     pub card: Option<CardState>,
     /// Host state (filled by the caller).
     pub host: Option<HostState>,
-    /// Issuer Script Results (9F5B), 5 bytes per script.
-    pub script_results: Option<String>,
+    /// Issuer Script Results (9F5B), one per script run; `null` in JSON when none ran.
+    #[serde(serialize_with = "hex::script_results")]
+    pub script_results: Vec<ScriptResult>,
     /// Number of APDUs exchanged (GET RESPONSE included).
     pub apdu_count: usize,
     /// The selected application (DF name).
-    pub aid: Option<String>,
+    #[serde(serialize_with = "hex::option")]
+    pub aid: Option<Vec<u8>>,
     /// Authorisation Response Code (8A) given to the card: the host's, or `Y3`/`Z3` when
-    /// unable to go online (as hex of the two ASCII characters).
-    pub arc: Option<String>,
+    /// unable to go online (in JSON as hex of the two ASCII characters).
+    #[serde(serialize_with = "hex::option")]
+    pub arc: Option<[u8; 2]>,
     /// A signature is to be taken (signature or combined CVM).
     pub signature_required: bool,
     /// Stage at which the transaction was terminated.
@@ -113,4 +196,48 @@ pub struct Outcome {
     pub cvm_trace: Vec<CvRuleTrace>,
     /// The APDU log.
     pub apdus: Vec<ApduRecord>,
+}
+
+impl Outcome {
+    /// Issuer Script Results (9F5B) as the card's tag holds them: 5 bytes per script.
+    pub fn script_results_bytes(&self) -> Option<Vec<u8>> {
+        (!self.script_results.is_empty())
+            .then(|| self.script_results.iter().flat_map(|r| r.bytes()).collect())
+    }
+
+    /// [`Outcome::script_results_bytes`] in upper-case hex, as the JSON has it.
+    pub fn script_results_hex(&self) -> Option<String> {
+        self.script_results_bytes()
+            .map(|b| emv_tlv::hex::encode(&b))
+    }
+}
+
+/// The contract's hex: upper case, no spaces.
+mod hex {
+    use super::{ScriptResult, Serializer};
+
+    pub(super) fn bytes<S: Serializer, B: AsRef<[u8]>>(b: &B, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&emv_tlv::hex::encode(b.as_ref()))
+    }
+
+    pub(super) fn option<S: Serializer, B: AsRef<[u8]>>(
+        b: &Option<B>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => s.serialize_some(&emv_tlv::hex::encode(b.as_ref())),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn script_results<S: Serializer>(
+        r: &[ScriptResult],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        if r.is_empty() {
+            return s.serialize_none();
+        }
+        let all: Vec<u8> = r.iter().flat_map(ScriptResult::bytes).collect();
+        s.serialize_some(&emv_tlv::hex::encode(&all))
+    }
 }

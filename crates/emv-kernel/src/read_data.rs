@@ -6,8 +6,8 @@ use emv_auth::Host;
 use emv_tlv::tags;
 
 use crate::error::KernelError;
+use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::pinpad::PinPad;
 
 impl<T, P, H> Transaction<'_, T, P, H>
@@ -19,11 +19,11 @@ where
     /// Reads every record the AFL names, stores the data objects (terminating on a
     /// duplicate), keeps the records flagged for ODA and checks the mandatory data.
     pub fn read_application_data(&mut self) -> Result<(), KernelError> {
-        self.stage = Stage::ReadApplicationData;
+        self.enter(Stage::ReadApplicationData);
         self.oda_data.clear();
         for entry in self.afl.0.clone() {
             for (n, record) in entry.records().enumerate() {
-                let resp = self.card.send(&commands::read_record(entry.sfi, record)?)?;
+                let resp = self.send(&commands::read_record(entry.sfi, record)?)?;
                 if !resp.sw.is_success() {
                     return Err(KernelError::terminate(format!(
                         "READ RECORD SFI {} record {record} answered {:04X} ({}) (Book 3 §10.2)",
@@ -82,10 +82,13 @@ where
             }
         }
         let records: usize = self.afl.0.iter().map(|e| e.records().count()).sum();
-        self.decide(format!(
-            "read {records} record(s); {} bytes for offline data authentication",
-            self.oda_data.len()
-        ));
+        self.decide(
+            Topic::Initiation,
+            format!(
+                "read {records} record(s); {} bytes for offline data authentication",
+                self.oda_data.len()
+            ),
+        );
         Ok(())
     }
 

@@ -7,8 +7,8 @@ use emv_tlv::bits::{AdditionalTerminalCapabilities as Atc, Auc, Tvr};
 use emv_tlv::tags;
 
 use crate::error::KernelError;
+use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::pinpad::PinPad;
 use crate::util::{hex, yymmdd};
 
@@ -20,7 +20,7 @@ where
 {
     /// Processing restrictions (Book 3 §10.4); sets TVR byte 2 bits, never terminates.
     pub fn processing_restrictions(&mut self) -> Result<(), KernelError> {
-        self.stage = Stage::ProcessingRestrictions;
+        self.enter(Stage::ProcessingRestrictions);
         self.check_application_version();
         self.check_usage_control();
         self.check_dates();
@@ -42,15 +42,20 @@ where
         match (card, terminal) {
             (Some(c), Some(t)) if c != t => self.set_tvr(
                 Tvr::VERSIONS_DIFFER,
-                &format!(
-                    "card version {} ≠ terminal {} (Book 3 §10.4.1)",
-                    hex(&c),
-                    hex(&t)
-                ),
+                Topic::Restrictions,
+                Some("Book 3 §10.4.1"),
+                &format!("card version {} ≠ terminal {}", hex(&c), hex(&t)),
             ),
-            (Some(_), Some(_)) => self.decide("application versions match (Book 3 §10.4.1)"),
-            _ => self
-                .decide("no Application Version Number on the card: not checked (Book 3 §10.4.1)"),
+            (Some(_), Some(_)) => self.decide_per(
+                Topic::Restrictions,
+                "Book 3 §10.4.1",
+                "application versions match",
+            ),
+            _ => self.decide_per(
+                Topic::Restrictions,
+                "Book 3 §10.4.1",
+                "no Application Version Number on the card: not checked",
+            ),
         }
     }
 
@@ -59,7 +64,11 @@ where
     /// cashback).
     fn check_usage_control(&mut self) {
         let Some(auc) = self.data.icc(tags::AUC).and_then(Auc::from_slice) else {
-            self.decide("no Application Usage Control: not checked (Book 3 §10.4.2)");
+            self.decide_per(
+                Topic::Restrictions,
+                "Book 3 §10.4.2",
+                "no Application Usage Control: not checked",
+            );
             return;
         };
         let mut refused: Vec<&str> = Vec::new();
@@ -114,17 +123,18 @@ where
             }
         }
         if refused.is_empty() {
-            self.decide(format!(
-                "usage control {} allows the transaction (Book 3 §10.4.2)",
-                auc.to_hex()
-            ));
+            self.decide_per(
+                Topic::Restrictions,
+                "Book 3 §10.4.2",
+                format!("usage control {} allows the transaction", auc.to_hex()),
+            );
         } else {
             let why = format!(
                 "usage control {}: {} (Book 3 §10.4.2)",
                 auc.to_hex(),
                 refused.join(", ")
             );
-            self.set_tvr(Tvr::SERVICE_NOT_ALLOWED, &why);
+            self.set_tvr(Tvr::SERVICE_NOT_ALLOWED, Topic::Restrictions, None, &why);
         }
     }
 
@@ -139,12 +149,16 @@ where
             match yymmdd(&v) {
                 Some(eff) if eff > today => self.set_tvr(
                     Tvr::NOT_YET_EFFECTIVE,
-                    &format!("effective date {} is after today (Book 3 §10.4.3)", hex(&v)),
+                    Topic::Restrictions,
+                    Some("Book 3 §10.4.3"),
+                    &format!("effective date {} is after today", hex(&v)),
                 ),
                 Some(_) => {}
                 None => self.set_tvr(
                     Tvr::NOT_YET_EFFECTIVE,
-                    &format!("effective date {} is not a date (Book 3 §10.4.3)", hex(&v)),
+                    Topic::Restrictions,
+                    Some("Book 3 §10.4.3"),
+                    &format!("effective date {} is not a date", hex(&v)),
                 ),
             }
         }
@@ -152,15 +166,16 @@ where
             match yymmdd(&v) {
                 Some(exp) if exp < today => self.set_tvr(
                     Tvr::EXPIRED_APPLICATION,
-                    &format!(
-                        "expiration date {} is before today (Book 3 §10.4.3)",
-                        hex(&v)
-                    ),
+                    Topic::Restrictions,
+                    Some("Book 3 §10.4.3"),
+                    &format!("expiration date {} is before today", hex(&v)),
                 ),
                 Some(_) => {}
                 None => self.set_tvr(
                     Tvr::EXPIRED_APPLICATION,
-                    &format!("expiration date {} is not a date (Book 3 §10.4.3)", hex(&v)),
+                    Topic::Restrictions,
+                    Some("Book 3 §10.4.3"),
+                    &format!("expiration date {} is not a date", hex(&v)),
                 ),
             }
         }

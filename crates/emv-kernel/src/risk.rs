@@ -7,8 +7,8 @@ use emv_tlv::bits::{Aip, Tsi, Tvr};
 use emv_tlv::{Tag, tags};
 
 use crate::error::KernelError;
+use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::pinpad::PinPad;
 
 impl<T, P, H> Transaction<'_, T, P, H>
@@ -20,15 +20,21 @@ where
     /// Terminal risk management (Book 3 §10.6), performed when the AIP asks for it
     /// (byte 1 bit 4); sets TVR byte 4 (and byte 2 "New card") and TSI byte 1 bit 4.
     pub fn terminal_risk_management(&mut self) -> Result<(), KernelError> {
-        self.stage = Stage::TerminalRiskManagement;
+        self.enter(Stage::TerminalRiskManagement);
         if self.params.merchant_forced_online {
             self.set_tvr(
                 Tvr::MERCHANT_FORCED_ONLINE,
+                Topic::RiskManagement,
+                None,
                 "merchant forced the transaction online",
             );
         }
         if !self.aip.is_set(Aip::TERMINAL_RISK_MANAGEMENT) {
-            self.decide("AIP: terminal risk management not requested (Book 3 §10.6)");
+            self.decide_per(
+                Topic::RiskManagement,
+                "Book 3 §10.6",
+                "AIP: terminal risk management not requested",
+            );
             return Ok(());
         }
         let amount = self.params.amount;
@@ -37,7 +43,9 @@ where
         if amount >= floor {
             self.set_tvr(
                 Tvr::FLOOR_LIMIT_EXCEEDED,
-                &format!("amount {amount} ≥ floor limit {floor} (Book 3 §10.6.1)"),
+                Topic::RiskManagement,
+                Some("Book 3 §10.6.1"),
+                &format!("amount {amount} ≥ floor limit {floor}"),
             );
         }
         self.random_selection(amount, floor);
@@ -68,12 +76,16 @@ where
         if draw <= percent {
             self.set_tvr(
                 Tvr::RANDOMLY_SELECTED_ONLINE,
-                &format!("random number {draw} ≤ transaction target percentage {percent} (Book 3 §10.6.2)"),
+                Topic::RiskManagement,
+                Some("Book 3 §10.6.2"),
+                &format!("random number {draw} ≤ transaction target percentage {percent}"),
             );
         } else {
-            self.decide(format!(
-                "random selection: {draw} > target percentage {percent}, not selected (Book 3 §10.6.2)"
-            ));
+            self.decide_per(
+                Topic::RiskManagement,
+                "Book 3 §10.6.2",
+                format!("random selection: {draw} > target percentage {percent}, not selected"),
+            );
         }
     }
 
@@ -93,7 +105,11 @@ where
             .icc(tags::UPPER_CONSECUTIVE_OFFLINE_LIMIT)
             .map(<[u8]>::to_vec);
         let (Some([lower]), Some([upper])) = (lower.as_deref(), upper.as_deref()) else {
-            self.decide("no consecutive offline limits (9F14/9F23) on the card: no velocity checking (Book 3 §10.6.3)");
+            self.decide_per(
+                Topic::RiskManagement,
+                "Book 3 §10.6.3",
+                "no consecutive offline limits (9F14/9F23) on the card: no velocity checking",
+            );
             return Ok(());
         };
         let (lower, upper) = (*lower, *upper);
@@ -102,34 +118,44 @@ where
         let (Some(atc), Some(last_online)) = (atc, last_online) else {
             self.set_tvr(
                 Tvr::LOWER_CONSECUTIVE_OFFLINE_LIMIT_EXCEEDED,
-                "ATC or Last Online ATC Register not returned (Book 3 §10.6.3)",
+                Topic::RiskManagement,
+                Some("Book 3 §10.6.3"),
+                "ATC or Last Online ATC Register not returned",
             );
             self.set_tvr(
                 Tvr::UPPER_CONSECUTIVE_OFFLINE_LIMIT_EXCEEDED,
-                "ATC or Last Online ATC Register not returned (Book 3 §10.6.3)",
+                Topic::RiskManagement,
+                Some("Book 3 §10.6.3"),
+                "ATC or Last Online ATC Register not returned",
             );
             return Ok(());
         };
         let offline = atc.saturating_sub(last_online);
-        self.decide(format!(
+        self.decide(Topic::RiskManagement, format!(
             "ATC {atc}, last online ATC {last_online}: {offline} offline since; limits {lower}/{upper}"
         ));
         if offline > u16::from(lower) {
             self.set_tvr(
                 Tvr::LOWER_CONSECUTIVE_OFFLINE_LIMIT_EXCEEDED,
-                &format!("{offline} > lower consecutive offline limit {lower} (Book 3 §10.6.3)"),
+                Topic::RiskManagement,
+                Some("Book 3 §10.6.3"),
+                &format!("{offline} > lower consecutive offline limit {lower}"),
             );
         }
         if offline > u16::from(upper) {
             self.set_tvr(
                 Tvr::UPPER_CONSECUTIVE_OFFLINE_LIMIT_EXCEEDED,
-                &format!("{offline} > upper consecutive offline limit {upper} (Book 3 §10.6.3)"),
+                Topic::RiskManagement,
+                Some("Book 3 §10.6.3"),
+                &format!("{offline} > upper consecutive offline limit {upper}"),
             );
         }
         if last_online == 0 {
             self.set_tvr(
                 Tvr::NEW_CARD,
-                "Last Online ATC Register is 0 (Book 3 §10.6.3)",
+                Topic::RiskManagement,
+                Some("Book 3 §10.6.3"),
+                "Last Online ATC Register is 0",
             );
         }
         Ok(())
@@ -137,9 +163,7 @@ where
 
     /// GET DATA of a 2-byte counter; `None` if the card does not return it as `tag 02 xxxx`.
     pub(crate) fn get_data_u16(&mut self, tag: Tag) -> Result<Option<u16>, KernelError> {
-        let resp = self
-            .card
-            .send(&commands::get_data(u16::try_from(tag.value()).unwrap_or(0)))?;
+        let resp = self.send(&commands::get_data(u16::try_from(tag.value()).unwrap_or(0)))?;
         if !resp.sw.is_success() {
             return Ok(None);
         }

@@ -7,8 +7,8 @@ use emv_tlv::bits::{Tsi, Tvr};
 use emv_tlv::tags;
 
 use crate::error::KernelError;
+use crate::event::{Event, ScriptResult, Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::pinpad::PinPad;
 use crate::util::hex;
 
@@ -41,7 +41,7 @@ where
             return Ok(());
         }
         let previous = self.stage;
-        self.stage = Stage::IssuerScriptProcessing;
+        self.enter(Stage::IssuerScriptProcessing);
         let failure_bit = if template == 0x71 {
             Tvr::SCRIPT_FAILED_BEFORE_FINAL_GENERATE_AC
         } else {
@@ -66,22 +66,33 @@ where
                 Ok(())
             });
             if let Err(e) = parsed {
-                self.set_tvr(failure_bit, &format!("script {} malformed: {e}", hex(&id)));
-                self.script_results
-                    .push([NOT_PERFORMED, id[0], id[1], id[2], id[3]]);
+                self.set_tvr(
+                    failure_bit,
+                    Topic::Script,
+                    None,
+                    &format!("script {} malformed: {e}", hex(&id)),
+                );
+                self.script_done(ScriptResult {
+                    template,
+                    id,
+                    commands: 0,
+                    status: NOT_PERFORMED,
+                });
                 continue;
             }
             self.set_tsi(Tsi::SCRIPT_PROCESSING_PERFORMED);
             let mut status = SUCCESSFUL;
             for (i, cmd) in cmds.iter().enumerate() {
-                let resp = self.card.send_raw(cmd)?;
+                let resp = self.send_raw(cmd)?;
                 if !resp.sw.script_command_ok() {
                     let seq = u8::try_from(i + 1).unwrap_or(0x0F).min(0x0F);
                     status = FAILED | seq;
                     self.set_tvr(
                         failure_bit,
+                        Topic::Script,
+                        Some("Book 3 §10.10"),
                         &format!(
-                            "script {} command {} answered {:04X} (Book 3 §10.10)",
+                            "script {} command {} answered {:04X}",
                             hex(&id),
                             i + 1,
                             resp.sw.to_u16()
@@ -90,15 +101,27 @@ where
                     break;
                 }
             }
-            self.decide(format!(
-                "script {} ({} command(s)) in template {template:02X}: result {status:02X}",
-                hex(&id),
-                cmds.len()
-            ));
-            self.script_results
-                .push([status, id[0], id[1], id[2], id[3]]);
+            self.decide(
+                Topic::Script,
+                format!(
+                    "script {} ({} command(s)) in template {template:02X}: result {status:02X}",
+                    hex(&id),
+                    cmds.len()
+                ),
+            );
+            self.script_done(ScriptResult {
+                template,
+                id,
+                commands: cmds.len(),
+                status,
+            });
         }
-        self.stage = previous;
+        self.enter(previous);
         Ok(())
+    }
+
+    fn script_done(&mut self, result: ScriptResult) {
+        self.events.emit(&Event::ScriptResult(&result));
+        self.script_results.push(result);
     }
 }

@@ -7,8 +7,8 @@ use emv_tlv::{Tag, Tlv, tags};
 use serde::Serialize;
 
 use crate::error::KernelError;
+use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
-use crate::log::Stage;
 use crate::pinpad::PinPad;
 use crate::util::hex;
 
@@ -75,7 +75,7 @@ where
     /// then performs final selection of the best remaining candidate. Called again after
     /// GET PROCESSING OPTIONS answers `6985`.
     pub fn application_selection(&mut self) -> Result<(), KernelError> {
-        self.stage = Stage::ApplicationSelection;
+        self.enter(Stage::ApplicationSelection);
         if !self.candidates_built {
             self.build_candidate_list()?;
             self.candidates_built = true;
@@ -87,31 +87,36 @@ where
         if self.profile.use_pse {
             match self.pse_candidates()? {
                 Some(list) if !list.is_empty() => {
-                    self.decide(format!(
-                        "candidate list from the PSE: {} application(s) (Book 1 §12.3.2)",
-                        list.len()
-                    ));
+                    self.decide_per(
+                        Topic::Selection,
+                        "Book 1 §12.3.2",
+                        format!("candidate list from the PSE: {} application(s)", list.len()),
+                    );
                     self.candidates = list;
                     return Ok(());
                 }
-                Some(_) => self.decide(
+                Some(_) => self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.3.2 step 6",
                     "PSE lists no application the terminal supports: using the list of AIDs \
-                     (Book 1 §12.3.2 step 6)",
+                    ",
                 ),
                 None => {}
             }
         }
         self.candidates = self.list_of_aids()?;
         let n = self.candidates.len();
-        self.decide(format!(
-            "candidate list from the list of AIDs: {n} application(s) (Book 1 §12.3.3)"
-        ));
+        self.decide_per(
+            Topic::Selection,
+            "Book 1 §12.3.3",
+            format!("candidate list from the list of AIDs: {n} application(s)"),
+        );
         Ok(())
     }
 
     /// Directory method (Book 1 §12.3.2). `Ok(None)`: PSE not usable, use the list of AIDs.
     fn pse_candidates(&mut self) -> Result<Option<Vec<Candidate>>, KernelError> {
-        let resp = self.card.send(&commands::select_pse())?;
+        let resp = self.send(&commands::select_pse())?;
         match resp.sw {
             StatusWord::Success => {}
             StatusWord::FunctionNotSupported => {
@@ -121,11 +126,15 @@ where
                 ));
             }
             sw => {
-                self.decide(format!(
-                    "SELECT PSE answered {:04X} ({}): using the list of AIDs (Book 1 §12.3.2 step 1)",
-                    sw.to_u16(),
-                    sw.meaning()
-                ));
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.3.2 step 1",
+                    format!(
+                        "SELECT PSE answered {:04X} ({}): using the list of AIDs",
+                        sw.to_u16(),
+                        sw.meaning()
+                    ),
+                );
                 return Ok(None);
             }
         }
@@ -136,41 +145,55 @@ where
         let sfi = match sfi.as_deref() {
             Some([s @ 1..=10]) => *s,
             _ => {
-                self.decide(
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.3.2 step 2",
                     "PSE FCI has no valid SFI of the directory (88): using the list of AIDs \
-                     (Book 1 §12.3.2 step 2)",
+                    ",
                 );
                 return Ok(None);
             }
         };
         let mut list = Vec::new();
         for record in 1..=u8::MAX {
-            let resp = self.card.send(&commands::read_record(sfi, record)?)?;
+            let resp = self.send(&commands::read_record(sfi, record)?)?;
             if resp.sw == StatusWord::RecordNotFound {
                 break;
             }
             if !resp.sw.is_success() {
-                self.decide(format!(
-                    "READ RECORD of the PSE directory answered {:04X}: using the list of AIDs \
-                     (Book 1 §12.3.2 step 3)",
-                    resp.sw.to_u16()
-                ));
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.3.2 step 3",
+                    format!(
+                        "READ RECORD of the PSE directory answered {:04X}: using the list of AIDs \
+                    ",
+                        resp.sw.to_u16()
+                    ),
+                );
                 return Ok(None);
             }
             let Ok(rec) = emv_tlv::parse_one(&resp.data) else {
-                self.decide(
-                    "malformed PSE directory record: using the list of AIDs (Book 1 §12.3.2)",
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.3.2",
+                    "malformed PSE directory record: using the list of AIDs",
                 );
                 return Ok(None);
             };
             if rec.tag() != tags::READ_RECORD_RESPONSE_TEMPLATE {
-                self.decide("PSE directory record is not template 70: using the list of AIDs (Book 1 §12.3.2)");
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.3.2",
+                    "PSE directory record is not template 70: using the list of AIDs",
+                );
                 return Ok(None);
             }
             for entry in rec.children() {
                 let Ok(entry) = entry else {
-                    self.decide(
-                        "malformed PSE directory entry: using the list of AIDs (Book 1 §12.3.2)",
+                    self.decide_per(
+                        Topic::Selection,
+                        "Book 1 §12.3.2",
+                        "malformed PSE directory entry: using the list of AIDs",
                     );
                     return Ok(None);
                 };
@@ -178,7 +201,10 @@ where
                     continue;
                 }
                 if child(&entry, tags::DDF_NAME).is_some() {
-                    self.decide("PSE entry names a DDF (9D); nested directories are not followed");
+                    self.decide(
+                        Topic::Selection,
+                        "PSE entry names a DDF (9D); nested directories are not followed",
+                    );
                     continue;
                 }
                 let Some(adf) = child(&entry, tags::AID) else {
@@ -191,11 +217,15 @@ where
                             .unwrap_or_else(|| hex(adf));
                         let priority = child(&entry, tags::APPLICATION_PRIORITY_INDICATOR)
                             .and_then(|p| p.first().copied());
-                        self.decide(format!(
-                            "PSE entry {} ({label}) matches terminal AID {} (Book 1 §12.3.2 step 4)",
-                            hex(adf),
-                            hex(&self.profile.aids[i].aid)
-                        ));
+                        self.decide_per(
+                            Topic::Selection,
+                            "Book 1 §12.3.2 step 4",
+                            format!(
+                                "PSE entry {} ({label}) matches terminal AID {}",
+                                hex(adf),
+                                hex(&self.profile.aids[i].aid)
+                            ),
+                        );
                         list.push(Candidate {
                             df_name: adf.to_vec(),
                             label,
@@ -203,10 +233,10 @@ where
                             aid_index: i,
                         });
                     }
-                    None => self.decide(format!(
-                        "PSE entry {} is not supported by the terminal",
-                        hex(adf)
-                    )),
+                    None => self.decide(
+                        Topic::Selection,
+                        format!("PSE entry {} is not supported by the terminal", hex(adf)),
+                    ),
                 }
             }
         }
@@ -225,7 +255,7 @@ where
                 } else {
                     commands::select(&terminal_aid.aid)
                 };
-                let resp = self.card.send(&cmd)?;
+                let resp = self.send(&cmd)?;
                 let blocked = match resp.sw {
                     StatusWord::Success => false,
                     StatusWord::SelectedFileInvalidated => true,
@@ -241,10 +271,13 @@ where
                     .ok()
                     .filter(|f| f.tag() == tags::FCI_TEMPLATE);
                 let Some(fci) = fci else {
-                    self.decide(format!(
-                        "SELECT {} returned no FCI template: ignored",
-                        hex(&terminal_aid.aid)
-                    ));
+                    self.decide(
+                        Topic::Selection,
+                        format!(
+                            "SELECT {} returned no FCI template: ignored",
+                            hex(&terminal_aid.aid)
+                        ),
+                    );
                     break;
                 };
                 let Some(df_name) = child(&fci, tags::DF_NAME).map(<[u8]>::to_vec) else {
@@ -254,11 +287,15 @@ where
                 let partial = df_name.len() > terminal_aid.aid.len()
                     && df_name.starts_with(&terminal_aid.aid);
                 if blocked && (exact || partial) {
-                    self.decide(format!(
-                        "application {} is blocked (6283): not added to the candidate list \
-                         (Book 1 §12.3.3 step 4)",
-                        hex(&df_name)
-                    ));
+                    self.decide_per(
+                        Topic::Selection,
+                        "Book 1 §12.3.3 step 4",
+                        format!(
+                            "application {} is blocked (6283): not added to the candidate list \
+                        ",
+                            hex(&df_name)
+                        ),
+                    );
                 } else if exact || (partial && terminal_aid.partial_match) {
                     let a5 = fci.find(tags::FCI_PROPRIETARY_TEMPLATE);
                     let label = a5
@@ -268,11 +305,14 @@ where
                     let priority = a5
                         .and_then(|a| child(&a, tags::APPLICATION_PRIORITY_INDICATOR))
                         .and_then(|p| p.first().copied());
-                    self.decide(format!(
-                        "{} ({label}) added to the candidate list ({} match, Book 1 §12.3.3)",
-                        hex(&df_name),
-                        if exact { "exact" } else { "partial" }
-                    ));
+                    self.decide(
+                        Topic::Selection,
+                        format!(
+                            "{} ({label}) added to the candidate list ({} match, Book 1 §12.3.3)",
+                            hex(&df_name),
+                            if exact { "exact" } else { "partial" }
+                        ),
+                    );
                     list.push(Candidate {
                         df_name,
                         label,
@@ -280,12 +320,16 @@ where
                         aid_index: i,
                     });
                 } else if partial {
-                    self.decide(format!(
-                        "{} only partially matches {} whose selection indicator forbids it \
-                         (Book 1 §12.3.1)",
-                        hex(&df_name),
-                        hex(&terminal_aid.aid)
-                    ));
+                    self.decide_per(
+                        Topic::Selection,
+                        "Book 1 §12.3.1",
+                        format!(
+                            "{} only partially matches {} whose selection indicator forbids it \
+                        ",
+                            hex(&df_name),
+                            hex(&terminal_aid.aid)
+                        ),
+                    );
                 } else {
                     break;
                 }
@@ -315,46 +359,65 @@ where
             let c = self.candidates.remove(0);
             if c.confirmation_required() {
                 if !self.profile.cardholder_confirmation {
-                    self.decide(format!(
-                        "{} requires cardholder confirmation, which this terminal cannot \
-                         ask: not selected (Book 1 §12.4)",
-                        c.label
-                    ));
+                    self.decide_per(
+                        Topic::Selection,
+                        "Book 1 §12.4",
+                        format!(
+                            "{} requires cardholder confirmation, which this terminal cannot \
+                         ask: not selected",
+                            c.label
+                        ),
+                    );
                     continue;
                 }
                 if !self.pinpad.confirm_application(&c.label) {
-                    self.decide(format!("cardholder did not confirm {}", c.label));
+                    self.decide(
+                        Topic::Selection,
+                        format!("cardholder did not confirm {}", c.label),
+                    );
                     continue;
                 }
             }
-            let resp = self.card.send(&commands::select(&c.df_name))?;
+            let resp = self.send(&commands::select(&c.df_name))?;
             if !resp.sw.is_success() {
-                self.decide(format!(
-                    "final SELECT of {} answered {:04X} ({}): removed from the candidate list \
-                     (Book 1 §12.4)",
-                    hex(&c.df_name),
-                    resp.sw.to_u16(),
-                    resp.sw.meaning()
-                ));
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.4",
+                    format!(
+                        "final SELECT of {} answered {:04X} ({}): removed from the candidate list \
+                    ",
+                        hex(&c.df_name),
+                        resp.sw.to_u16(),
+                        resp.sw.meaning()
+                    ),
+                );
                 continue;
             }
             let fci = emv_tlv::parse_one(&resp.data)
                 .ok()
                 .filter(|f| f.tag() == tags::FCI_TEMPLATE);
             let Some(fci) = fci else {
-                self.decide(format!(
-                    "final SELECT of {}: FCI is not a valid template 6F: removed (Book 1 §12.4)",
-                    hex(&c.df_name)
-                ));
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.4",
+                    format!(
+                        "final SELECT of {}: FCI is not a valid template 6F: removed",
+                        hex(&c.df_name)
+                    ),
+                );
                 continue;
             };
             let df_name = child(&fci, tags::DF_NAME).map(<[u8]>::to_vec);
             let a5 = fci.find(tags::FCI_PROPRIETARY_TEMPLATE);
             if df_name.as_deref() != Some(c.df_name.as_slice()) || a5.is_none() {
-                self.decide(format!(
-                    "final SELECT of {}: FCI lacks the DF name or template A5: removed (Book 1 §12.2.3)",
-                    hex(&c.df_name)
-                ));
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.2.3",
+                    format!(
+                        "final SELECT of {}: FCI lacks the DF name or template A5: removed",
+                        hex(&c.df_name)
+                    ),
+                );
                 continue;
             }
             // a new application: its data replace any earlier candidate's
@@ -373,7 +436,10 @@ where
                 tags::APPLICATION_VERSION_NUMBER_TERMINAL,
                 &aid_cfg.application_version,
             );
-            self.decide(format!("selected {} ({})", hex(&c.df_name), c.label));
+            self.decide(
+                Topic::Selection,
+                format!("selected {} ({})", hex(&c.df_name), c.label),
+            );
             self.selected = Some(c);
             return Ok(());
         }

@@ -7,8 +7,8 @@ use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, OnlinePinResu
 use emv_crypto::oda::RsaPrivateKey;
 use emv_crypto::offline_pin::{self, OfflinePin};
 
-use crate::log::command_name;
 use crate::util::hex;
+use emv_apdu::describe::command_name;
 
 /// An expected C-APDU: hex bytes where `XX` matches any byte; a trailing `*` matches any
 /// remaining bytes.

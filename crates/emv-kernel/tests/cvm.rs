@@ -278,9 +278,9 @@ fn run(c: &Case) -> Ran {
         serde_json::to_string(&(&outcome.decisions, &outcome.cvm_trace, &outcome.apdus)).unwrap();
     let prompts = pad.prompts().len();
     Ran {
-        results: outcome.cvm_results,
-        tvr: outcome.tvr,
-        tsi: outcome.tsi,
+        results: outcome.cvm_results.to_hex(),
+        tvr: outcome.tvr.to_hex(),
+        tsi: outcome.tsi.to_hex(),
         verifies: card.verify_count(),
         prompts,
         signature,

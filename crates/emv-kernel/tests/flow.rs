@@ -167,14 +167,17 @@ fn pse_priority_and_offline_approval() {
         .unwrap();
     card.finish().unwrap();
     assert_eq!(out.outcome, OutcomeKind::Approved, "{:#?}", out.decisions);
-    assert_eq!(out.aid.as_deref(), Some(VISA));
-    assert_eq!(out.cid_first.as_deref(), Some("40"));
-    assert_eq!(out.cid_final.as_deref(), Some("40"));
+    assert_eq!(
+        out.aid.as_deref().map(emv_tlv::hex::encode).as_deref(),
+        Some(VISA)
+    );
+    assert_eq!(out.cid_first.map(|c| c.to_hex()).as_deref(), Some("40"));
+    assert_eq!(out.cid_final.map(|c| c.to_hex()).as_deref(), Some("40"));
     // ODA not performed (AIP has none); 4101 condition 01 not met → 1F00
-    assert_eq!(out.tvr, "8000000000");
-    assert_eq!(out.tsi, "6800");
-    assert_eq!(out.cvm_results, "1F0002");
-    assert_eq!(out.cvm_performed, "no-cvm");
+    assert_eq!(out.tvr.to_hex(), "8000000000");
+    assert_eq!(out.tsi.to_hex(), "6800");
+    assert_eq!(out.cvm_results.to_hex(), "1F0002");
+    assert_eq!(out.cvm_performed.name(), "no-cvm");
     assert_eq!(out.apdu_count, 7);
     assert!(host.requests.is_empty());
     let json = serde_json::to_value(&out).unwrap();
@@ -272,19 +275,34 @@ fn gpo_6985_next_candidate_online_pin_issuer_auth_and_scripts() {
         "{:#?}",
         out.decisions
     );
-    assert_eq!(out.aid.as_deref(), Some(MC));
-    assert_eq!(out.cvm_results, "420300");
-    assert_eq!(out.cvm_performed, "online-pin");
     assert_eq!(
-        (out.cid_first.as_deref(), out.cid_final.as_deref()),
+        out.aid.as_deref().map(emv_tlv::hex::encode).as_deref(),
+        Some(MC)
+    );
+    assert_eq!(out.cvm_results.to_hex(), "420300");
+    assert_eq!(out.cvm_performed.name(), "online-pin");
+    assert_eq!(
+        (
+            out.cid_first.map(|c| c.to_hex()).as_deref(),
+            out.cid_final.map(|c| c.to_hex()).as_deref()
+        ),
         (Some("80"), Some("40"))
     );
     // ODA not performed, new card, online PIN, lower limit exceeded; script failed after
-    assert_eq!(out.tvr, "8008044010");
-    assert_eq!(out.tsi, "7C00");
-    assert_eq!(out.script_results.as_deref(), Some("20000000011200000002"));
-    assert_eq!(out.host_response_code.as_deref(), Some("00"));
-    assert_eq!(out.arc.as_deref(), Some("3030"));
+    assert_eq!(out.tvr.to_hex(), "8008044010");
+    assert_eq!(out.tsi.to_hex(), "7C00");
+    assert_eq!(
+        out.script_results_hex().as_deref(),
+        Some("20000000011200000002")
+    );
+    assert_eq!(
+        out.host_response_code.as_ref().map(|c| c.as_str()),
+        Some("00")
+    );
+    assert_eq!(
+        out.arc.map(|a| emv_tlv::hex::encode(&a)).as_deref(),
+        Some("3030")
+    );
     let req = &host.requests[0];
     let pin = req.pin.as_ref().unwrap();
     assert_eq!(
@@ -351,9 +369,12 @@ fn unable_to_go_online_declines_with_z3_when_default_codes_match() {
         .unwrap();
     card.finish().unwrap();
     assert_eq!(out.outcome, OutcomeKind::Declined);
-    assert_eq!(out.arc.as_deref(), Some("5A33"));
+    assert_eq!(
+        out.arc.map(|a| emv_tlv::hex::encode(&a)).as_deref(),
+        Some("5A33")
+    );
     assert_eq!(out.host_response_code, None);
-    assert_eq!(out.cid_final.as_deref(), Some("00"));
+    assert_eq!(out.cid_final.map(|c| c.to_hex()).as_deref(), Some("00"));
     assert!(host.advices.is_empty());
 }
 
@@ -371,7 +392,10 @@ fn unable_to_go_online_approves_with_y3_when_default_codes_do_not_match() {
         .unwrap();
     card.finish().unwrap();
     assert_eq!(out.outcome, OutcomeKind::Approved);
-    assert_eq!(out.arc.as_deref(), Some("5933"));
+    assert_eq!(
+        out.arc.map(|a| emv_tlv::hex::encode(&a)).as_deref(),
+        Some("5933")
+    );
 }
 
 #[test]
@@ -389,7 +413,10 @@ fn host_decline_gives_online_declined_and_91_goes_in_cdol2_without_issuer_auth()
         .unwrap();
     card.finish().unwrap();
     assert_eq!(out.outcome, OutcomeKind::OnlineDeclined);
-    assert_eq!(out.host_response_code.as_deref(), Some("51"));
+    assert_eq!(
+        out.host_response_code.as_ref().map(|c| c.as_str()),
+        Some("51")
+    );
     assert_eq!(host.advices.len(), 1);
 }
 
@@ -426,7 +453,7 @@ fn blocked_application_6283_is_not_a_candidate() {
         reason.contains("no mutually supported application"),
         "{reason}"
     );
-    assert!(out.decisions.iter().any(|d| d.text.contains("6283")));
+    assert!(out.decisions.iter().any(|d| d.text().contains("6283")));
 }
 
 #[test]
@@ -450,12 +477,15 @@ fn partial_match_and_confirmation_required_application_skipped_by_unattended_ter
         .run(&mut card, &mut pad, &mut host, &params(100))
         .unwrap();
     card.finish().unwrap();
-    assert_eq!(out.aid.as_deref(), Some(long2.as_str()));
+    assert_eq!(
+        out.aid.as_deref().map(emv_tlv::hex::encode).as_deref(),
+        Some(long2.as_str())
+    );
     assert_eq!(out.outcome, OutcomeKind::Terminated);
     assert!(
         out.decisions
             .iter()
-            .any(|d| d.text.contains("confirmation"))
+            .any(|d| d.text().contains("confirmation"))
     );
 }
 
@@ -588,7 +618,7 @@ fn processing_restrictions() {
             tx.processing_restrictions().unwrap()
         });
         card.finish().unwrap();
-        out.tvr
+        out.tvr.to_hex()
     };
     let pos = || visa_only(&[]);
     let base = [
@@ -674,7 +704,7 @@ fn application_version_compared_after_final_selection() {
         tx.processing_restrictions().unwrap();
     });
     card.finish().unwrap();
-    assert_eq!(out.tvr, "0080000000");
+    assert_eq!(out.tvr.to_hex(), "0080000000");
 }
 
 #[test]
@@ -688,7 +718,10 @@ fn terminal_risk_management() {
         tx.terminal_risk_management().unwrap()
     });
     card.finish().unwrap();
-    assert_eq!((out.tvr.as_str(), out.tsi.as_str()), ("0000004000", "0800"));
+    assert_eq!(
+        (out.tvr.to_hex().as_str(), out.tsi.to_hex().as_str()),
+        ("0000004000", "0800")
+    );
     // Last Online ATC not returned: both limit bits (Book 3 §10.6.3)
     let mut card = ScriptedCard::new()
         .expect("80CA9F3600", &ok(&tlv(0x9F36, &h("0007"))))
@@ -697,7 +730,7 @@ fn terminal_risk_management() {
         tx.terminal_risk_management().unwrap()
     });
     card.finish().unwrap();
-    assert_eq!(out.tvr, "0000006000");
+    assert_eq!(out.tvr.to_hex(), "0000006000");
     // new card + upper limit + floor limit (amount = floor limit)
     let mut card = ScriptedCard::new()
         .expect("80CA9F3600", &ok(&tlv(0x9F36, &h("0005"))))
@@ -706,7 +739,7 @@ fn terminal_risk_management() {
         tx.terminal_risk_management().unwrap()
     });
     card.finish().unwrap();
-    assert_eq!(out.tvr, "000800E000");
+    assert_eq!(out.tvr.to_hex(), "000800E000");
     // boundary: 2 offline transactions = lower limit 2 is not "exceeded"
     let mut card = ScriptedCard::new()
         .expect("80CA9F3600", &ok(&tlv(0x9F36, &h("0004"))))
@@ -715,7 +748,7 @@ fn terminal_risk_management() {
         tx.terminal_risk_management().unwrap()
     });
     card.finish().unwrap();
-    assert_eq!(out.tvr, "0000000000");
+    assert_eq!(out.tvr.to_hex(), "0000000000");
     // AIP without terminal risk management: nothing, TSI not set
     let mut card = ScriptedCard::new();
     let (_, out) = with_tx(
@@ -726,7 +759,10 @@ fn terminal_risk_management() {
         |tx| tx.terminal_risk_management().unwrap(),
     );
     card.finish().unwrap();
-    assert_eq!((out.tvr.as_str(), out.tsi.as_str()), ("0000000000", "0000"));
+    assert_eq!(
+        (out.tvr.to_hex().as_str(), out.tsi.to_hex().as_str()),
+        ("0000000000", "0000")
+    );
 }
 
 #[test]
@@ -749,7 +785,7 @@ fn random_transaction_selection() {
         let (_, out) = with_tx(p, params, &mut card, &[(0x82, "0800")], |tx| {
             tx.terminal_risk_management().unwrap()
         });
-        out.tvr
+        out.tvr.to_hex()
     };
     for seed in 0..20 {
         // 99 %: always selected (random number 1..=99); 0 %: never
@@ -902,7 +938,7 @@ fn sda_successful_and_failed() {
         });
         card.finish().unwrap();
         assert_eq!(
-            (out.tvr.as_str(), out.tsi.as_str()),
+            (out.tvr.to_hex().as_str(), out.tsi.to_hex().as_str()),
             (tvr, "8000"),
             "tamper {tamper}"
         );
@@ -933,7 +969,10 @@ fn dda_successful_failed_and_missing_ca_key() {
             assert_eq!(tx.value(Tag::new(0x9F4C)).is_some(), tvr == "0000000000");
         });
         card.finish().unwrap();
-        assert_eq!((out.tvr.as_str(), out.tsi.as_str()), (tvr, "8000"));
+        assert_eq!(
+            (out.tvr.to_hex().as_str(), out.tsi.to_hex().as_str()),
+            (tvr, "8000")
+        );
     }
     // no CA key for the card's index: DDA failed, no INTERNAL AUTHENTICATE
     let mut cfg = KernelConfig::default();
@@ -971,7 +1010,7 @@ fn icc_data_missing_for_oda() {
         tx.offline_data_authentication().unwrap();
     });
     card.finish().unwrap();
-    assert_eq!(out.tvr, "6200000000");
+    assert_eq!(out.tvr.to_hex(), "6200000000");
     let _ = (&oda.issuer, &oda.icc, &oda.static_data);
 }
 
@@ -1042,8 +1081,8 @@ fn cda_offline_approval_and_failure() {
             .unwrap();
         card.script.finish().unwrap();
         assert_eq!(out.outcome, outcome, "{:#?}", out.decisions);
-        assert_eq!(out.tvr, tvr);
-        assert_eq!(out.tsi, "E800");
+        assert_eq!(out.tvr.to_hex(), tvr);
+        assert_eq!(out.tsi.to_hex(), "E800");
         let gen_ac = out
             .apdus
             .iter()
@@ -1081,6 +1120,9 @@ fn arqc_at_an_offline_only_terminal_completes_without_the_host() {
         .unwrap();
     card.finish().unwrap();
     assert_eq!(out.outcome, OutcomeKind::Approved);
-    assert_eq!(out.arc.as_deref(), Some("5933"));
+    assert_eq!(
+        out.arc.map(|a| emv_tlv::hex::encode(&a)).as_deref(),
+        Some("5933")
+    );
     assert!(host.requests.is_empty());
 }

@@ -28,7 +28,7 @@ struct MiniCard {
 
 impl Transport for MiniCard {
     fn transmit(&mut self, c: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.commands.push(emv_kernel::log::command_name(c));
+        self.commands.push(emv_apdu::describe::command_name(c));
         let aid = h("A0000000031010");
         let with_sw = |mut v: Vec<u8>| {
             v.extend_from_slice(&[0x90, 0x00]);
@@ -185,9 +185,14 @@ fn every_profile_end_to_end() {
         let out = kernel.run(&mut card, &mut pad, &mut host, &params).unwrap();
         let p = e.profile;
         assert_eq!(out.outcome, e.outcome, "{p}: {:#?}", out.decisions);
-        assert_eq!(out.cvm_results, e.cvm_results, "{p}: {:#?}", out.cvm_trace);
-        assert_eq!(out.tvr, e.tvr, "{p}: {:#?}", out.decisions);
-        assert_eq!(out.tsi, e.tsi, "{p}");
+        assert_eq!(
+            out.cvm_results.to_hex(),
+            e.cvm_results,
+            "{p}: {:#?}",
+            out.cvm_trace
+        );
+        assert_eq!(out.tvr.to_hex(), e.tvr, "{p}: {:#?}", out.decisions);
+        assert_eq!(out.tsi.to_hex(), e.tsi, "{p}");
         assert_eq!(out.signature_required, e.signature, "{p}");
         assert_eq!(
             host.requests

@@ -159,7 +159,7 @@ fn corrupted_answers_end_in_an_outcome() {
                 ..TransactionParams::default()
             };
             let out = kernel.run(&mut card, &mut pad, &mut host, &params).unwrap();
-            assert_eq!(out.tvr.len(), 10);
+            assert_eq!(out.tvr.to_hex().len(), 10);
             if out.outcome == OutcomeKind::Terminated {
                 assert!(out.termination_reason.is_some());
             }

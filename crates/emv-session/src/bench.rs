@@ -561,13 +561,10 @@ fn session(card_profile: &str) -> Result<Session, SessionError> {
     let mut provision = crate::provision::card_provision(perso)?;
     provision.open_to_buy = 1 << 50;
     issuer.provision(&provision, true)?;
-    Ok(Session {
-        card_ref: Some(crate::provision::card_ref(perso)),
-        card: CardSlot::Soft(Box::new(soft)),
-        host: Some(IssuerLink::Embedded(issuer)),
-        trace: None,
-        pull: None,
-    })
+    let card_ref = crate::provision::card_ref(perso);
+    let mut session = Session::external_soft(soft, Some(IssuerLink::Embedded(issuer)));
+    session.card_ref = Some(card_ref);
+    Ok(session)
 }
 
 fn kernel(terminal: &str) -> Result<Kernel, SessionError> {

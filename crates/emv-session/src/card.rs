@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use emv_apdu::{Transport, TransportError};
 use emv_card::{Card, CardStatus, CardStore, FileStore, MemoryStore, Personalisation, TagOverride};
-use emv_transport::InProcessCard;
+use emv_transport::{InProcessCard, Removable};
 
 use crate::SessionError;
 
@@ -95,6 +95,21 @@ impl CardSlot {
         match self {
             Self::Soft(c) => Some(c),
             Self::External(_) => None,
+        }
+    }
+}
+
+/// Pulling the software card out loses its volatile state; a card reached only through
+/// APDUs stays where it is (its exchanges fail while it counts as pulled).
+impl Removable for CardSlot {
+    fn remove(&mut self) {
+        if let Self::Soft(c) = self {
+            c.remove();
+        }
+    }
+    fn insert(&mut self) {
+        if let Self::Soft(c) = self {
+            c.insert();
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The readable transaction report of `emvbench run`: what happened stage by stage (the
 //! kernel's decisions and the CV Rules it tried), the APDUs, and the result with TVR, TSI
-//! and CVM Results decoded bit by bit. PINs never appear: the kernel's APDU log masks the
-//! plaintext VERIFY data.
+//! and CVM Results decoded bit by bit. It is one of the consumers of the kernel's event
+//! stream (through the journal the outcome carries). PINs never appear: the journal's APDU
+//! log is redacted by `emv_apdu::describe`.
 
 use std::fmt::Write as _;
 
@@ -62,7 +63,7 @@ fn stages(out: &mut String, o: &Outcome) {
                 cvm_done = true;
             }
         }
-        let _ = writeln!(out, "  · {}", d.text);
+        let _ = writeln!(out, "  · {d}");
     }
     if !cvm_done && !o.cvm_trace.is_empty() {
         let _ = writeln!(out, "\n{}", title(Stage::CardholderVerification));
@@ -133,7 +134,7 @@ fn result(out: &mut String, o: &Outcome) {
         let _ = write!(line, " · host response code {rc}");
     }
     if let Some(p) = &o.online_pin {
-        let _ = write!(line, " · online PIN {p}");
+        let _ = write!(line, " · online PIN {}", p.name());
     }
     if o.signature_required {
         line.push_str(" · SIGNATURE REQUIRED");
@@ -143,18 +144,19 @@ fn result(out: &mut String, o: &Outcome) {
         let at = o.terminated_at.map(|s| s.name()).unwrap_or("?");
         let _ = writeln!(out, "  terminated at {at}: {reason}");
     }
+    let cid = |c: Option<emv_tlv::bits::Cid>| c.map_or_else(|| "-".to_owned(), |c| c.to_hex());
     let _ = writeln!(
         out,
         "  CID          first {} · final {}",
-        o.cid_first.as_deref().unwrap_or("-"),
-        o.cid_final.as_deref().unwrap_or("-")
+        cid(o.cid_first),
+        cid(o.cid_final)
     );
-    field(out, "TVR", &o.tvr, DecodeAs::Tvr);
-    field(out, "TSI", &o.tsi, DecodeAs::Tsi);
-    field(out, "CVM Results", &o.cvm_results, DecodeAs::CvmResults);
-    let _ = writeln!(out, "  CVM          {}", o.cvm_performed);
-    if let Some(sr) = &o.script_results {
-        field(out, "Script res.", sr, DecodeAs::ScriptResults);
+    field(out, "TVR", &o.tvr.0, DecodeAs::Tvr);
+    field(out, "TSI", &o.tsi.0, DecodeAs::Tsi);
+    field(out, "CVM Results", &o.cvm_results.0, DecodeAs::CvmResults);
+    let _ = writeln!(out, "  CVM          {}", o.cvm_performed.name());
+    if let Some(sr) = o.script_results_bytes() {
+        field(out, "Script res.", &sr, DecodeAs::ScriptResults);
     }
     if let Some(c) = &o.card {
         let _ = writeln!(
@@ -189,16 +191,13 @@ fn result(out: &mut String, o: &Outcome) {
     let _ = writeln!(out, "  APDUs        {}", o.apdu_count);
 }
 
-fn field(out: &mut String, name: &str, hex_value: &str, kind: DecodeAs) {
-    let _ = writeln!(out, "  {name:<12} {hex_value}");
-    let Ok(bytes) = hex::decode(hex_value) else {
-        return;
-    };
+fn field(out: &mut String, name: &str, bytes: &[u8], kind: DecodeAs) {
+    let _ = writeln!(out, "  {name:<12} {}", emv_tlv::hex::encode(bytes));
     if bytes.iter().all(|b| *b == 0) && kind == DecodeAs::Tvr {
         let _ = writeln!(out, "               (no bit set)");
         return;
     }
-    if let Ok(lines) = describe_as(kind, &bytes) {
+    if let Ok(lines) = describe_as(kind, bytes) {
         for l in lines {
             let _ = writeln!(out, "               {l}");
         }

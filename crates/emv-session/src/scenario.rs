@@ -23,6 +23,7 @@ use crate::SessionError;
 use crate::card::CardSpec;
 use crate::issuer::IssuerLink;
 use crate::provision::parse_amount;
+use crate::session::TraceLabel;
 use crate::session::{Pull, Session};
 
 /// The default date of a scenario's transactions (a fixed clock).
@@ -714,7 +715,9 @@ pub fn run_in(
     session: &mut Session,
     record: bool,
 ) -> Result<Ran, SessionError> {
-    let trace = record.then(|| session.record());
+    if record {
+        session.record();
+    }
     session.mark_card(&scenario.card, scenario.seed);
     session.mark(
         "scenario",
@@ -745,12 +748,10 @@ pub fn run_in(
         initial,
         steps,
     };
-    let trace = trace.map(|t| {
-        t.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    });
-    Ok(Ran { report, trace })
+    Ok(Ran {
+        report,
+        trace: session.trace.take(),
+    })
 }
 
 fn state_json(session: &mut Session, result: Value) -> Result<Value, SessionError> {
@@ -790,25 +791,21 @@ fn run_step(
                 });
             }
             let mut pad = ScriptedPinPad::new(entries.iter().map(|e| e.as_str()))?;
-            let kinds: Vec<&str> = pins
-                .iter()
-                .map(|p| match p {
-                    PinSpec::Bypass => "bypass",
-                    _ => "pin",
-                })
-                .collect();
-            session.mark(
-                "transaction",
-                &[&step.index.to_string()],
-                &crate::replay::transaction_fields(
-                    terminal,
-                    &terminal_tags.join(","),
-                    params,
-                    &kinds,
-                ),
-            );
-            let o = session.transact(kernel, &mut pad, params).map_err(at)?;
-            session.mark_end(&o);
+            let label = TraceLabel {
+                number: Some(step.index),
+                terminal: Some(terminal.clone()),
+                terminal_tags: terminal_tags.join(","),
+                pins: pins
+                    .iter()
+                    .map(|p| match p {
+                        PinSpec::Bypass => "bypass",
+                        _ => "pin",
+                    })
+                    .collect(),
+            };
+            let o = session
+                .transact_with(kernel, &mut pad, params, &label, &mut ())
+                .map_err(at)?;
             let summary = transaction_summary(terminal, &o);
             let json = serde_json::to_value(&o).unwrap_or(Value::Null);
             ("transaction", summary, json, Some(Box::new(o)))
@@ -961,7 +958,7 @@ pub fn transaction_summary(terminal: &str, o: &Outcome) -> String {
     if let Some(rc) = &o.host_response_code {
         s.push_str(&format!(" (host {rc})"));
     }
-    s.push_str(&format!(", CVM {}", o.cvm_performed));
+    s.push_str(&format!(", CVM {}", o.cvm_performed.name()));
     if let Some(p) = &o.online_pin {
         s.push_str(&format!(", online PIN {p}"));
     }

@@ -1,18 +1,20 @@
 //! A session: one card, one issuer host, and the transactions a terminal makes between them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::cell::Cell;
 
 use emv_apdu::{Transport, TransportError};
-use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError};
+use emv_auth::{Host, NoHost};
+use emv_card::CardStatus;
 use emv_host::{CardRef, HostKeys};
-use emv_kernel::{CardState, Kernel, Outcome, PinPad, TransactionParams};
-use emv_transport::trace::{Event, Recorder, Trace};
+use emv_kernel::{CardState, Event, Kernel, Observer, Outcome, PinPad, TransactionParams};
+use emv_transport::trace::Trace;
+use emv_transport::{CardPresence, Pullable};
 
 use crate::SessionError;
-use crate::card::{CardSlot, CardSpec};
+use crate::card::{CardSlot, CardSpec, SoftCard};
 use crate::issuer::IssuerLink;
 use crate::provision::{card_provision, card_ref};
+use crate::record::TraceRecorder;
 
 /// Where the issuer host of a session is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +50,39 @@ impl HostSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pull {
     /// As soon as the issuer has answered: before the issuer scripts and the second
-    /// GENERATE AC reach the card (MISSION.md case 3, "script delivery failed").
+    /// GENERATE AC reach the card (`docs/pin.md`: script delivery failed, sent again with
+    /// the next authorisation).
     AfterAuthorisation,
     /// Before the n-th command (1-based) of the transaction.
     BeforeCommand(usize),
 }
+
+/// What a trace's `@transaction` marker says besides the transaction's parameters: what
+/// `trace replay --as-card` needs to run the kernel again. Unset fields take the session's
+/// defaults (the transaction's number in the session, the terminal profile's name).
+#[derive(Debug, Clone, Default)]
+pub struct TraceLabel {
+    /// The transaction's number in the trace (a scenario's step number).
+    pub number: Option<usize>,
+    /// The terminal as the user named it (profile name or path).
+    pub terminal: Option<String>,
+    /// The `--terminal-tag` overrides, `TAG=HEX,...`.
+    pub terminal_tags: String,
+    /// The PIN pad entries by kind (`pin`, `bypass`), never their digits.
+    pub pins: Vec<&'static str>,
+}
+
+/// Sees a session's transaction: the kernel's events, the power events, and the software
+/// card's counters as each exchange changes them (a live view).
+pub trait SessionObserver: Observer {
+    /// The software card's status after an exchange.
+    fn card_status(&mut self, status: &CardStatus) {
+        let _ = status;
+    }
+}
+
+/// Sees nothing.
+impl SessionObserver for () {}
 
 /// A card and its issuer host, provisioned to agree.
 #[derive(Debug)]
@@ -63,10 +93,14 @@ pub struct Session {
     pub host: Option<IssuerLink>,
     /// The host's reference to the card (from the software card's profile).
     pub card_ref: Option<CardRef>,
-    /// Where the exchanges are recorded, if anywhere.
-    pub trace: Option<Arc<Mutex<Trace>>>,
+    /// The trace being recorded, if recording.
+    pub trace: Option<Trace>,
     /// A card pull armed for the next transaction.
     pub pull: Option<Pull>,
+    /// Whether the card is in the reader; share it with whoever may pull the card out.
+    pub presence: CardPresence,
+    /// Transactions run so far.
+    transactions: usize,
 }
 
 impl Session {
@@ -86,116 +120,170 @@ impl Session {
         let perso = soft.card().personalisation();
         let provision = card_provision(perso)?;
         let card_ref = card_ref(perso);
-        let mut session = Session {
-            card: CardSlot::Soft(Box::new(soft)),
-            host,
-            card_ref: Some(card_ref),
-            trace: None,
-            pull: None,
-        };
+        let mut session = Self::new(CardSlot::Soft(Box::new(soft)), host);
+        session.card_ref = Some(card_ref);
         if let Some(h) = &mut session.host {
             h.provision(&provision, fresh)?;
         }
         Ok(session)
     }
 
+    /// A session over the software card `card` and `host` as they are: no provisioning
+    /// (the caller provisioned the host, e.g. with limits of its own). Set
+    /// [`Session::card_ref`] for the host part of the outcome.
+    pub fn external_soft(card: SoftCard, host: Option<IssuerLink>) -> Self {
+        Self::new(CardSlot::Soft(Box::new(card)), host)
+    }
+
     /// A session over a card reached only through APDUs (a reader, a trace) and `host`.
     pub fn external(card: Box<dyn Transport + Send>, host: Option<IssuerLink>) -> Self {
+        Self::new(CardSlot::External(card), host)
+    }
+
+    fn new(card: CardSlot, host: Option<IssuerLink>) -> Self {
         Session {
-            card: CardSlot::External(card),
+            card,
             host,
             card_ref: None,
             trace: None,
             pull: None,
+            presence: CardPresence::default(),
+            transactions: 0,
         }
     }
 
     /// Starts recording every exchange (and the host's answers) into a new trace.
-    pub fn record(&mut self) -> Arc<Mutex<Trace>> {
-        let t = Arc::new(Mutex::new(Trace::default()));
-        self.trace = Some(Arc::clone(&t));
-        t
+    pub fn record(&mut self) {
+        self.trace = Some(Trace::default());
     }
 
     /// Adds a marker to the trace, if recording.
-    pub fn mark(&self, name: &str, args: &[&str], fields: &[(&str, String)]) {
-        if let Some(t) = &self.trace {
-            t.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .marker(name, args, fields);
+    pub fn mark(&mut self, name: &str, args: &[&str], fields: &[(&str, String)]) {
+        if let Some(t) = &mut self.trace {
+            t.marker(name, args, fields);
         }
     }
 
     /// Adds the trace's `@card` marker (what a replay personalises), if recording.
-    pub fn mark_card(&self, spec: &CardSpec, seed: u64) {
+    pub fn mark_card(&mut self, spec: &CardSpec, seed: u64) {
         let fields = emv_transport::trace::card_fields(&spec.profile, seed, &spec.overrides);
         self.mark("card", &[], &fields);
     }
 
-    /// Adds the `@end` marker of a transaction (its outcome, for people reading the trace).
-    pub fn mark_end(&self, o: &Outcome) {
-        self.mark(
-            "end",
-            &[],
-            &[
-                ("outcome", o.outcome.name().to_string()),
-                ("tvr", o.tvr.clone()),
-                ("cvm-results", o.cvm_results.clone()),
-            ],
-        );
-    }
-
     /// Runs one transaction: powers the card on, runs the kernel, powers it off, and fills
     /// the outcome's `card` (software card) and `host` parts. A card that cannot be powered
-    /// on is an error; anything the card does after that ends in the outcome. A pulled
-    /// card is put back afterwards, ready for the next transaction.
+    /// on is an error; anything the card does after that ends in the outcome. A card pulled
+    /// by a [`Pull`] plan is put back afterwards, ready for the next transaction. When
+    /// recording, the trace gets the transaction's `@transaction` and `@end` markers and
+    /// everything in between.
     pub fn transact(
         &mut self,
         kernel: &Kernel,
         pinpad: &mut dyn PinPad,
         params: &TransactionParams,
     ) -> Result<Outcome, SessionError> {
-        self.transact_observed(kernel, pinpad, params, &mut NoObserver)
+        self.transactions += 1;
+        self.mark_transaction(kernel, params, &TraceLabel::default());
+        let outcome = self.run(kernel, pinpad, params, None)?;
+        self.mark_end(&outcome);
+        Ok(outcome)
     }
 
-    /// [`Session::transact`] with every exchange shown to `observer` as it happens (a live
-    /// APDU log), which may also make an exchange fail (a card pulled out mid-transaction).
-    pub fn transact_observed(
+    /// [`Session::transact`] with the trace's label and an observer that sees every event
+    /// as it happens (a live view).
+    pub fn transact_with(
         &mut self,
         kernel: &Kernel,
         pinpad: &mut dyn PinPad,
         params: &TransactionParams,
-        observer: &mut dyn ExchangeObserver,
+        label: &TraceLabel,
+        observer: &mut dyn SessionObserver,
     ) -> Result<Outcome, SessionError> {
-        let pull = self.pull.take();
-        let pulled = Arc::new(AtomicBool::new(false));
-        let answered = Arc::new(AtomicBool::new(false));
-        let mut card = Tap {
-            rec: Recorder::new(&mut self.card, self.trace.clone()),
-            pull,
-            commands: 0,
-            answered: Arc::clone(&answered),
-            pulled: Arc::clone(&pulled),
-            observer,
+        self.transactions += 1;
+        self.mark_transaction(kernel, params, label);
+        let outcome = self.run(kernel, pinpad, params, Some(observer))?;
+        self.mark_end(&outcome);
+        Ok(outcome)
+    }
+
+    /// The trace's `@transaction` marker, if recording.
+    fn mark_transaction(
+        &mut self,
+        kernel: &Kernel,
+        params: &TransactionParams,
+        label: &TraceLabel,
+    ) {
+        if self.trace.is_none() {
+            return;
+        }
+        let number = label.number.unwrap_or(self.transactions).to_string();
+        let fields = crate::replay::transaction_fields(
+            label.terminal.as_deref().unwrap_or(&kernel.profile().name),
+            &label.terminal_tags,
+            params,
+            &label.pins,
+        );
+        self.mark("transaction", &[&number], &fields);
+    }
+
+    /// The trace's `@end` marker (the outcome, for people reading the trace), if recording.
+    fn mark_end(&mut self, o: &Outcome) {
+        self.mark(
+            "end",
+            &[],
+            &[
+                ("outcome", o.outcome.name().to_string()),
+                ("tvr", o.tvr.to_hex()),
+                ("cvm-results", o.cvm_results.to_hex()),
+            ],
+        );
+    }
+
+    fn run(
+        &mut self,
+        kernel: &Kernel,
+        pinpad: &mut dyn PinPad,
+        params: &TransactionParams,
+        observer: Option<&mut dyn SessionObserver>,
+    ) -> Result<Outcome, SessionError> {
+        let status = Cell::new(None);
+        let live = observer.is_some();
+        let mut nobody = ();
+        let mut card = Watched {
+            card: Pullable::new(&mut self.card, self.presence.clone()),
+            status: live.then_some(&status),
         };
-        card.power_on()?;
-        let mut unreachable = emv_kernel::testing::TestHost::unreachable();
-        let inner: &mut dyn Host = match &mut self.host {
+        let mut events = Plumbing {
+            recorder: self.trace.as_mut().map(TraceRecorder::new),
+            plan: self.pull.take(),
+            exchanges: 0,
+            presence: &self.presence,
+            planned_pull: false,
+            status: &status,
+            user: observer.unwrap_or(&mut nobody),
+        };
+        let atr = card.power_on()?;
+        events.on_event(&Event::PowerOn { atr: &atr });
+        if matches!(events.plan, Some(Pull::BeforeCommand(n)) if n <= 1) {
+            events.pull_now();
+        }
+        let mut none = NoHost;
+        let host: &mut dyn Host = match &mut self.host {
             Some(h) => h,
-            None => &mut unreachable,
+            None => &mut none,
         };
-        let mut host = HostTap {
-            inner,
-            trace: self.trace.clone(),
-            answered,
-        };
-        let mut outcome = kernel.run(&mut card, pinpad, &mut host, params)?;
-        // The card leaves the field: its volatile state goes (ISO/IEC 7816-3 deactivation).
-        let _ = card.power_off();
-        if pulled.load(Ordering::SeqCst)
-            && let Some(soft) = self.card.soft_mut()
-        {
-            soft.insert();
+        let mut outcome = kernel.run_observed(&mut card, pinpad, host, params, &mut events)?;
+        if !self.presence.pulled() {
+            // The card leaves the field: its volatile state goes (ISO/IEC 7816-3
+            // deactivation).
+            events.on_event(&Event::PowerOff);
+            let _ = card.power_off();
+        }
+        if events.planned_pull {
+            self.presence.insert();
+            if let Some(soft) = self.card.soft_mut() {
+                soft.insert();
+            }
         }
         outcome.card = self.card_state();
         outcome.host = self.host_state()?;
@@ -222,119 +310,74 @@ impl Session {
     }
 }
 
-/// Sees every exchange of [`Session::transact_observed`] as it happens.
-pub trait ExchangeObserver {
-    /// Before `capdu` goes to `card`. An error fails the exchange without reaching the card
-    /// (for a software card pulled out of the reader: remove it and answer
-    /// [`TransportError::CardRemoved`]).
-    fn before(&mut self, card: &mut CardSlot, capdu: &[u8]) -> Result<(), TransportError> {
-        let _ = (card, capdu);
-        Ok(())
-    }
-
-    /// After the exchange, with the card's answer (or the transport's error).
-    fn after(&mut self, card: &CardSlot, capdu: &[u8], result: &Result<Vec<u8>, TransportError>) {
-        let _ = (card, capdu, result);
-    }
+/// The card as the kernel reaches it in a session: pulled out when the session's presence
+/// says so, its counters read after each exchange for a live view.
+struct Watched<'a> {
+    card: Pullable<&'a mut CardSlot>,
+    /// Where the counters go after each exchange (`None`: nobody watches).
+    status: Option<&'a Cell<Option<CardStatus>>>,
 }
 
-/// The observer of [`Session::transact`]: sees nothing.
-struct NoObserver;
-
-impl ExchangeObserver for NoObserver {}
-
-/// The card as the kernel sees it in a session: recorded, observed, and pulled out when
-/// planned.
-struct Tap<'a> {
-    rec: Recorder<&'a mut CardSlot>,
-    pull: Option<Pull>,
-    commands: usize,
-    answered: Arc<AtomicBool>,
-    pulled: Arc<AtomicBool>,
-    observer: &'a mut dyn ExchangeObserver,
-}
-
-impl Tap<'_> {
-    fn pull_now(&mut self) -> bool {
-        if self.pulled.load(Ordering::SeqCst) {
-            return true;
-        }
-        let due = match self.pull {
-            Some(Pull::AfterAuthorisation) => self.answered.load(Ordering::SeqCst),
-            Some(Pull::BeforeCommand(n)) => self.commands >= n,
-            None => false,
-        };
-        if due {
-            self.pulled.store(true, Ordering::SeqCst);
-            if let Some(soft) = self.rec.inner_mut().soft_mut() {
-                soft.remove();
-            }
-            self.rec.push(Event::Removed);
-        }
-        due
-    }
-}
-
-impl Transport for Tap<'_> {
+impl Transport for Watched<'_> {
     fn transmit(&mut self, capdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.commands += 1;
-        let result = if self.pull_now() {
-            Err(TransportError::CardRemoved)
-        } else {
-            match self.observer.before(self.rec.inner_mut(), capdu) {
-                Ok(()) => self.rec.transmit(capdu),
-                Err(e) => Err(e),
-            }
-        };
-        self.observer.after(self.rec.inner(), capdu, &result);
-        result
-    }
-    fn power_on(&mut self) -> Result<Vec<u8>, TransportError> {
-        self.rec.power_on()
-    }
-    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
-        self.rec.reset()
-    }
-    fn power_off(&mut self) -> Result<(), TransportError> {
-        if self.pulled.load(Ordering::SeqCst) {
-            return Ok(());
+        let r = self.card.transmit(capdu);
+        if let Some(cell) = self.status {
+            cell.set(self.card.inner().status());
         }
-        self.rec.power_off()
-    }
-}
-
-/// The host as the kernel sees it in a session: its answers recorded (they hold no PIN),
-/// and the moment it answered known (for [`Pull::AfterAuthorisation`]).
-struct HostTap<'a> {
-    inner: &'a mut dyn Host,
-    trace: Option<Arc<Mutex<Trace>>>,
-    answered: Arc<AtomicBool>,
-}
-
-impl Host for HostTap<'_> {
-    fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError> {
-        let r = self.inner.authorise(request);
-        if let Some(t) = &self.trace {
-            let text = match &r {
-                Ok(resp) => {
-                    // The authorisation code is random and never reaches the card: left
-                    // out so that a recorded trace is the same on every run.
-                    let mut v = serde_json::to_value(resp).unwrap_or_default();
-                    if let Some(m) = v.as_object_mut() {
-                        m.remove("auth_code");
-                    }
-                    v.to_string()
-                }
-                Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
-            };
-            t.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(Event::Host(text));
-        }
-        self.answered.store(true, Ordering::SeqCst);
         r
     }
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
-        self.inner.advise(advice)
+    fn power_on(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.card.power_on()
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
+        self.card.reset()
+    }
+    fn power_off(&mut self) -> Result<(), TransportError> {
+        self.card.power_off()
+    }
+}
+
+/// The session's consumers of the event stream, in order: the trace recorder, the card
+/// pull plan, the caller's observer.
+struct Plumbing<'a> {
+    recorder: Option<TraceRecorder<'a>>,
+    plan: Option<Pull>,
+    exchanges: usize,
+    presence: &'a CardPresence,
+    planned_pull: bool,
+    status: &'a Cell<Option<CardStatus>>,
+    user: &'a mut dyn SessionObserver,
+}
+
+impl Plumbing<'_> {
+    fn pull_now(&mut self) {
+        if !self.planned_pull {
+            self.planned_pull = true;
+            self.presence.pull();
+        }
+    }
+}
+
+impl Observer for Plumbing<'_> {
+    fn on_event(&mut self, event: &Event<'_>) {
+        if let Some(r) = &mut self.recorder {
+            r.on_event(event);
+        }
+        match (event, self.plan) {
+            (Event::HostAnswer(_), Some(Pull::AfterAuthorisation)) => self.pull_now(),
+            (Event::Exchange(_), Some(Pull::BeforeCommand(n))) => {
+                self.exchanges += 1;
+                if self.exchanges + 1 >= n {
+                    self.pull_now();
+                }
+            }
+            _ => {}
+        }
+        self.user.on_event(event);
+        if let Event::Exchange(_) = event
+            && let Some(s) = self.status.take()
+        {
+            self.user.card_status(&s);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! APDU traces: the recorded exchanges of one or more transactions in a plain-text,
-//! diffable format (ARCHITECTURE.md "Trace file"), the transport that records them, and
-//! their replay against the software card.
+//! diffable format (`docs/formats.md`), and their replay against the software card. The
+//! session records a trace from the kernel's event stream; the comments name and redact
+//! each command through [`emv_apdu::describe`].
 //!
 //! ```text
 //! # emvbench APDU trace, format 1
@@ -19,9 +20,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use emv_apdu::{StatusWord, Transport, TransportError};
+use emv_apdu::Transport;
+use emv_apdu::describe::{command_comment, response_comment};
 use emv_card::{Card, CardStore};
 
 use crate::InProcessCard;
@@ -371,96 +373,6 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
 /// Upper-case hex.
 pub fn hex(b: &[u8]) -> String {
     hex::encode_upper(b)
-}
-
-/// The comment of a command: its name; a plaintext VERIFY's PIN masked.
-pub fn command_comment(capdu: &[u8]) -> String {
-    let name = emv_kernel::log::command_name(capdu);
-    if capdu.len() > 5 && capdu[1] == 0x20 && capdu[3] == 0x80 {
-        return format!("{name}, PIN ****");
-    }
-    name
-}
-
-/// The comment of a response: its status word's meaning.
-pub fn response_comment(rapdu: &[u8]) -> String {
-    match rapdu {
-        [.., a, b] => {
-            let sw = StatusWord::from_u16(u16::from_be_bytes([*a, *b]));
-            format!("{:02X}{:02X} {}", a, b, sw.meaning())
-        }
-        _ => "(no status word)".into(),
-    }
-}
-
-/// A transport that writes every power event and exchange into a shared trace (or
-/// nowhere, when it has none).
-#[derive(Debug)]
-pub struct Recorder<T> {
-    inner: T,
-    trace: Option<Arc<Mutex<Trace>>>,
-}
-
-impl<T> Recorder<T> {
-    /// Records the exchanges with `inner` into `trace` (`None`: records nothing).
-    pub fn new(inner: T, trace: Option<Arc<Mutex<Trace>>>) -> Self {
-        Self { inner, trace }
-    }
-
-    /// The wrapped transport.
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
-
-    /// The wrapped transport, mutably.
-    pub fn inner_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-
-    /// Gives the wrapped transport back.
-    pub fn into_inner(self) -> T {
-        self.inner
-    }
-
-    /// Adds an event to the trace (the card was removed, ...).
-    pub fn push(&self, event: Event) {
-        if let Some(t) = &self.trace {
-            t.lock().unwrap_or_else(PoisonError::into_inner).push(event);
-        }
-    }
-}
-
-impl<T: Transport> Transport for Recorder<T> {
-    fn transmit(&mut self, capdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let r = self.inner.transmit(capdu);
-        self.push(Event::Exchange {
-            command: capdu.to_vec(),
-            response: match &r {
-                Ok(v) => Ok(v.clone()),
-                Err(e) => Err(e.to_string()),
-            },
-        });
-        r
-    }
-    fn power_on(&mut self) -> Result<Vec<u8>, TransportError> {
-        let r = self.inner.power_on();
-        if let Ok(atr) = &r {
-            self.push(Event::PowerOn(atr.clone()));
-        }
-        r
-    }
-    fn reset(&mut self) -> Result<Vec<u8>, TransportError> {
-        let r = self.inner.reset();
-        if let Ok(atr) = &r {
-            self.push(Event::PowerOff);
-            self.push(Event::PowerOn(atr.clone()));
-        }
-        r
-    }
-    fn power_off(&mut self) -> Result<(), TransportError> {
-        self.push(Event::PowerOff);
-        self.inner.power_off()
-    }
 }
 
 /// Where a replay first differs from the trace.

@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use emv_apdu::{CommandView, KnownCommand};
 use emv_card::{Card, CardStore};
 use tracing::{debug, info, trace, warn};
 
@@ -438,7 +437,7 @@ impl Link {
                         debug!(
                             vpcd = %self.peer,
                             "{} -> {} ({} µs)",
-                            describe_capdu(capdu),
+                            emv_apdu::describe::command_summary(capdu),
                             describe_rapdu(&r),
                             started.elapsed().as_micros()
                         );
@@ -515,22 +514,6 @@ pub(crate) fn write_message<W: Write>(w: &mut W, body: &[u8]) -> io::Result<()> 
     out.extend_from_slice(body);
     w.write_all(&out)?;
     w.flush()
-}
-
-/// The C-APDU for logs: header, name and Lc. Data is left out (records hold the PAN,
-/// VERIFY the PIN).
-fn describe_capdu(capdu: &[u8]) -> String {
-    let hdr = crate::atr::hex_upper(&capdu[..capdu.len().min(4)]);
-    match CommandView::parse(capdu) {
-        Ok(v) => {
-            let name = v.identify().map_or_else(
-                || emv_apdu::ins_name(v.ins).unwrap_or("unknown command"),
-                KnownCommand::name,
-            );
-            format!("{hdr} {name} (Lc {})", v.data.len())
-        }
-        Err(_) => format!("{hdr} malformed C-APDU ({} bytes)", capdu.len()),
-    }
 }
 
 fn describe_rapdu(r: &[u8]) -> String {

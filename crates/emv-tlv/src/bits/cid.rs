@@ -54,9 +54,20 @@ impl AcType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Cid(pub u8);
 
+impl AsRef<[u8]> for Cid {
+    fn as_ref(&self) -> &[u8] {
+        core::slice::from_ref(&self.0)
+    }
+}
+
 impl Cid {
     /// Advice required (b4).
     pub const ADVICE_REQUIRED: u8 = 0x08;
+
+    /// Upper-case hex (`80`).
+    pub fn to_hex(self) -> String {
+        crate::hex::encode(&[self.0])
+    }
 
     /// The cryptogram type.
     pub fn ac_type(self) -> AcType {

@@ -383,6 +383,12 @@ impl CvmResult {
     }
 }
 
+impl AsRef<[u8]> for CvmResults {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// CVM Results (tag 9F34, 3 bytes): CVM performed, its condition, the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CvmResults(pub [u8; 3]);
@@ -390,6 +396,11 @@ pub struct CvmResults(pub [u8; 3]);
 impl CvmResults {
     /// `3F 00 00`: no CVM performed (Book 4 Annex A4).
     pub const NO_CVM_PERFORMED: CvmResults = CvmResults([0x3F, 0x00, 0x00]);
+
+    /// Upper-case hex.
+    pub fn to_hex(self) -> String {
+        crate::hex::encode(&self.0)
+    }
 
     /// The method byte as the kernel recorded it (b7 may be kept, see emv-reference §9.3).
     pub fn method(self) -> CvmCode {

@@ -138,6 +138,12 @@ macro_rules! bitfield {
                 $crate::hex::encode(&self.0)
             }
         }
+
+        impl AsRef<[u8]> for $name {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
     };
 }
 pub(crate) use bitfield;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use emv_apdu::{CommandView, KnownCommand, ResponseView};
+use emv_apdu::ResponseView;
 use emv_card::{Card, CardStore, FileStore, MemoryStore, Personalisation, TagOverride, profile};
 use emv_tlv::describe;
 use serde_json::json;
@@ -341,19 +341,8 @@ fn exchange_all<S: CardStore>(
 
 fn print_exchange<S: CardStore>(card: &mut Card<S>, capdu: &[u8], a: &SendArgs) {
     let rapdu = card.handle(capdu);
-    let view = CommandView::parse(capdu).ok();
-    let known = view.and_then(|v| v.identify());
-    let name = known.map_or_else(
-        || {
-            view.map_or("malformed C-APDU".to_owned(), |v| {
-                emv_apdu::ins_name(v.ins)
-                    .unwrap_or("unknown command")
-                    .to_owned()
-            })
-        },
-        |k| k.name().to_owned(),
-    );
-    let shown = mask(capdu, known, a.show_pin);
+    let name = emv_apdu::describe::command_label(capdu);
+    let shown = shown(capdu, a.show_pin);
     let (data, sw, meaning) = match ResponseView::parse(&rapdu) {
         Ok(r) => (
             r.data.to_vec(),
@@ -397,21 +386,11 @@ fn indent(s: &str) -> String {
 }
 
 /// The C-APDU as printed: the data of commands that carry a PIN is masked.
-fn mask(capdu: &[u8], known: Option<KnownCommand>, show: bool) -> String {
-    let carries_pin = matches!(
-        known,
-        Some(
-            KnownCommand::VerifyPlaintext
-                | KnownCommand::VerifyEnciphered
-                | KnownCommand::PinChangeUnblock(_)
-        )
-    );
-    if show || !carries_pin || capdu.len() <= 5 {
+/// The C-APDU as shown: redacted by the one rule of [`emv_apdu::describe`] unless the
+/// user asked to see the PIN data (`--show-pin`).
+fn shown(capdu: &[u8], show: bool) -> String {
+    if show {
         return hex::encode_upper(capdu);
     }
-    format!(
-        "{} {}",
-        hex::encode_upper(&capdu[..5]),
-        "*".repeat(2 * (capdu.len() - 5))
-    )
+    emv_apdu::describe::redacted_hex(capdu)
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use emv_kernel::{Outcome, Stage};
+use emv_kernel::{Outcome, Stage, Topic};
 use emv_session::scenario::{self, RunOptions, ScenarioReport, StepReport};
 use serde_json::Value;
 
@@ -243,31 +243,27 @@ fn decisions(t: &mut String, o: &Outcome) {
         );
     }
     for d in &o.decisions {
-        let shown = match d.stage {
-            Stage::CardholderVerification => {
-                d.text.contains("VERIFY")
-                    || d.text.contains("PIN Try Counter")
-                    || d.text.contains("verified")
-            }
-            Stage::CardActionAnalysis
-            | Stage::OnlineProcessing
-            | Stage::IssuerScriptProcessing
-            | Stage::Completion => true,
-            _ => false,
-        };
+        // the chip's offline PIN, then everything from the card's cryptogram on
+        let shown = d.topic == Topic::OfflinePin
+            || matches!(
+                d.stage,
+                Stage::CardActionAnalysis
+                    | Stage::OnlineProcessing
+                    | Stage::IssuerScriptProcessing
+                    | Stage::Completion
+            );
         if shown {
-            let _ = writeln!(t, "     {}: {}", d.stage, d.text);
+            let _ = writeln!(t, "     {}: {d}", d.stage);
         }
     }
     let _ = writeln!(
         t,
         "     result {} · TVR {} · TSI {} · CVM Results {}{}",
         o.outcome.name().to_uppercase(),
-        o.tvr,
-        o.tsi,
-        o.cvm_results,
-        o.script_results
-            .as_ref()
+        o.tvr.to_hex(),
+        o.tsi.to_hex(),
+        o.cvm_results.to_hex(),
+        o.script_results_hex()
             .map(|s| format!(" · script results {s}"))
             .unwrap_or_default()
     );

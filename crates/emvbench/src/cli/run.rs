@@ -246,8 +246,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         (None, None) => return Err(input("give --card PROFILE or --reader N".into())),
     };
     let kernel = Kernel::new(profile, KernelConfig::default());
-    let trace = a.record.as_ref().map(|_| session.record());
     if a.record.is_some() {
+        session.record();
         // a card with saved state cannot be replayed from its profile alone
         if a.session.state.is_some() {
             eprintln!(
@@ -265,30 +265,21 @@ pub fn run(a: Args) -> Result<ExitCode> {
             ..CardSpec::default()
         };
         session.mark_card(&spec, seed);
-        let kinds: Vec<&str> = entries
+    }
+    let label = emv_session::TraceLabel {
+        number: Some(1),
+        terminal: Some(a.terminal.clone()),
+        terminal_tags: a.terminal_tags.join(","),
+        pins: entries
             .iter()
             .map(|e| if e == "bypass" { "bypass" } else { "pin" })
-            .collect();
-        session.mark(
-            "transaction",
-            &["1"],
-            &emv_session::replay::transaction_fields(
-                &a.terminal,
-                &a.terminal_tags.join(","),
-                &params,
-                &kinds,
-            ),
-        );
-    }
+            .collect(),
+    };
     let outcome = session
-        .transact(&kernel, &mut pinpad, &params)
+        .transact_with(&kernel, &mut pinpad, &params, &label, &mut ())
         .context("running the transaction")?;
-    if let (Some(path), Some(trace)) = (&a.record, &trace) {
-        session.mark_end(&outcome);
-        let text = trace
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .to_text();
+    if let (Some(path), Some(trace)) = (&a.record, &session.trace) {
+        let text = trace.to_text();
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("recorded {}", path.display());
     }

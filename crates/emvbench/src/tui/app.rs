@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use emv_auth::{ResponseCode, TransactionType};
+use emv_auth::{OnlinePinResult, ResponseCode, TransactionType};
 use emv_host::{CardView, PinResetMode};
 use emv_kernel::{
     ApduRecord, Outcome, OutcomeKind, PinEntry, Stage, TransactionDate, TransactionParams,
@@ -15,7 +15,7 @@ use emv_kernel::{
 use emv_session::{format_amount, parse_amount};
 use zeroize::Zeroizing;
 
-use super::decode::{STAGES, stage_index, stage_of};
+use super::decode::stage_index;
 use super::pin_dialog::{PinDialog, PinKey};
 use super::worker::{CardChoice, CardInfo, Event, HostAction, Request, TerminalInfo};
 use crate::cli::run::TxnType;
@@ -209,8 +209,6 @@ pub struct Txn {
     pub running: bool,
     /// The stage running now (from the last command sent).
     pub stage: Option<Stage>,
-    /// A GENERATE AC was sent in this transaction.
-    pub first_ac_seen: bool,
     /// The exchanges of this transaction (live, then the kernel's log).
     pub apdus: Vec<ApduRecord>,
     /// The last finished transaction.
@@ -230,10 +228,10 @@ pub struct HostPanel {
     pub view: Option<CardView>,
     /// Why there is no view.
     pub error: Option<String>,
-    /// The last response code and its meaning (ISO 8583 DE 39).
-    pub last_rc: Option<(String, &'static str)>,
+    /// The last response code (ISO 8583 DE 39).
+    pub last_rc: Option<ResponseCode>,
     /// The host's verdict on the last online PIN.
-    pub last_online_pin: Option<String>,
+    pub last_online_pin: Option<OnlinePinResult>,
 }
 
 /// The whole state.
@@ -648,7 +646,6 @@ impl App {
         self.txn.running = true;
         self.txn.count += 1;
         self.txn.stage = None;
-        self.txn.first_ac_seen = false;
         self.txn.apdus.clear();
         self.txn.error = None;
         self.apdu_selected = None;
@@ -699,20 +696,18 @@ impl App {
                     self.host.error = Some(e);
                 }
             },
-            Event::Apdu(rec) => {
-                if let Some(s) = stage_of(&rec.name, self.txn.first_ac_seen)
-                    && self
-                        .txn
-                        .stage
-                        .is_none_or(|cur| stage_index(s) >= stage_index(cur))
+            Event::Stage(s) => {
+                // the panel moves forward only: issuer scripts interrupt a stage that the
+                // kernel then re-enters
+                if self
+                    .txn
+                    .stage
+                    .is_none_or(|cur| stage_index(s) >= stage_index(cur))
                 {
                     self.txn.stage = Some(s);
                 }
-                if rec.name.starts_with("GENERATE AC") {
-                    self.txn.first_ac_seen = true;
-                }
-                self.txn.apdus.push(rec);
             }
+            Event::Apdu(rec) => self.txn.apdus.push(rec),
             Event::PinRequest(prompt) => {
                 self.txn.stage = Some(Stage::CardholderVerification);
                 self.pin = Some(PinDialog::new(prompt, self.exponent()));
@@ -722,12 +717,8 @@ impl App {
                 self.pin = None;
                 match result {
                     Ok(o) => {
-                        self.host.last_rc = o.host_response_code.as_deref().map(|rc| {
-                            let meaning = ResponseCode::parse(rc)
-                                .map_or("Unknown response code", |c| c.meaning());
-                            (rc.to_owned(), meaning)
-                        });
-                        self.host.last_online_pin = o.online_pin.clone();
+                        self.host.last_rc = o.host_response_code;
+                        self.host.last_online_pin = o.online_pin;
                         let level = match o.outcome {
                             OutcomeKind::Approved | OutcomeKind::OnlineApproved => Level::Good,
                             _ => Level::Bad,
@@ -775,7 +766,7 @@ impl App {
     pub fn stage_marks(&self) -> Vec<(Stage, Mark)> {
         if self.txn.running {
             let cur = self.txn.stage.map(stage_index);
-            return STAGES
+            return Stage::ALL
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
@@ -789,9 +780,9 @@ impl App {
                 .collect();
         }
         let Some(o) = &self.txn.outcome else {
-            return STAGES.iter().map(|s| (*s, Mark::Pending)).collect();
+            return Stage::ALL.iter().map(|s| (*s, Mark::Pending)).collect();
         };
-        STAGES
+        Stage::ALL
             .iter()
             .map(|s| {
                 let mark = if o.terminated_at == Some(*s) && o.outcome == OutcomeKind::Terminated {

@@ -1,6 +1,7 @@
 //! Pure decoding for the screen: TVR, TSI and CVM Results bit by bit with what changed
-//! since the previous transaction, the stage an exchange belongs to, and the decoded view
-//! of one APDU exchange (TLV tree with tag names, status word meaning).
+//! since the previous transaction, and the decoded view of one APDU exchange (TLV tree
+//! with tag names, status word meaning). The stage each exchange belongs to comes from the
+//! kernel's event stream, not from here.
 
 use emv_apdu::StatusWord;
 use emv_kernel::{ApduRecord, Stage};
@@ -26,16 +27,11 @@ pub struct BitLine {
     pub change: Change,
 }
 
-/// Decodes `now` (hex) as `kind`, marking the lines that differ from `before` (hex): set
-/// bits of TVR (Book 3 Annex C5) and TSI (Annex C6), and the three bytes of CVM Results
-/// (Book 4 Annex A4). The lines of `before` that are gone come last, as `Cleared`.
-pub fn bit_lines(kind: DecodeAs, before: Option<&str>, now: &str) -> Vec<BitLine> {
-    let decode = |h: &str| {
-        hex::decode(h)
-            .ok()
-            .and_then(|b| describe_as(kind, &b).ok())
-            .unwrap_or_default()
-    };
+/// Decodes `now` as `kind`, marking the lines that differ from `before`: set bits of TVR
+/// (Book 3 Annex C5) and TSI (Annex C6), and the three bytes of CVM Results (Book 4 Annex
+/// A4). The lines of `before` that are gone come last, as `Cleared`.
+pub fn bit_lines(kind: DecodeAs, before: Option<&[u8]>, now: &[u8]) -> Vec<BitLine> {
+    let decode = |b: &[u8]| describe_as(kind, b).unwrap_or_default();
     let new = decode(now);
     let old = before.map(decode);
     let mut lines: Vec<BitLine> = new
@@ -57,70 +53,13 @@ pub fn bit_lines(kind: DecodeAs, before: Option<&str>, now: &str) -> Vec<BitLine
     lines
 }
 
-/// Which bytes of `now` differ from `before` (both hex); all `false` without `before`.
-pub fn changed_bytes(before: Option<&str>, now: &str) -> Vec<bool> {
-    let new = hex::decode(now).unwrap_or_default();
-    let old = before.and_then(|b| hex::decode(b).ok());
-    new.iter()
+/// Which bytes of `now` differ from `before`; all `false` without `before`.
+pub fn changed_bytes(before: Option<&[u8]>, now: &[u8]) -> Vec<bool> {
+    now.iter()
         .enumerate()
-        .map(|(i, b)| old.as_ref().is_some_and(|o| o.get(i) != Some(b)))
+        .map(|(i, b)| before.is_some_and(|o| o.get(i) != Some(b)))
         .collect()
 }
-
-/// The stage a command belongs to, as far as its name tells (EMV 4.4 Book 3 §10: the
-/// commands each stage sends). Used while a transaction runs; the kernel's decision log
-/// gives the exact stages afterwards. `first_ac_seen`: a GENERATE AC was already sent (so
-/// this one is the second, Book 3 §10.9 / §10.11).
-pub fn stage_of(name: &str, first_ac_seen: bool) -> Option<Stage> {
-    let n = name;
-    Some(if n.starts_with("SELECT") {
-        Stage::ApplicationSelection
-    } else if n.starts_with("GET PROCESSING OPTIONS") {
-        Stage::InitiateApplicationProcessing
-    } else if n.starts_with("READ RECORD") {
-        Stage::ReadApplicationData
-    } else if n.starts_with("INTERNAL AUTHENTICATE") {
-        Stage::OfflineDataAuthentication
-    } else if n.starts_with("VERIFY") || n.starts_with("GET CHALLENGE") || n == "GET DATA 9F17" {
-        Stage::CardholderVerification
-    } else if n.starts_with("GET DATA") {
-        // ATC / Last Online ATC Register for velocity checking (Book 3 §10.6.3)
-        Stage::TerminalRiskManagement
-    } else if n.starts_with("GENERATE AC") {
-        if first_ac_seen {
-            Stage::Completion
-        } else {
-            Stage::CardActionAnalysis
-        }
-    } else if n.starts_with("EXTERNAL AUTHENTICATE") {
-        Stage::OnlineProcessing
-    } else if n.starts_with("PIN CHANGE")
-        || n.starts_with("APPLICATION")
-        || n.starts_with("CARD BLOCK")
-        || n.starts_with("PUT DATA")
-        || n.starts_with("UPDATE RECORD")
-    {
-        Stage::IssuerScriptProcessing
-    } else {
-        return None;
-    })
-}
-
-/// Every stage in transaction order (Book 3 §10).
-pub const STAGES: [Stage; 12] = [
-    Stage::ApplicationSelection,
-    Stage::InitiateApplicationProcessing,
-    Stage::ReadApplicationData,
-    Stage::OfflineDataAuthentication,
-    Stage::ProcessingRestrictions,
-    Stage::CardholderVerification,
-    Stage::TerminalRiskManagement,
-    Stage::TerminalActionAnalysis,
-    Stage::CardActionAnalysis,
-    Stage::OnlineProcessing,
-    Stage::IssuerScriptProcessing,
-    Stage::Completion,
-];
 
 /// A short label for the stage list.
 pub fn stage_label(stage: Stage) -> &'static str {
@@ -140,9 +79,9 @@ pub fn stage_label(stage: Stage) -> &'static str {
     }
 }
 
-/// Position of a stage in [`STAGES`].
+/// Position of a stage in [`Stage::ALL`].
 pub fn stage_index(stage: Stage) -> usize {
-    STAGES.iter().position(|s| *s == stage).unwrap_or(0)
+    Stage::ALL.iter().position(|s| *s == stage).unwrap_or(0)
 }
 
 pub use emv_session::report::spaced;
@@ -185,18 +124,19 @@ mod tests {
 
     #[test]
     fn tvr_changes_are_marked() {
-        let l = bit_lines(DecodeAs::Tvr, Some("0000200000"), "0000048000");
+        let (before, now) = ([0, 0, 0x20, 0, 0], [0, 0, 0x04, 0x80, 0]);
+        let l = bit_lines(DecodeAs::Tvr, Some(&before), &now);
         let set: Vec<_> = l.iter().filter(|b| b.change == Change::Set).collect();
         let cleared: Vec<_> = l.iter().filter(|b| b.change == Change::Cleared).collect();
         assert_eq!(set.len(), 2);
         assert_eq!(cleared.len(), 1);
         assert!(cleared[0].text.contains("PIN Try Limit exceeded"));
         assert_eq!(
-            changed_bytes(Some("0000200000"), "0000048000"),
+            changed_bytes(Some(&before), &now),
             [false, false, true, true, false]
         );
         assert!(
-            bit_lines(DecodeAs::Tsi, None, "F800")
+            bit_lines(DecodeAs::Tsi, None, &[0xF8, 0x00])
                 .iter()
                 .all(|b| b.change == Change::Same)
         );
@@ -222,10 +162,5 @@ mod tests {
             "{d}"
         );
         assert!(d.contains("3 tries left"), "{d}");
-        assert_eq!(
-            stage_of("GET DATA 9F17", false),
-            Some(Stage::CardholderVerification)
-        );
-        assert_eq!(stage_of("GENERATE AC (TC)", true), Some(Stage::Completion));
     }
 }

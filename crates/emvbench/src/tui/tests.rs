@@ -410,7 +410,7 @@ fn screen_after_blocked_pin_decline_and_atm_unblock() {
     // what the screen shows is the outcome object's (the JSON of `run`)
     assert_eq!(o.outcome.name(), "declined");
     assert_eq!(o.card.as_ref().unwrap().pin_try_counter, 0);
-    assert_eq!(o.tvr, "0000200000");
+    assert_eq!(o.tvr.to_hex(), "0000200000");
     assert_eq!(b.app.card.as_ref().unwrap().status.pin_try_counter, 0);
     insta::assert_snapshot!(
         "after_blocked_pin_decline",
@@ -421,7 +421,7 @@ fn screen_after_blocked_pin_decline_and_atm_unblock() {
     let o = b.app.txn.outcome.as_ref().unwrap();
     assert_eq!(o.outcome.name(), "online-approved");
     assert_eq!(o.card.as_ref().unwrap().pin_try_counter, 3);
-    assert_eq!(o.script_results.as_deref(), Some("2000000001"));
+    assert_eq!(o.script_results_hex().as_deref(), Some("2000000001"));
     assert_eq!(o.host.as_ref().unwrap().pending_scripts, 0);
     let screen = b.screen(80, 24, true);
     let text = screen.backend().to_string();

@@ -322,7 +322,7 @@ fn host_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 format!("pending: {}", kinds.join(", "))
             }));
             lines.push(match &h.last_rc {
-                Some((rc, meaning)) => Line::from(format!("last RC {rc} {meaning}")),
+                Some(rc) => Line::from(format!("last RC {} {}", rc.as_str(), rc.meaning())),
                 None => Line::styled("last RC -", theme.dim),
             });
             let chip = match v.chip.offline_pin_blocked {
@@ -362,13 +362,12 @@ fn pack(spans: Vec<Span<'static>>, width: usize) -> Vec<Line<'static>> {
     lines
 }
 
-fn hex_bytes(before: Option<&str>, now: &str, theme: &Theme) -> Vec<Span<'static>> {
+fn hex_bytes(before: Option<&[u8]>, now: &[u8], theme: &Theme) -> Vec<Span<'static>> {
     let changed = changed_bytes(before, now);
-    now.as_bytes()
-        .chunks(2)
+    now.iter()
         .enumerate()
-        .flat_map(|(i, c)| {
-            let text = String::from_utf8_lossy(c).into_owned();
+        .flat_map(|(i, b)| {
+            let text = format!("{b:02X}");
             let style = if changed.get(i).copied().unwrap_or(false) {
                 theme.changed
             } else {
@@ -383,8 +382,8 @@ fn field(
     lines: &mut Vec<Line<'static>>,
     name: &str,
     kind: DecodeAs,
-    before: Option<&str>,
-    now: &str,
+    before: Option<&[u8]>,
+    now: &[u8],
     theme: &Theme,
 ) {
     let mut head = vec![Span::raw(format!("{name:<12}"))];
@@ -472,8 +471,8 @@ fn outcome_lines(
             if approved { theme.good } else { theme.bad },
         ),
     ];
-    if let Some((rc, meaning)) = &app.host.last_rc {
-        head.push(Span::raw(format!(" · RC {rc} {meaning}")));
+    if let Some(rc) = &app.host.last_rc {
+        head.push(Span::raw(format!(" · RC {} {}", rc.as_str(), rc.meaning())));
     }
     lines.push(Line::from(head));
     let mut facts = vec![format!("CVM {}", o.cvm_performed)];
@@ -484,12 +483,9 @@ fn outcome_lines(
         facts.push("SIGNATURE".into());
     }
     lines.push(Line::from(facts.join(" · ")));
-    let mut facts = vec![format!(
-        "CID {}/{}",
-        o.cid_first.as_deref().unwrap_or("-"),
-        o.cid_final.as_deref().unwrap_or("-")
-    )];
-    if let Some(sr) = &o.script_results {
+    let cid = |c: Option<emv_tlv::bits::Cid>| c.map_or_else(|| "-".to_owned(), |c| c.to_hex());
+    let mut facts = vec![format!("CID {}/{}", cid(o.cid_first), cid(o.cid_final))];
+    if let Some(sr) = o.script_results_hex() {
         facts.push(format!("script results {sr}"));
     }
     facts.push(format!("{} APDUs", o.apdu_count));
@@ -502,33 +498,33 @@ fn outcome_lines(
         lines,
         "TVR",
         DecodeAs::Tvr,
-        prev.map(|p| p.tvr.as_str()),
-        &o.tvr,
+        prev.map(|p| p.tvr.as_ref()),
+        o.tvr.as_ref(),
         theme,
     );
     field(
         lines,
         "TSI",
         DecodeAs::Tsi,
-        prev.map(|p| p.tsi.as_str()),
-        &o.tsi,
+        prev.map(|p| p.tsi.as_ref()),
+        o.tsi.as_ref(),
         theme,
     );
     field(
         lines,
         "CVM Results",
         DecodeAs::CvmResults,
-        prev.map(|p| p.cvm_results.as_str()),
-        &o.cvm_results,
+        prev.map(|p| p.cvm_results.as_ref()),
+        o.cvm_results.as_ref(),
         theme,
     );
-    if let Some(sr) = &o.script_results {
+    if let Some(sr) = o.script_results_bytes() {
         field(
             lines,
             "Script res.",
             DecodeAs::ScriptResults,
             None,
-            sr,
+            &sr,
             theme,
         );
     }

@@ -1,31 +1,31 @@
 //! The kernel worker: a thread that owns the session (card and host) and runs
 //! transactions and host calls, so the UI thread only draws and reads keys. It answers
-//! requests with events; during a transaction it streams every exchange and asks the PIN
-//! pad dialog through [`UiPinPad`].
+//! requests with events; during a transaction it forwards the kernel's event stream (the
+//! stage entered, every exchange, the card's counters) and asks the PIN pad dialog through
+//! [`UiPinPad`].
 //!
-//! Pulling the card: the UI sets a shared flag ([`CardPresence`]) that the worker checks
-//! before every exchange; a set flag takes the software card out of the reader, so the
-//! exchange in flight fails with [`TransportError::CardRemoved`] and the kernel
-//! terminates the transaction (EMV 4.4 Book 4 §11.1). The same hook works for any card
-//! behind a [`Transport`](emv_apdu::Transport) (`CardSlot::External`, the PC/SC reader).
+//! Pulling the card: the UI sets the session's shared [`CardPresence`]; the session's
+//! [`Pullable`](emv_transport::Pullable) card obeys it at the next exchange, which fails
+//! with [`TransportError::CardRemoved`], and the kernel terminates the transaction (EMV
+//! 4.4 Book 4 §11.1). The same works for any card behind a
+//! [`Transport`](emv_apdu::Transport) (`CardSlot::External`, the PC/SC reader).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 
 use emv_apdu::TransportError;
 use emv_card::CardStatus;
 use emv_host::{CardStatus as HostCardStatus, CardView, HostKeys, PinResetMode};
-use emv_kernel::log::{command_name, masked_command};
 use emv_kernel::{
-    ApduRecord, Kernel, KernelConfig, Outcome, PinEntry, PinPrompt, Profile, TransactionParams,
+    ApduRecord, Kernel, KernelConfig, Observer, Outcome, PinEntry, PinPrompt, Profile, Stage,
+    TransactionParams,
 };
 use emv_session::{
-    CardSlot, CardSpec, ExchangeObserver, HostSpec, IssuerLink, Session, card_provision,
+    CardSlot, CardSpec, HostSpec, IssuerLink, Session, SessionObserver, TraceLabel, card_provision,
     issuer::ACTOR,
 };
+pub use emv_transport::CardPresence;
 use zeroize::Zeroizing;
 
 use super::pinpad::UiPinPad;
@@ -130,6 +130,8 @@ pub enum Event {
     CardSwitched,
     /// The host's view of the card (`None`: no host).
     Host(Result<Option<CardView>, String>),
+    /// The kernel entered a stage.
+    Stage(Stage),
     /// One exchange, as it happened.
     Apdu(ApduRecord),
     /// The kernel asks for a PIN.
@@ -154,6 +156,7 @@ impl std::fmt::Debug for Event {
             Self::Card(c) => write!(f, "Card({c:?})"),
             Self::CardSwitched => f.write_str("CardSwitched"),
             Self::Host(_) => f.write_str("Host(..)"),
+            Self::Stage(s) => write!(f, "Stage({s})"),
             Self::Apdu(a) => write!(f, "Apdu({})", a.name),
             Self::PinRequest(p) => write!(f, "PinRequest({:?})", p.kind),
             Self::Finished(r) => write!(f, "Finished({:?})", r.as_ref().map(|o| o.outcome)),
@@ -161,25 +164,6 @@ impl std::fmt::Debug for Event {
             Self::Error(e) => write!(f, "Error({e})"),
             Self::Recording(r) => write!(f, "Recording({r:?})"),
         }
-    }
-}
-
-/// The flag "the card was pulled out", shared by the UI loop and the worker.
-#[derive(Debug, Clone, Default)]
-pub struct CardPresence(Arc<AtomicBool>);
-
-impl CardPresence {
-    /// Pull the card out: the next exchange fails.
-    pub fn pull(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    /// Put it back.
-    pub fn insert(&self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
-    /// Whether it is out.
-    pub fn pulled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -268,7 +252,7 @@ impl Worker {
                 };
                 match crate::cli::run::open_reader(sel) {
                     // the card in the reader: only its APDUs are known (no counters panel)
-                    Ok(card) => self.session = Some(Session::external(card, host)),
+                    Ok(card) => self.session = Some(self.adopt(Session::external(card, host))),
                     Err(e) => {
                         // no card: the host waits for the software card the user picks (`c`)
                         self.spare_host = host;
@@ -280,12 +264,18 @@ impl Worker {
                 self.profile = p.clone();
                 let spec = self.spec();
                 match Session::open(&spec, &config.host, config.keys) {
-                    Ok(s) => self.session = Some(s),
+                    Ok(s) => self.session = Some(self.adopt(s)),
                     Err(e) => self.send(Event::Error(format!("card {p}: {e}"))),
                 }
             }
         }
         self.snapshot();
+    }
+
+    /// A new session pulled out by the UI's presence flag.
+    fn adopt(&self, mut session: Session) -> Session {
+        session.presence = self.presence.clone();
+        session
     }
 
     fn spec(&self) -> CardSpec {
@@ -392,9 +382,18 @@ impl Worker {
         );
         let mut live = Live {
             events: &self.events,
-            presence: &self.presence,
+            card: session
+                .card
+                .personalisation()
+                .map(|p| (p.name.clone(), mask_pan(&p.pan))),
         };
-        let result = session.transact_observed(kernel, &mut pinpad, params, &mut live);
+        let result = session.transact_with(
+            kernel,
+            &mut pinpad,
+            params,
+            &TraceLabel::default(),
+            &mut live,
+        );
         let terminal = kernel.profile().name.clone();
         // the panels first, then the outcome: `Finished` is the transaction's last event
         self.snapshot();
@@ -493,7 +492,7 @@ impl Worker {
         let host = self.session.take().and_then(|mut s| s.host.take());
         match Session::with_host(&self.spec(), host) {
             Ok(s) => {
-                self.session = Some(s);
+                self.session = Some(self.adopt(s));
                 self.send(Event::CardSwitched);
                 self.record_action("reset-card", "ok");
                 self.snapshot();
@@ -518,7 +517,7 @@ impl Worker {
                             Some(mut s) => s.host.take(),
                             None => self.spare_host.take(),
                         };
-                        self.session = Some(Session::external(card, host));
+                        self.session = Some(self.adopt(Session::external(card, host)));
                         self.send(Event::CardSwitched);
                         self.record_action(&format!("switch-card reader {sel}"), "ok");
                         self.snapshot();
@@ -547,7 +546,7 @@ impl Worker {
         };
         match Session::with_host(&self.spec(), host) {
             Ok(s) => {
-                self.session = Some(s);
+                self.session = Some(self.adopt(s));
                 self.send(Event::CardSwitched);
                 let what = format!("switch-card {}", self.profile);
                 self.record_action(&what, "ok");
@@ -583,36 +582,32 @@ impl Worker {
     }
 }
 
-/// The live APDU log and the pull-out check.
+/// The live view: the kernel's stages and exchanges, and the software card's counters as
+/// they change.
 struct Live<'a> {
     events: &'a Sender<Event>,
-    presence: &'a CardPresence,
+    /// The software card's profile name and masked PAN (`None`: a card in a reader).
+    card: Option<(String, String)>,
 }
 
-impl ExchangeObserver for Live<'_> {
-    fn before(&mut self, card: &mut CardSlot, _capdu: &[u8]) -> Result<(), TransportError> {
-        if self.presence.pulled() {
-            if let Some(c) = card.soft_mut() {
-                c.remove();
-            }
-            return Err(TransportError::CardRemoved);
-        }
-        Ok(())
+impl Observer for Live<'_> {
+    fn on_event(&mut self, event: &emv_kernel::Event<'_>) {
+        let e = match event {
+            emv_kernel::Event::Stage(s) => Event::Stage(*s),
+            emv_kernel::Event::Exchange(x) => Event::Apdu(ApduRecord::of(x)),
+            _ => return,
+        };
+        let _ = self.events.send(e);
     }
+}
 
-    fn after(&mut self, card: &CardSlot, capdu: &[u8], result: &Result<Vec<u8>, TransportError>) {
-        let _ = self.events.send(Event::Apdu(ApduRecord {
-            name: command_name(capdu),
-            // the PIN of a plaintext VERIFY is masked here as in the kernel's log
-            command: masked_command(capdu),
-            response: result.as_ref().map(hex::encode_upper).unwrap_or_default(),
-        }));
-        if let (CardSlot::Soft(c), Some(status)) = (card, card.status()) {
-            let perso = c.card().personalisation();
+impl SessionObserver for Live<'_> {
+    fn card_status(&mut self, status: &CardStatus) {
+        if let Some((profile, pan)) = &self.card {
             let _ = self.events.send(Event::Card(Some(CardInfo {
-                profile: perso.name.clone(),
-                pan: mask_pan(&perso.pan),
-                status,
+                profile: profile.clone(),
+                pan: pan.clone(),
+                status: *status,
             })));
         }
     }
