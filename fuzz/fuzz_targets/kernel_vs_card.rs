@@ -350,9 +350,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         "apdu_count is not the number of transmits"
     );
     assert_eq!(out.apdus.len(), out.apdu_count);
-    assert_eq!(out.tvr.len(), 10);
-    assert_eq!(out.tsi.len(), 4);
-    assert_eq!(out.cvm_results.len(), 6);
+    assert_eq!(out.tvr.to_hex().len(), 10);
+    assert_eq!(out.tsi.to_hex().len(), 4);
+    assert_eq!(out.cvm_results.to_hex().len(), 6);
     match out.outcome {
         OutcomeKind::Terminated => {
             assert!(out.terminated_at.is_some() && out.termination_reason.is_some());
