@@ -268,9 +268,7 @@ fn three_wrong_offline_pins_block_the_pin_and_it_stays_blocked_across_insertions
     );
     assert_eq!(o.online_pin.map(|p| p.name()), Some("verified"));
     assert!(
-        o.script_results
-            .as_deref()
-            .is_some_and(|s| s.starts_with("20")),
+        o.script_results_hex().is_some_and(|s| s.starts_with("20")),
         "script results {:?}",
         o.script_results
     );
