@@ -9,7 +9,7 @@ use emv_tlv::{Dol, Tag, tags};
 
 use crate::error::KernelError;
 use crate::event::{Stage, Topic};
-use crate::kernel::Transaction;
+use crate::kernel::{Cda, Transaction};
 use crate::outcome::OutcomeKind;
 use crate::pinpad::PinPad;
 use crate::util::hex;
@@ -307,7 +307,7 @@ where
         let data = self.dol_data(tags::CDOL1, "CDOL1 (8C)")?;
         self.cdol1_data = data.clone();
         // Book 2 §6.6 / Book 4 §6.3.7: a CDA signature is requested with TC and ARQC
-        let cda = self.cda_ready && requested != AcType::Aac;
+        let cda = self.cda == Cda::Ready && requested != AcType::Aac;
         let resp = self.generate_ac(requested, cda, &data)?;
         self.enter(Stage::CardActionAnalysis);
         self.set_tsi(Tsi::CARD_RISK_MANAGEMENT_PERFORMED);
@@ -345,7 +345,9 @@ where
                 "GENERATE AC response lacks the Application Cryptogram (9F26) (Book 3 §6.5.5.4)",
             ));
         }
-        self.cda_first_failed = cda_failed;
+        if cda_failed {
+            self.cda = Cda::FirstFailed;
+        }
         Ok(cda_failed)
     }
 
@@ -358,15 +360,15 @@ where
         };
         match cid.ac_type() {
             AcType::Aac => {
-                self.outcome = Some(OutcomeKind::Declined);
+                self.complete(OutcomeKind::Declined);
                 self.decide_per(
                     Topic::Cryptogram,
                     "Book 3 §10.8",
                     "offline decline: card returned AAC",
                 );
             }
-            AcType::Tc if self.cda_first_failed => {
-                self.outcome = Some(OutcomeKind::Declined);
+            AcType::Tc if self.cda == Cda::FirstFailed => {
+                self.complete(OutcomeKind::Declined);
                 self.decide_per(
                     Topic::Cryptogram,
                     "Book 2 §6.6.2",
@@ -374,21 +376,21 @@ where
                 );
             }
             AcType::Tc => {
-                self.outcome = Some(OutcomeKind::Approved);
+                self.complete(OutcomeKind::Approved);
                 self.decide_per(
                     Topic::Cryptogram,
                     "Book 3 §10.8",
                     "offline approval: card returned TC",
                 );
             }
-            AcType::Arqc if self.cda_first_failed => {
+            AcType::Arqc if self.cda == Cda::FirstFailed => {
                 self.decide_per(
                     Topic::Cryptogram,
                     "Book 2 §6.6.2",
                     "ARQC with a failed CDA signature: not sent online, completed with an AAC",
                 );
                 let final_cid = self.second_generate_ac(AcType::Aac)?;
-                self.outcome = Some(if final_cid.ac_type() == AcType::Tc {
+                self.complete(if final_cid.ac_type() == AcType::Tc {
                     OutcomeKind::Approved
                 } else {
                     OutcomeKind::Declined
@@ -404,7 +406,7 @@ where
     pub(crate) fn second_generate_ac(&mut self, requested: AcType) -> Result<Cid, KernelError> {
         self.enter(Stage::Completion);
         let data = self.dol_data(tags::CDOL2, "CDOL2 (8D)")?;
-        let cda = self.cda_ready && !self.cda_first_failed && requested == AcType::Tc;
+        let cda = self.cda == Cda::Ready && requested == AcType::Tc;
         let resp = self.generate_ac(requested, cda, &data)?;
         if resp.cid.ac_type() == AcType::Arqc {
             return Err(KernelError::terminate(

@@ -171,6 +171,34 @@ pub enum OdaMethod {
     Cda,
 }
 
+/// Combined DDA / Application Cryptogram Generation across the two GENERATE ACs (Book 2
+/// §6.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Cda {
+    /// Not selected, or the ICC public key could not be recovered.
+    #[default]
+    Off,
+    /// Selected and the ICC public key recovered: signatures are asked for.
+    Ready,
+    /// The first GENERATE AC's signature did not verify: the TC/ARQC cannot be trusted and
+    /// no signature is asked for again (Book 2 §6.6.2).
+    FirstFailed,
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum End {
+    /// With an outcome of EMV processing (approved or declined, offline or online).
+    Completed(OutcomeKind),
+    /// Terminated in `stage`, for `reason`.
+    Terminated {
+        /// Where.
+        stage: Stage,
+        /// Why.
+        reason: String,
+    },
+}
+
 /// Offline PIN state across CV Rules (Book 4 §6.3.4).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct PinState {
@@ -201,8 +229,8 @@ pub struct Transaction<'a, T: ?Sized, P: ?Sized, H: ?Sized> {
     pub(crate) rng: KernelRng,
     pub(crate) stage: Stage,
     pub(crate) events: Events<'a>,
-    pub(crate) candidates: Vec<Candidate>,
-    pub(crate) candidates_built: bool,
+    /// The candidate list, once built (Book 1 §12.3).
+    pub(crate) candidates: Option<Vec<Candidate>>,
     pub(crate) selected: Option<Candidate>,
     pub(crate) aip: Aip,
     pub(crate) afl: Afl,
@@ -211,8 +239,7 @@ pub struct Transaction<'a, T: ?Sized, P: ?Sized, H: ?Sized> {
     pub(crate) oda_method: OdaMethod,
     pub(crate) issuer_key: Option<RsaPublicKey>,
     pub(crate) icc_key: Option<RsaPublicKey>,
-    pub(crate) cda_ready: bool,
-    pub(crate) cda_first_failed: bool,
+    pub(crate) cda: Cda,
     pub(crate) pin: PinState,
     pub(crate) signature_required: bool,
     pub(crate) online_pin: Option<PinData>,
@@ -222,8 +249,8 @@ pub struct Transaction<'a, T: ?Sized, P: ?Sized, H: ?Sized> {
     pub(crate) host_response: Option<AuthResponse>,
     pub(crate) arc: Option<[u8; 2]>,
     pub(crate) script_results: Vec<ScriptResult>,
-    pub(crate) outcome: Option<OutcomeKind>,
-    pub(crate) termination: Option<(Stage, String)>,
+    /// How the transaction ended, once it has.
+    pub(crate) end: Option<End>,
 }
 
 impl<'a, T, P, H> Transaction<'a, T, P, H>
@@ -289,8 +316,7 @@ where
             rng,
             stage: Stage::ApplicationSelection,
             events: Events::new(None),
-            candidates: Vec::new(),
-            candidates_built: false,
+            candidates: None,
             selected: None,
             aip: Aip::new(),
             afl: Afl::default(),
@@ -299,8 +325,7 @@ where
             oda_method: OdaMethod::None,
             issuer_key: None,
             icc_key: None,
-            cda_ready: false,
-            cda_first_failed: false,
+            cda: Cda::Off,
             pin: PinState::default(),
             signature_required: false,
             online_pin: None,
@@ -310,8 +335,7 @@ where
             host_response: None,
             arc: None,
             script_results: Vec::new(),
-            outcome: None,
-            termination: None,
+            end: None,
         };
         tx.sync_results();
         tx
@@ -355,8 +379,15 @@ where
             Topic::Termination,
             format!("transaction terminated: {reason}"),
         );
-        self.termination = Some((self.stage, reason));
-        self.outcome = Some(OutcomeKind::Terminated);
+        self.end = Some(End::Terminated {
+            stage: self.stage,
+            reason,
+        });
+    }
+
+    /// The transaction completed with `outcome`.
+    pub(crate) fn complete(&mut self, outcome: OutcomeKind) {
+        self.end = Some(End::Completed(outcome));
     }
 
     /// Enters a stage (again, when a stage is re-entered: selection after a rejected
@@ -510,14 +541,17 @@ where
 
     /// The outcome object (the transaction ends here).
     pub fn finish(self) -> Outcome {
-        let outcome = self.outcome.unwrap_or(OutcomeKind::Terminated);
-        let (terminated_at, termination_reason) = match self.termination {
-            Some((s, r)) => (Some(s), Some(r)),
-            None if outcome == OutcomeKind::Terminated => (
+        let (outcome, terminated_at, termination_reason) = match self.end {
+            Some(End::Completed(kind)) => (kind, None, None),
+            Some(End::Terminated { stage, reason }) => {
+                (OutcomeKind::Terminated, Some(stage), Some(reason))
+            }
+            // the caller stopped running stages before the end (stage tests)
+            None => (
+                OutcomeKind::Terminated,
                 Some(self.stage),
                 Some("transaction not completed".to_owned()),
             ),
-            None => (None, None),
         };
         let journal = self.events.journal;
         Outcome {

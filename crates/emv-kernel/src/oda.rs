@@ -10,7 +10,7 @@ use emv_tlv::{Dol, Tag, tags};
 
 use crate::error::KernelError;
 use crate::event::{Stage, Topic};
-use crate::kernel::{OdaMethod, Transaction};
+use crate::kernel::{Cda, OdaMethod, Transaction};
 use crate::pinpad::PinPad;
 use crate::util::hex;
 
@@ -122,7 +122,7 @@ where
                 self.set_tsi(Tsi::ODA_PERFORMED);
                 match self.recover_icc_key() {
                     Ok(()) => {
-                        self.cda_ready = true;
+                        self.cda = Cda::Ready;
                         self.decide_per(
                             Topic::DataAuthentication,
                             "Book 2 §6.6",

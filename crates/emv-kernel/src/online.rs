@@ -159,7 +159,7 @@ where
         let cid = self.second_generate_ac(requested)?;
         self.process_scripts(&response.issuer_scripts, 0x72)?;
         let approved = cid.ac_type() == AcType::Tc;
-        self.outcome = Some(if approved {
+        self.complete(if approved {
             OutcomeKind::OnlineApproved
         } else {
             OutcomeKind::OnlineDeclined
@@ -201,7 +201,7 @@ where
         self.data
             .set_terminal(tags::AUTHORISATION_RESPONSE_CODE, &arc);
         let cid = self.second_generate_ac(requested)?;
-        self.outcome = Some(if cid.ac_type() == AcType::Tc {
+        self.complete(if cid.ac_type() == AcType::Tc {
             OutcomeKind::Approved
         } else {
             OutcomeKind::Declined

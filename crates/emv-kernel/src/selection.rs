@@ -76,14 +76,16 @@ where
     /// GET PROCESSING OPTIONS answers `6985`.
     pub fn application_selection(&mut self) -> Result<(), KernelError> {
         self.enter(Stage::ApplicationSelection);
-        if !self.candidates_built {
-            self.build_candidate_list()?;
-            self.candidates_built = true;
+        // Book 1 §12.4: the candidate list is built once; a rejected application leaves
+        // the remaining candidates for the next final selection
+        if self.candidates.is_none() {
+            let list = self.build_candidate_list()?;
+            self.candidates = Some(list);
         }
         self.final_selection()
     }
 
-    fn build_candidate_list(&mut self) -> Result<(), KernelError> {
+    fn build_candidate_list(&mut self) -> Result<Vec<Candidate>, KernelError> {
         if self.profile.use_pse {
             match self.pse_candidates()? {
                 Some(list) if !list.is_empty() => {
@@ -92,26 +94,26 @@ where
                         "Book 1 §12.3.2",
                         format!("candidate list from the PSE: {} application(s)", list.len()),
                     );
-                    self.candidates = list;
-                    return Ok(());
+                    return Ok(list);
                 }
                 Some(_) => self.decide_per(
                     Topic::Selection,
                     "Book 1 §12.3.2 step 6",
-                    "PSE lists no application the terminal supports: using the list of AIDs \
-                    ",
+                    "PSE lists no application the terminal supports: using the list of AIDs",
                 ),
                 None => {}
             }
         }
-        self.candidates = self.list_of_aids()?;
-        let n = self.candidates.len();
+        let list = self.list_of_aids()?;
         self.decide_per(
             Topic::Selection,
             "Book 1 §12.3.3",
-            format!("candidate list from the list of AIDs: {n} application(s)"),
+            format!(
+                "candidate list from the list of AIDs: {} application(s)",
+                list.len()
+            ),
         );
-        Ok(())
+        Ok(list)
     }
 
     /// Directory method (Book 1 §12.3.2). `Ok(None)`: PSE not usable, use the list of AIDs.
@@ -148,8 +150,7 @@ where
                 self.decide_per(
                     Topic::Selection,
                     "Book 1 §12.3.2 step 2",
-                    "PSE FCI has no valid SFI of the directory (88): using the list of AIDs \
-                    ",
+                    "PSE FCI has no valid SFI of the directory (88): using the list of AIDs",
                 );
                 return Ok(None);
             }
@@ -165,8 +166,7 @@ where
                     Topic::Selection,
                     "Book 1 §12.3.2 step 3",
                     format!(
-                        "READ RECORD of the PSE directory answered {:04X}: using the list of AIDs \
-                    ",
+                        "READ RECORD of the PSE directory answered {:04X}: using the list of AIDs",
                         resp.sw.to_u16()
                     ),
                 );
@@ -291,8 +291,7 @@ where
                         Topic::Selection,
                         "Book 1 §12.3.3 step 4",
                         format!(
-                            "application {} is blocked (6283): not added to the candidate list \
-                        ",
+                            "application {} is blocked (6283): not added to the candidate list",
                             hex(&df_name)
                         ),
                     );
@@ -324,8 +323,7 @@ where
                         Topic::Selection,
                         "Book 1 §12.3.1",
                         format!(
-                            "{} only partially matches {} whose selection indicator forbids it \
-                        ",
+                            "{} only partially matches {} whose selection indicator forbids it",
                             hex(&df_name),
                             hex(&terminal_aid.aid)
                         ),
@@ -349,14 +347,15 @@ where
     /// 9000 with a valid FCI is removed and the next one is tried.
     fn final_selection(&mut self) -> Result<(), KernelError> {
         loop {
-            if self.candidates.is_empty() {
+            let candidates = self.candidates.get_or_insert_default();
+            if candidates.is_empty() {
                 return Err(KernelError::terminate(
                     "no mutually supported application (Book 1 §12.4: candidate list empty)",
                 ));
             }
             // stable: equal priorities keep the card's order
-            self.candidates.sort_by_key(Candidate::rank);
-            let c = self.candidates.remove(0);
+            candidates.sort_by_key(Candidate::rank);
+            let c = candidates.remove(0);
             if c.confirmation_required() {
                 if !self.profile.cardholder_confirmation {
                     self.decide_per(
@@ -384,8 +383,7 @@ where
                     Topic::Selection,
                     "Book 1 §12.4",
                     format!(
-                        "final SELECT of {} answered {:04X} ({}): removed from the candidate list \
-                    ",
+                        "final SELECT of {} answered {:04X} ({}): removed from the candidate list",
                         hex(&c.df_name),
                         resp.sw.to_u16(),
                         resp.sw.meaning()
