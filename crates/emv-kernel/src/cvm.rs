@@ -22,7 +22,7 @@
 //!    performed.
 //! 7. TSI "Cardholder verification was performed" whenever the list had rules.
 
-use emv_apdu::{Transport, commands};
+use emv_apdu::{StatusWord, Transport, commands};
 use emv_auth::{Host, PinData};
 use emv_crypto::oda::{self, RsaPublicKey};
 use emv_crypto::offline_pin::{self, OfflinePin};
@@ -84,6 +84,17 @@ enum Performed {
     Failed(String),
 }
 
+/// What to do after one CV Rule (Book 3 §10.5).
+enum RuleStep {
+    /// Its condition did not hold: the next rule.
+    Next,
+    /// Performed successfully: cardholder verification ends.
+    Verified,
+    /// Unsuccessful: the next rule if `apply_next` (b7), else cardholder verification
+    /// fails. `performed`: the CVM was performed (and failed), so it names CVM Results.
+    Failed { performed: bool, apply_next: bool },
+}
+
 /// Whether the terminal supports a recognised CVM.
 enum Support {
     Yes,
@@ -121,6 +132,69 @@ where
     /// TVR byte 3 bits and TSI byte 1 bit 7; logs each rule in the CVM trace.
     pub fn cardholder_verification(&mut self) -> Result<(), KernelError> {
         self.enter(Stage::CardholderVerification);
+        let Some(list) = self.cvm_list()? else {
+            return Ok(());
+        };
+        self.decide(
+            Topic::Cvm,
+            format!(
+                "CVM List: X = {}, Y = {}, {} rule(s)",
+                list.x,
+                list.y,
+                list.rules.len()
+            ),
+        );
+        // the last CVM actually performed (and failed), for CVM Results on failure
+        let mut last_failed: Option<CvRule> = None;
+        let mut verified = false;
+        for (i, &rule) in list.rules.iter().enumerate() {
+            match self.apply_rule(i + 1, rule, &list)? {
+                RuleStep::Next => {}
+                RuleStep::Verified => {
+                    verified = true;
+                    break;
+                }
+                RuleStep::Failed {
+                    performed,
+                    apply_next,
+                } => {
+                    if performed {
+                        last_failed = Some(rule);
+                    }
+                    if !apply_next {
+                        break;
+                    }
+                }
+            }
+        }
+        if !verified {
+            // Book 3 §10.5: CVM List exhausted or a failed rule without b7: "Cardholder
+            // verification was not successful"; Book 4 Annex A4: CVM Results name the last
+            // CVM performed with result 'failed', or 3F 00 01 if none was performed.
+            self.set_tvr(
+                Tvr::CVM_NOT_SUCCESSFUL,
+                Topic::Cvm,
+                Some("Book 3 §10.5"),
+                "no CV Rule was performed successfully",
+            );
+            self.cvm_results = match last_failed {
+                Some(rule) => self.results(rule, 0x01),
+                None => CvmResults([0x3F, 0x00, 0x01]),
+            };
+        }
+        // Book 3 §10.5 / Book 4 §6.3.4: the list was processed: set TSI byte 1 bit 7.
+        self.set_tsi(Tsi::CVM_PERFORMED);
+        self.sync_results();
+        self.decide(
+            Topic::Cvm,
+            format!("CVM Results {}", hex(&self.cvm_results.0)),
+        );
+        Ok(())
+    }
+
+    /// The CVM List to process, or `None` when cardholder verification ends before any
+    /// rule (CVM Results `3F 00 00`).
+    fn cvm_list(&mut self) -> Result<Option<CvmList>, KernelError> {
         // Book 3 §10.5: cardholder verification is performed only when the AIP says the
         // card supports it; CVM Results "3F 00 00" (Book 4 Annex A4: no CVM performed).
         if !self.aip.is_set(Aip::CARDHOLDER_VERIFICATION_SUPPORTED) {
@@ -131,7 +205,7 @@ where
                 "Book 3 §10.5",
                 "AIP: cardholder verification not supported; CVM Results 3F0000",
             );
-            return Ok(());
+            return Ok(None);
         }
         let list = match self.data.icc(tags::CVM_LIST) {
             None => None,
@@ -141,8 +215,8 @@ where
                 KernelError::terminate(format!("CVM List (8E) malformed: {e} (Book 3 §10.5)"))
             })?),
         };
-        let list = match list {
-            Some(l) if !l.rules.is_empty() => l,
+        match list {
+            Some(l) if !l.rules.is_empty() => Ok(Some(l)),
             absent => {
                 // Book 3 §10.5: "If the CVM List is not present in the ICC, the terminal
                 // shall terminate cardholder verification without setting the 'Cardholder
@@ -170,123 +244,97 @@ where
                         "{what}: cardholder verification ends, CVM Results 3F0000, TSI not set"
                     ),
                 );
-                return Ok(());
-            }
-        };
-        self.decide(
-            Topic::Cvm,
-            format!(
-                "CVM List: X = {}, Y = {}, {} rule(s)",
-                list.x,
-                list.y,
-                list.rules.len()
-            ),
-        );
-        // the last CVM actually performed (and failed), for CVM Results on failure
-        let mut last_failed: Option<CvRule> = None;
-        let mut verified = false;
-        for (i, &rule) in list.rules.iter().enumerate() {
-            let code = rule.code();
-            let condition = rule.condition();
-            let mut trace = CvRuleTrace {
-                index: i + 1,
-                rule: hex(&[rule.method, rule.condition]),
-                cvm: code.name(),
-                condition: condition.name(),
-                outcome: RuleOutcome::ConditionNotSatisfied,
-                reason: String::new(),
-            };
-            // Book 3 §10.5: a condition not understood, whose data is missing, or not
-            // satisfied: go to the next rule.
-            if let Err(reason) = self.condition_satisfied(rule, &list) {
-                trace.reason = reason;
-                self.cv_rule(trace);
-                continue;
-            }
-            let failure = if !recognised(code) {
-                // Book 3 §10.5: a CVM Code the terminal does not recognise: set
-                // 'Unrecognised CVM' and treat the rule as unsuccessful.
-                self.set_tvr(
-                    Tvr::UNRECOGNISED_CVM,
-                    Topic::Cvm,
-                    Some("Book 3 §10.5"),
-                    &format!("CVM code {:02X} not recognised", rule.method & 0x3F),
-                );
-                trace.outcome = RuleOutcome::Unrecognised;
-                trace.reason = format!(
-                    "CVM code {:02X} is not recognised by this terminal (Book 3 §10.5)",
-                    rule.method & 0x3F
-                );
-                true
-            } else {
-                match self.support(code) {
-                    Support::No {
-                        pin_pad_bit,
-                        reason,
-                    } => {
-                        if pin_pad_bit {
-                            // Book 3 §10.5.1 / §10.5.2, Book 4 §6.3.4.1: PIN CVM with no
-                            // usable PIN pad (or no PIN capability at all).
-                            self.set_tvr(Tvr::PIN_PAD_NOT_WORKING, Topic::Cvm, None, &reason);
-                        }
-                        trace.outcome = RuleOutcome::NotSupported;
-                        trace.reason = reason;
-                        true
-                    }
-                    Support::Yes => match self.perform(rule)? {
-                        Performed::Success(result) => {
-                            trace.outcome = RuleOutcome::Successful;
-                            trace.reason =
-                                format!("CVM Results byte 3 = {result:02X} (Book 4 Annex A4)");
-                            self.cvm_results = self.results(rule, result);
-                            verified = true;
-                            false
-                        }
-                        Performed::Failed(reason) => {
-                            trace.outcome = RuleOutcome::Failed;
-                            trace.reason = reason;
-                            last_failed = Some(rule);
-                            true
-                        }
-                    },
-                }
-            };
-            let apply_next = rule.apply_succeeding_if_unsuccessful();
-            if failure {
-                trace.reason.push_str(if apply_next {
-                    "; b7 set: apply succeeding CV Rule"
-                } else {
-                    "; b7 clear: cardholder verification fails"
-                });
-            }
-            self.cv_rule(trace);
-            if verified || (failure && !apply_next) {
-                break;
+                Ok(None)
             }
         }
-        if !verified {
-            // Book 3 §10.5: CVM List exhausted or a failed rule without b7: "Cardholder
-            // verification was not successful"; Book 4 Annex A4: CVM Results name the last
-            // CVM performed with result 'failed', or 3F 00 01 if none was performed.
+    }
+
+    /// One CV Rule (the `index`-th of the list): its condition, then whether the terminal
+    /// recognises and supports its CVM, then the CVM itself. Logs the rule's trace.
+    fn apply_rule(
+        &mut self,
+        index: usize,
+        rule: CvRule,
+        list: &CvmList,
+    ) -> Result<RuleStep, KernelError> {
+        let code = rule.code();
+        let mut trace = CvRuleTrace {
+            index,
+            rule: hex(&[rule.method, rule.condition]),
+            cvm: code.name(),
+            condition: rule.condition().name(),
+            outcome: RuleOutcome::ConditionNotSatisfied,
+            reason: String::new(),
+        };
+        // Book 3 §10.5: a condition not understood, whose data is missing, or not
+        // satisfied: go to the next rule.
+        if let Err(reason) = self.condition_satisfied(rule, list) {
+            trace.reason = reason;
+            self.cv_rule(trace);
+            return Ok(RuleStep::Next);
+        }
+        let (outcome, reason) = if recognised(code) {
+            self.supported_rule(rule)?
+        } else {
+            // Book 3 §10.5: a CVM Code the terminal does not recognise: set
+            // 'Unrecognised CVM' and treat the rule as unsuccessful.
             self.set_tvr(
-                Tvr::CVM_NOT_SUCCESSFUL,
+                Tvr::UNRECOGNISED_CVM,
                 Topic::Cvm,
                 Some("Book 3 §10.5"),
-                "no CV Rule was performed successfully",
+                &format!("CVM code {:02X} not recognised", rule.method & 0x3F),
             );
-            self.cvm_results = match last_failed {
-                Some(rule) => self.results(rule, 0x01),
-                None => CvmResults([0x3F, 0x00, 0x01]),
-            };
+            let reason = format!(
+                "CVM code {:02X} is not recognised by this terminal (Book 3 §10.5)",
+                rule.method & 0x3F
+            );
+            (RuleOutcome::Unrecognised, reason)
+        };
+        trace.outcome = outcome;
+        trace.reason = reason;
+        if outcome == RuleOutcome::Successful {
+            self.cv_rule(trace);
+            return Ok(RuleStep::Verified);
         }
-        // Book 3 §10.5 / Book 4 §6.3.4: the list was processed: set TSI byte 1 bit 7.
-        self.set_tsi(Tsi::CVM_PERFORMED);
-        self.sync_results();
-        self.decide(
-            Topic::Cvm,
-            format!("CVM Results {}", hex(&self.cvm_results.0)),
-        );
-        Ok(())
+        let apply_next = rule.apply_succeeding_if_unsuccessful();
+        trace.reason.push_str(if apply_next {
+            "; b7 set: apply succeeding CV Rule"
+        } else {
+            "; b7 clear: cardholder verification fails"
+        });
+        self.cv_rule(trace);
+        Ok(RuleStep::Failed {
+            performed: outcome == RuleOutcome::Failed,
+            apply_next,
+        })
+    }
+
+    /// A recognised CVM: not supported by this terminal, or performed (successfully or
+    /// not). Sets CVM Results on success.
+    fn supported_rule(&mut self, rule: CvRule) -> Result<(RuleOutcome, String), KernelError> {
+        Ok(match self.support(rule.code()) {
+            Support::No {
+                pin_pad_bit,
+                reason,
+            } => {
+                if pin_pad_bit {
+                    // Book 3 §10.5.1 / §10.5.2, Book 4 §6.3.4.1: PIN CVM with no usable
+                    // PIN pad (or no PIN capability at all).
+                    self.set_tvr(Tvr::PIN_PAD_NOT_WORKING, Topic::Cvm, None, &reason);
+                }
+                (RuleOutcome::NotSupported, reason)
+            }
+            Support::Yes => match self.perform(rule)? {
+                Performed::Success(result) => {
+                    self.cvm_results = self.results(rule, result);
+                    (
+                        RuleOutcome::Successful,
+                        format!("CVM Results byte 3 = {result:02X} (Book 4 Annex A4)"),
+                    )
+                }
+                Performed::Failed(reason) => (RuleOutcome::Failed, reason),
+            },
+        })
     }
 
     /// CVM Results for `rule` (Book 4 Annex A4 Table 33): method as in the list (b7 kept
@@ -601,33 +649,7 @@ where
         // Book 4 §6.3.4.1: read the PIN Try Counter before PIN entry; if it is 0 the
         // terminal shall not allow offline PIN entry and sets 'PIN Try Limit exceeded'.
         if self.config.read_pin_try_counter && !self.pin.ptc_read {
-            self.pin.ptc_read = true;
-            let resp = self.send(&commands::get_data(0x9F17))?;
-            let ptc = if resp.sw.is_success() {
-                emv_tlv::parse_one(&resp.data)
-                    .ok()
-                    .filter(|t| t.tag() == tags::PIN_TRY_COUNTER)
-                    .and_then(|t| match t.value() {
-                        [n] => Some(*n),
-                        _ => None,
-                    })
-            } else {
-                None
-            };
-            match ptc {
-                Some(n) => {
-                    self.pin.tries_left = Some(n);
-                    self.decide(Topic::OfflinePin, format!("PIN Try Counter (9F17) = {n}"));
-                }
-                None => self.decide_per(
-                    Topic::OfflinePin,
-                    "Book 4 §6.3.4.1",
-                    format!(
-                        "PIN Try Counter not retrievable ({:04X}): PIN entry proceeds",
-                        resp.sw.to_u16()
-                    ),
-                ),
-            }
+            self.read_pin_try_counter()?;
         }
         if self.pin.tries_left == Some(0) {
             self.pin.blocked = true;
@@ -677,92 +699,139 @@ where
             };
             entered += 1;
             let digits = pin.expose();
-            let sw = if let Some(key) = &key {
-                // Book 3 §10.5.1: GET CHALLENGE must return an 8-byte unpredictable number
-                let resp = self.send(&commands::get_challenge())?;
-                let challenge: Option<[u8; 8]> = if resp.sw.is_success() {
-                    resp.data.as_slice().try_into().ok()
-                } else {
-                    None
-                };
-                let Some(challenge) = challenge else {
-                    return Ok(Performed::Failed(format!(
-                        "GET CHALLENGE answered {:04X} with {} bytes instead of 8: enciphered PIN CVM failed (Book 3 §10.5.1)",
-                        resp.sw.to_u16(),
-                        resp.data.len()
-                    )));
-                };
-                let data = offline_pin::encipher_pin(key, &digits, &challenge, &mut self.rng)
-                    .map_err(|e| KernelError::terminate(format!("enciphering the PIN: {e}")))?;
-                self.send(&commands::verify_enciphered(&data))?.sw
-            } else {
-                let block = OfflinePin::new(&digits)
-                    .and_then(|p| p.pin_block())
-                    .map_err(|e| KernelError::PinPad(e.to_string()))?;
-                self.send(&commands::verify_plaintext(&block))?.sw
+            let sw = match self.verify(key.as_ref(), &digits)? {
+                Ok(sw) => sw,
+                Err(failed) => return Ok(failed),
             };
             drop(digits);
-            match (sw.is_success(), sw.tries_left(), sw.to_u16()) {
-                (true, _, _) => {
-                    self.decide(Topic::OfflinePin, "offline PIN verified by the card (9000)");
-                    return Ok(Performed::Success(0x02));
-                }
-                (_, Some(n), _) if n > 0 => {
-                    // Book 3 §10.5.1: wrong PIN, n tries left: the terminal may ask again
-                    self.pin.tries_left = Some(n);
-                    previous_incorrect = true;
-                    self.decide_per(
-                        Topic::OfflinePin,
-                        "Book 3 §10.5.1",
-                        format!(
-                            "wrong PIN ({:04X}): {n} tries left, asking again",
-                            sw.to_u16()
-                        ),
-                    );
-                }
-                (_, Some(_), _) => {
-                    self.pin.tries_left = Some(0);
-                    self.pin.blocked = true;
-                    self.set_tvr(
-                        Tvr::PIN_TRY_LIMIT_EXCEEDED,
-                        Topic::OfflinePin,
-                        Some("Book 3 §10.5.1"),
-                        "VERIFY answered 63C0: PIN Try Limit exceeded",
-                    );
-                    return Ok(Performed::Failed(
-                        "wrong PIN and no tries left (63C0)".into(),
-                    ));
-                }
-                (_, None, 0x6983) => {
-                    self.pin.blocked = true;
-                    self.set_tvr(
-                        Tvr::PIN_TRY_LIMIT_EXCEEDED,
-                        Topic::OfflinePin,
-                        Some("Book 3 §10.5.1"),
-                        "VERIFY answered 6983: PIN blocked",
-                    );
-                    return Ok(Performed::Failed("PIN blocked (6983)".into()));
-                }
-                (_, None, 0x6984) => {
-                    self.pin.blocked = true;
-                    self.set_tvr(
-                        Tvr::PIN_TRY_LIMIT_EXCEEDED,
-                        Topic::OfflinePin,
-                        Some("Book 3 §10.5.1"),
-                        "VERIFY answered 6984: reference data invalidated",
-                    );
-                    return Ok(Performed::Failed(
-                        "reference data invalidated (6984)".into(),
-                    ));
-                }
-                (_, None, other) => {
-                    return Ok(Performed::Failed(format!(
-                        "VERIFY answered {other:04X} ({}): offline PIN CVM failed",
-                        sw.meaning()
-                    )));
-                }
+            match self.verify_answer(sw) {
+                Some(done) => return Ok(done),
+                None => previous_incorrect = true,
             }
         }
+    }
+
+    /// GET DATA of the PIN Try Counter (9F17) before PIN entry (Book 4 §6.3.4.1).
+    fn read_pin_try_counter(&mut self) -> Result<(), KernelError> {
+        self.pin.ptc_read = true;
+        let resp = self.send(&commands::get_data(0x9F17))?;
+        let ptc = if resp.sw.is_success() {
+            emv_tlv::parse_one(&resp.data)
+                .ok()
+                .filter(|t| t.tag() == tags::PIN_TRY_COUNTER)
+                .and_then(|t| match t.value() {
+                    [n] => Some(*n),
+                    _ => None,
+                })
+        } else {
+            None
+        };
+        match ptc {
+            Some(n) => {
+                self.pin.tries_left = Some(n);
+                self.decide(Topic::OfflinePin, format!("PIN Try Counter (9F17) = {n}"));
+            }
+            None => self.decide_per(
+                Topic::OfflinePin,
+                "Book 4 §6.3.4.1",
+                format!(
+                    "PIN Try Counter not retrievable ({:04X}): PIN entry proceeds",
+                    resp.sw.to_u16()
+                ),
+            ),
+        }
+        Ok(())
+    }
+
+    /// One VERIFY of `digits`: enciphered under `key` with the card's challenge, or in
+    /// clear. The card's status word, or the failed CVM when the card gives no challenge.
+    fn verify(
+        &mut self,
+        key: Option<&RsaPublicKey>,
+        digits: &str,
+    ) -> Result<Result<StatusWord, Performed>, KernelError> {
+        let Some(key) = key else {
+            let block = OfflinePin::new(digits)
+                .and_then(|p| p.pin_block())
+                .map_err(|e| KernelError::PinPad(e.to_string()))?;
+            return Ok(Ok(self.send(&commands::verify_plaintext(&block))?.sw));
+        };
+        // Book 3 §10.5.1: GET CHALLENGE must return an 8-byte unpredictable number
+        let resp = self.send(&commands::get_challenge())?;
+        let challenge: Option<[u8; 8]> = if resp.sw.is_success() {
+            resp.data.as_slice().try_into().ok()
+        } else {
+            None
+        };
+        let Some(challenge) = challenge else {
+            return Ok(Err(Performed::Failed(format!(
+                "GET CHALLENGE answered {:04X} with {} bytes instead of 8: enciphered PIN CVM failed (Book 3 §10.5.1)",
+                resp.sw.to_u16(),
+                resp.data.len()
+            ))));
+        };
+        let data = offline_pin::encipher_pin(key, digits, &challenge, &mut self.rng)
+            .map_err(|e| KernelError::terminate(format!("enciphering the PIN: {e}")))?;
+        Ok(Ok(self.send(&commands::verify_enciphered(&data))?.sw))
+    }
+
+    /// What the card's answer to VERIFY means (Book 3 §10.5.1, §6.5.12): the CVM's end,
+    /// or `None` for a wrong PIN with tries left (the terminal may ask again).
+    fn verify_answer(&mut self, sw: StatusWord) -> Option<Performed> {
+        Some(match (sw.is_success(), sw.tries_left(), sw.to_u16()) {
+            (true, _, _) => {
+                self.decide(Topic::OfflinePin, "offline PIN verified by the card (9000)");
+                Performed::Success(0x02)
+            }
+            (_, Some(n), _) if n > 0 => {
+                // Book 3 §10.5.1: wrong PIN, n tries left: the terminal may ask again
+                self.pin.tries_left = Some(n);
+                self.decide_per(
+                    Topic::OfflinePin,
+                    "Book 3 §10.5.1",
+                    format!(
+                        "wrong PIN ({:04X}): {n} tries left, asking again",
+                        sw.to_u16()
+                    ),
+                );
+                return None;
+            }
+            (_, Some(_), _) => {
+                self.pin.tries_left = Some(0);
+                self.pin.blocked = true;
+                self.set_tvr(
+                    Tvr::PIN_TRY_LIMIT_EXCEEDED,
+                    Topic::OfflinePin,
+                    Some("Book 3 §10.5.1"),
+                    "VERIFY answered 63C0: PIN Try Limit exceeded",
+                );
+                Performed::Failed("wrong PIN and no tries left (63C0)".into())
+            }
+            (_, None, 0x6983) => {
+                self.pin.blocked = true;
+                self.set_tvr(
+                    Tvr::PIN_TRY_LIMIT_EXCEEDED,
+                    Topic::OfflinePin,
+                    Some("Book 3 §10.5.1"),
+                    "VERIFY answered 6983: PIN blocked",
+                );
+                Performed::Failed("PIN blocked (6983)".into())
+            }
+            (_, None, 0x6984) => {
+                self.pin.blocked = true;
+                self.set_tvr(
+                    Tvr::PIN_TRY_LIMIT_EXCEEDED,
+                    Topic::OfflinePin,
+                    Some("Book 3 §10.5.1"),
+                    "VERIFY answered 6984: reference data invalidated",
+                );
+                Performed::Failed("reference data invalidated (6984)".into())
+            }
+            (_, None, other) => Performed::Failed(format!(
+                "VERIFY answered {other:04X} ({}): offline PIN CVM failed",
+                sw.meaning()
+            )),
+        })
     }
 
     /// The key for enciphered offline PIN (Book 2 §7.1): the ICC PIN Encipherment Public

@@ -118,6 +118,36 @@ where
 
     /// Directory method (Book 1 §12.3.2). `Ok(None)`: PSE not usable, use the list of AIDs.
     fn pse_candidates(&mut self) -> Result<Option<Vec<Candidate>>, KernelError> {
+        let Some(sfi) = self.pse_directory()? else {
+            return Ok(None);
+        };
+        let mut list = Vec::new();
+        for record in 1..=u8::MAX {
+            let resp = self.send(&commands::read_record(sfi, record)?)?;
+            if resp.sw == StatusWord::RecordNotFound {
+                break;
+            }
+            if !resp.sw.is_success() {
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.3.2 step 3",
+                    format!(
+                        "READ RECORD of the PSE directory answered {:04X}: using the list of AIDs",
+                        resp.sw.to_u16()
+                    ),
+                );
+                return Ok(None);
+            }
+            if !self.pse_record(&resp.data, &mut list) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(list))
+    }
+
+    /// SELECT of the PSE and the SFI of its directory (Book 1 §12.3.2 steps 1-2); `None`
+    /// when the list of AIDs is to be used instead.
+    fn pse_directory(&mut self) -> Result<Option<u8>, KernelError> {
         let resp = self.send(&commands::select_pse())?;
         match resp.sw {
             StatusWord::Success => {}
@@ -144,103 +174,91 @@ where
             .ok()
             .filter(|fci| fci.tag() == tags::FCI_TEMPLATE)
             .and_then(|fci| fci.find(tags::SFI).map(|s| s.value().to_vec()));
-        let sfi = match sfi.as_deref() {
-            Some([s @ 1..=10]) => *s,
+        match sfi.as_deref() {
+            Some([s @ 1..=10]) => Ok(Some(*s)),
             _ => {
                 self.decide_per(
                     Topic::Selection,
                     "Book 1 §12.3.2 step 2",
                     "PSE FCI has no valid SFI of the directory (88): using the list of AIDs",
                 );
-                return Ok(None);
-            }
-        };
-        let mut list = Vec::new();
-        for record in 1..=u8::MAX {
-            let resp = self.send(&commands::read_record(sfi, record)?)?;
-            if resp.sw == StatusWord::RecordNotFound {
-                break;
-            }
-            if !resp.sw.is_success() {
-                self.decide_per(
-                    Topic::Selection,
-                    "Book 1 §12.3.2 step 3",
-                    format!(
-                        "READ RECORD of the PSE directory answered {:04X}: using the list of AIDs",
-                        resp.sw.to_u16()
-                    ),
-                );
-                return Ok(None);
-            }
-            let Ok(rec) = emv_tlv::parse_one(&resp.data) else {
-                self.decide_per(
-                    Topic::Selection,
-                    "Book 1 §12.3.2",
-                    "malformed PSE directory record: using the list of AIDs",
-                );
-                return Ok(None);
-            };
-            if rec.tag() != tags::READ_RECORD_RESPONSE_TEMPLATE {
-                self.decide_per(
-                    Topic::Selection,
-                    "Book 1 §12.3.2",
-                    "PSE directory record is not template 70: using the list of AIDs",
-                );
-                return Ok(None);
-            }
-            for entry in rec.children() {
-                let Ok(entry) = entry else {
-                    self.decide_per(
-                        Topic::Selection,
-                        "Book 1 §12.3.2",
-                        "malformed PSE directory entry: using the list of AIDs",
-                    );
-                    return Ok(None);
-                };
-                if entry.tag() != tags::APPLICATION_TEMPLATE {
-                    continue;
-                }
-                if child(&entry, tags::DDF_NAME).is_some() {
-                    self.decide(
-                        Topic::Selection,
-                        "PSE entry names a DDF (9D); nested directories are not followed",
-                    );
-                    continue;
-                }
-                let Some(adf) = child(&entry, tags::AID) else {
-                    continue;
-                };
-                match self.match_aid(adf) {
-                    Some(i) => {
-                        let label = child(&entry, tags::APPLICATION_LABEL)
-                            .map(|l| String::from_utf8_lossy(l).into_owned())
-                            .unwrap_or_else(|| hex(adf));
-                        let priority = child(&entry, tags::APPLICATION_PRIORITY_INDICATOR)
-                            .and_then(|p| p.first().copied());
-                        self.decide_per(
-                            Topic::Selection,
-                            "Book 1 §12.3.2 step 4",
-                            format!(
-                                "PSE entry {} ({label}) matches terminal AID {}",
-                                hex(adf),
-                                hex(&self.profile.aids[i].aid)
-                            ),
-                        );
-                        list.push(Candidate {
-                            df_name: adf.to_vec(),
-                            label,
-                            priority,
-                            aid_index: i,
-                        });
-                    }
-                    None => self.decide(
-                        Topic::Selection,
-                        format!("PSE entry {} is not supported by the terminal", hex(adf)),
-                    ),
-                }
+                Ok(None)
             }
         }
-        Ok(Some(list))
+    }
+
+    /// The entries of one PSE directory record that the terminal supports, added to
+    /// `list` (Book 1 §12.3.2 step 4); `false` for a malformed record (the list of AIDs is
+    /// used instead).
+    fn pse_record(&mut self, data: &[u8], list: &mut Vec<Candidate>) -> bool {
+        let Ok(rec) = emv_tlv::parse_one(data) else {
+            self.decide_per(
+                Topic::Selection,
+                "Book 1 §12.3.2",
+                "malformed PSE directory record: using the list of AIDs",
+            );
+            return false;
+        };
+        if rec.tag() != tags::READ_RECORD_RESPONSE_TEMPLATE {
+            self.decide_per(
+                Topic::Selection,
+                "Book 1 §12.3.2",
+                "PSE directory record is not template 70: using the list of AIDs",
+            );
+            return false;
+        }
+        for entry in rec.children() {
+            let Ok(entry) = entry else {
+                self.decide_per(
+                    Topic::Selection,
+                    "Book 1 §12.3.2",
+                    "malformed PSE directory entry: using the list of AIDs",
+                );
+                return false;
+            };
+            if entry.tag() != tags::APPLICATION_TEMPLATE {
+                continue;
+            }
+            if child(&entry, tags::DDF_NAME).is_some() {
+                self.decide(
+                    Topic::Selection,
+                    "PSE entry names a DDF (9D); nested directories are not followed",
+                );
+                continue;
+            }
+            let Some(adf) = child(&entry, tags::AID) else {
+                continue;
+            };
+            match self.match_aid(adf) {
+                Some(i) => {
+                    let label = child(&entry, tags::APPLICATION_LABEL)
+                        .map(|l| String::from_utf8_lossy(l).into_owned())
+                        .unwrap_or_else(|| hex(adf));
+                    let priority = child(&entry, tags::APPLICATION_PRIORITY_INDICATOR)
+                        .and_then(|p| p.first().copied());
+                    self.decide_per(
+                        Topic::Selection,
+                        "Book 1 §12.3.2 step 4",
+                        format!(
+                            "PSE entry {} ({label}) matches terminal AID {}",
+                            hex(adf),
+                            hex(&self.profile.aids[i].aid)
+                        ),
+                    );
+                    list.push(Candidate {
+                        df_name: adf.to_vec(),
+                        label,
+                        priority,
+                        aid_index: i,
+                    });
+                }
+                None => self.decide(
+                    Topic::Selection,
+                    format!("PSE entry {} is not supported by the terminal", hex(adf)),
+                ),
+            }
+        }
+        true
     }
 
     /// List of AIDs method (Book 1 §12.3.3).

@@ -356,15 +356,8 @@ fn allowed(action: &str) -> &'static [&'static str] {
     }
 }
 
-fn step(
-    ctx: &Ctx<'_>,
-    index: usize,
-    s: &StepToml,
-    seed: u64,
-    date: TransactionDate,
-) -> Result<Step, SessionError> {
-    let name = s.action.get_ref().as_str();
-    let line = ctx.line(s.action.span().start);
+/// The step kind exists and only fields it takes are set.
+fn check_fields(ctx: &Ctx<'_>, s: &StepToml, name: &str) -> Result<(), SessionError> {
     let present: [(&str, bool); 10] = [
         ("terminal", s.terminal.is_some()),
         ("terminal_tags", !s.terminal_tags.is_empty()),
@@ -400,106 +393,23 @@ fn step(
             ));
         }
     }
+    Ok(())
+}
+
+fn step(
+    ctx: &Ctx<'_>,
+    index: usize,
+    s: &StepToml,
+    seed: u64,
+    date: TransactionDate,
+) -> Result<Step, SessionError> {
+    let name = s.action.get_ref().as_str();
+    let line = ctx.line(s.action.span().start);
+    check_fields(ctx, s, name)?;
     let action = match name {
         "transaction" => transaction(ctx, index, s, seed, date)?,
-        "host" => {
-            let Some(call) = &s.call else {
-                return Err(ctx.err(&s.action, "call", "a host step needs call = ..."));
-            };
-            let c = match call.get_ref().as_str() {
-                "unblock-pin" => HostCall::UnblockPin,
-                "reset-pin" => {
-                    let mode = match s.mode.as_ref().map(|m| m.get_ref().as_str()) {
-                        Some("new") => PinResetMode::New,
-                        Some("keep") => PinResetMode::Keep,
-                        Some(other) => {
-                            return Err(ctx.err(
-                                s.mode.as_ref().unwrap_or(call),
-                                "mode",
-                                format!("{other:?}: expected \"new\" or \"keep\""),
-                            ));
-                        }
-                        None => {
-                            return Err(ctx.err(
-                                call,
-                                "mode",
-                                "reset-pin needs mode = \"new\" or \"keep\"",
-                            ));
-                        }
-                    };
-                    HostCall::ResetPin(mode)
-                }
-                "change-pin" => {
-                    let Some(p) = &s.new_pin else {
-                        return Err(ctx.err(
-                            call,
-                            "new_pin",
-                            "change-pin needs new_pin = \"....\"",
-                        ));
-                    };
-                    emv_crypto::pinblock::Pin::new(p.get_ref())
-                        .map_err(|e| ctx.err(p, "new_pin", e.to_string()))?;
-                    HostCall::ChangePin(p.get_ref().clone())
-                }
-                "view-pin" => HostCall::ViewPin,
-                "set-pin" => {
-                    let Some(p) = &s.new_pin else {
-                        return Err(ctx.err(call, "new_pin", "set-pin needs new_pin = \"....\""));
-                    };
-                    emv_crypto::pinblock::Pin::new(p.get_ref())
-                        .map_err(|e| ctx.err(p, "new_pin", e.to_string()))?;
-                    HostCall::SetPin(p.get_ref().clone())
-                }
-                "block-card" => HostCall::BlockCard,
-                "unblock-card" => HostCall::UnblockCard,
-                "ecommerce" => {
-                    let Some(a) = &s.amount else {
-                        return Err(ctx.err(call, "amount", "ecommerce needs amount = \"12.34\""));
-                    };
-                    // the account currency (EUR, 2 decimals) of the test card profiles
-                    HostCall::Ecommerce(
-                        parse_amount(a.get_ref(), 2).map_err(|e| ctx.err(a, "amount", e))?,
-                    )
-                }
-                other => {
-                    return Err(ctx.err(
-                        call,
-                        "call",
-                        format!(
-                            "{other:?}: expected unblock-pin, reset-pin, change-pin, view-pin, \
-                             set-pin, block-card, unblock-card or ecommerce"
-                        ),
-                    ));
-                }
-            };
-            if s.mode.is_some() && !matches!(c, HostCall::ResetPin(_)) {
-                return Err(ctx.err(call, "mode", "only reset-pin takes a mode"));
-            }
-            if s.amount.is_some() && !matches!(c, HostCall::Ecommerce(_)) {
-                return Err(ctx.err(call, "amount", "only ecommerce takes an amount"));
-            }
-            if s.new_pin.is_some() && !matches!(c, HostCall::ChangePin(_) | HostCall::SetPin(_)) {
-                return Err(ctx.err(call, "new_pin", "only change-pin and set-pin take new_pin"));
-            }
-            Action::Host(c)
-        }
-        "remove-card" => match s.at.as_ref().map(|a| a.get_ref().as_str()) {
-            None | Some("after-authorisation") => Action::RemoveCard(Pull::AfterAuthorisation),
-            Some(other) => match other
-                .strip_prefix("before-command-")
-                .and_then(|n| n.parse::<usize>().ok())
-                .filter(|n| *n >= 1)
-            {
-                Some(n) => Action::RemoveCard(Pull::BeforeCommand(n)),
-                None => {
-                    return Err(ctx.err(
-                        s.at.as_ref().unwrap_or(&s.action),
-                        "at",
-                        format!("{other:?}: expected after-authorisation or before-command-N"),
-                    ));
-                }
-            },
-        },
+        "host" => Action::Host(parse_host_call(ctx, s)?),
+        "remove-card" => Action::RemoveCard(parse_remove_card(ctx, s)?),
         _ => Action::Check,
     };
     let mut expect = Vec::new();
@@ -517,6 +427,104 @@ fn step(
         action,
         say: s.say.clone(),
         expect,
+    })
+}
+
+/// The call of a `host` step (`call` and the fields that call takes).
+fn parse_host_call(ctx: &Ctx<'_>, s: &StepToml) -> Result<HostCall, SessionError> {
+    let Some(call) = &s.call else {
+        return Err(ctx.err(&s.action, "call", "a host step needs call = ..."));
+    };
+    let c = match call.get_ref().as_str() {
+        "unblock-pin" => HostCall::UnblockPin,
+        "reset-pin" => {
+            let mode = match s.mode.as_ref().map(|m| m.get_ref().as_str()) {
+                Some("new") => PinResetMode::New,
+                Some("keep") => PinResetMode::Keep,
+                Some(other) => {
+                    return Err(ctx.err(
+                        s.mode.as_ref().unwrap_or(call),
+                        "mode",
+                        format!("{other:?}: expected \"new\" or \"keep\""),
+                    ));
+                }
+                None => {
+                    return Err(ctx.err(
+                        call,
+                        "mode",
+                        "reset-pin needs mode = \"new\" or \"keep\"",
+                    ));
+                }
+            };
+            HostCall::ResetPin(mode)
+        }
+        "change-pin" => {
+            let Some(p) = &s.new_pin else {
+                return Err(ctx.err(call, "new_pin", "change-pin needs new_pin = \"....\""));
+            };
+            emv_crypto::pinblock::Pin::new(p.get_ref())
+                .map_err(|e| ctx.err(p, "new_pin", e.to_string()))?;
+            HostCall::ChangePin(p.get_ref().clone())
+        }
+        "view-pin" => HostCall::ViewPin,
+        "set-pin" => {
+            let Some(p) = &s.new_pin else {
+                return Err(ctx.err(call, "new_pin", "set-pin needs new_pin = \"....\""));
+            };
+            emv_crypto::pinblock::Pin::new(p.get_ref())
+                .map_err(|e| ctx.err(p, "new_pin", e.to_string()))?;
+            HostCall::SetPin(p.get_ref().clone())
+        }
+        "block-card" => HostCall::BlockCard,
+        "unblock-card" => HostCall::UnblockCard,
+        "ecommerce" => {
+            let Some(a) = &s.amount else {
+                return Err(ctx.err(call, "amount", "ecommerce needs amount = \"12.34\""));
+            };
+            // the account currency (EUR, 2 decimals) of the test card profiles
+            HostCall::Ecommerce(parse_amount(a.get_ref(), 2).map_err(|e| ctx.err(a, "amount", e))?)
+        }
+        other => {
+            return Err(ctx.err(
+                call,
+                "call",
+                format!(
+                    "{other:?}: expected unblock-pin, reset-pin, change-pin, view-pin, \
+                     set-pin, block-card, unblock-card or ecommerce"
+                ),
+            ));
+        }
+    };
+    if s.mode.is_some() && !matches!(c, HostCall::ResetPin(_)) {
+        return Err(ctx.err(call, "mode", "only reset-pin takes a mode"));
+    }
+    if s.amount.is_some() && !matches!(c, HostCall::Ecommerce(_)) {
+        return Err(ctx.err(call, "amount", "only ecommerce takes an amount"));
+    }
+    if s.new_pin.is_some() && !matches!(c, HostCall::ChangePin(_) | HostCall::SetPin(_)) {
+        return Err(ctx.err(call, "new_pin", "only change-pin and set-pin take new_pin"));
+    }
+    Ok(c)
+}
+
+/// When a `remove-card` step pulls the card (`at`).
+fn parse_remove_card(ctx: &Ctx<'_>, s: &StepToml) -> Result<Pull, SessionError> {
+    Ok(match s.at.as_ref().map(|a| a.get_ref().as_str()) {
+        None | Some("after-authorisation") => Pull::AfterAuthorisation,
+        Some(other) => match other
+            .strip_prefix("before-command-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+        {
+            Some(n) => Pull::BeforeCommand(n),
+            None => {
+                return Err(ctx.err(
+                    s.at.as_ref().unwrap_or(&s.action),
+                    "at",
+                    format!("{other:?}: expected after-authorisation or before-command-N"),
+                ));
+            }
+        },
     })
 }
 

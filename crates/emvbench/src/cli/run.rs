@@ -170,19 +170,12 @@ impl SessionArgs {
 
 /// Run `emvbench run`.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let input = |m: String| anyhow::Error::from(InputError(m));
     let mut profile = Profile::load(&a.terminal).map_err(|e| input(e.to_string()))?;
     for t in &a.terminal_tags {
         profile
             .override_tag_str(t)
             .map_err(|e| input(e.to_string()))?;
     }
-    let exponent = u32::from(profile.currency_exponent);
-    let amount = parse_amount(&a.amount, exponent).map_err(|e| input(format!("--amount {e}")))?;
-    let cashback = match &a.cashback {
-        Some(c) => parse_amount(c, exponent).map_err(|e| input(format!("--cashback {e}")))?,
-        None => 0,
-    };
     let mut entries: Vec<String> = Vec::new();
     if a.pin_bypass {
         entries.push("bypass".into());
@@ -190,6 +183,68 @@ pub fn run(a: Args) -> Result<ExitCode> {
     entries.extend(a.pin.iter().cloned());
     let mut pinpad = ScriptedPinPad::new(entries.iter().map(String::as_str))
         .map_err(|e| input(format!("--pin: {e}")))?;
+    let params = transaction_params(&a, &profile)?;
+    let (keys, host) = a.session.host()?;
+    let (card_profile, mut session) = open_session(&a, params.seed, keys, &host)?;
+    let kernel = Kernel::new(profile, KernelConfig::default());
+    if a.record.is_some() {
+        start_recording(&a, &card_profile, params.seed, &mut session);
+    }
+    let label = emv_session::TraceLabel {
+        number: Some(1),
+        terminal: Some(a.terminal.clone()),
+        terminal_tags: a.terminal_tags.join(","),
+        pins: entries
+            .iter()
+            .map(|e| if e == "bypass" { "bypass" } else { "pin" })
+            .collect(),
+    };
+    let outcome = session
+        .transact_with(&kernel, &mut pinpad, &params, &label, &mut ())
+        .context("running the transaction")?;
+    if let (Some(path), Some(trace)) = (&a.record, &session.trace) {
+        let text = trace.to_text();
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("recorded {}", path.display());
+    }
+
+    if a.json {
+        outln!("{}", serde_json::to_string_pretty(&outcome)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header = report_header(&a, &kernel, &params, card_profile, &host);
+    out!(
+        "{}",
+        render(&outcome, &header, ReportOptions { apdus: !a.no_apdus })
+    );
+    if pinpad.remaining() > 0 {
+        outln!(
+            "  note: {} PIN entr{} not used",
+            pinpad.remaining(),
+            if pinpad.remaining() == 1 {
+                "y was"
+            } else {
+                "ies were"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A bad argument (exit code 2).
+fn input(m: String) -> anyhow::Error {
+    anyhow::Error::from(InputError(m))
+}
+
+/// The transaction the arguments ask for: amounts in the terminal's currency exponent, the
+/// date (today unless `--date`), the seed and the STAN it gives.
+fn transaction_params(a: &Args, profile: &Profile) -> Result<TransactionParams> {
+    let exponent = u32::from(profile.currency_exponent);
+    let amount = parse_amount(&a.amount, exponent).map_err(|e| input(format!("--amount {e}")))?;
+    let cashback = match &a.cashback {
+        Some(c) => parse_amount(c, exponent).map_err(|e| input(format!("--cashback {e}")))?,
+        None => 0,
+    };
     let seed = a.seed.unwrap_or_else(random_seed);
     let (date, time) = match &a.date {
         Some(d) => (
@@ -215,9 +270,17 @@ pub fn run(a: Args) -> Result<ExitCode> {
         ..TransactionParams::default()
     };
     params.validate().map_err(|e| input(e.to_string()))?;
+    Ok(params)
+}
 
-    let (keys, host) = a.session.host()?;
-    let (card_profile, mut session) = match (&a.reader, &a.card) {
+/// The card (software card or reader) and the host; the card's name for the report.
+fn open_session(
+    a: &Args,
+    seed: u64,
+    keys: emv_host::HostKeys,
+    host: &HostSpec,
+) -> Result<(String, Session)> {
+    match (&a.reader, &a.card) {
         (Some(reader), _) => {
             if a.session.state.is_some() || !a.card_tags.is_empty() {
                 return Err(input(
@@ -227,7 +290,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             }
             let card = open_reader(reader)?;
             let link = host.connect(keys).context("setting up the issuer host")?;
-            (format!("reader {reader}"), Session::external(card, link))
+            Ok((format!("reader {reader}"), Session::external(card, link)))
         }
         (None, Some(profile)) => {
             let spec = CardSpec {
@@ -236,95 +299,68 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 state: a.session.state.clone(),
                 seed: Some(seed),
             };
-            let session = Session::open(&spec, &host, keys).map_err(|e| match e {
+            let session = Session::open(&spec, host, keys).map_err(|e| match e {
                 emv_session::SessionError::Card(_)
                 | emv_session::SessionError::Provision { .. } => input(e.to_string()),
                 other => anyhow::Error::from(other).context("setting up the card and the host"),
             })?;
-            (profile.clone(), session)
+            Ok((profile.clone(), session))
         }
-        (None, None) => return Err(input("give --card PROFILE or --reader N".into())),
-    };
-    let kernel = Kernel::new(profile, KernelConfig::default());
-    if a.record.is_some() {
-        session.record();
-        // a card with saved state cannot be replayed from its profile alone
-        if a.session.state.is_some() {
-            eprintln!(
-                "note: the card has saved state ({}); the trace replays only against a card in that state",
-                a.session
-                    .state
-                    .as_deref()
-                    .unwrap_or_else(|| std::path::Path::new(""))
-                    .display()
-            );
-        }
-        let spec = CardSpec {
-            profile: card_profile.clone(),
-            overrides: a.card_tags.clone(),
-            ..CardSpec::default()
-        };
-        session.mark_card(&spec, seed);
+        (None, None) => Err(input("give --card PROFILE or --reader N".into())),
     }
-    let label = emv_session::TraceLabel {
-        number: Some(1),
-        terminal: Some(a.terminal.clone()),
-        terminal_tags: a.terminal_tags.join(","),
-        pins: entries
-            .iter()
-            .map(|e| if e == "bypass" { "bypass" } else { "pin" })
-            .collect(),
-    };
-    let outcome = session
-        .transact_with(&kernel, &mut pinpad, &params, &label, &mut ())
-        .context("running the transaction")?;
-    if let (Some(path), Some(trace)) = (&a.record, &session.trace) {
-        let text = trace.to_text();
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("recorded {}", path.display());
-    }
+}
 
-    if a.json {
-        outln!("{}", serde_json::to_string_pretty(&outcome)?);
-    } else {
-        let header = ReportHeader {
-            card: card_profile,
-            terminal: kernel.profile().name.clone(),
-            transaction: format!(
-                "{} {}{} (currency {:04})",
-                TransactionType::from(a.txn_type).name(),
-                format_amount(amount, exponent),
-                if cashback > 0 {
-                    format!(" incl. cashback {}", format_amount(cashback, exponent))
-                } else {
-                    String::new()
-                },
-                kernel.profile().currency_code
-            ),
-            host: match &host {
-                HostSpec::EmbeddedInMemory => "embedded (in memory)".into(),
-                HostSpec::EmbeddedAt(d) => format!("embedded ({})", d.display()),
-                HostSpec::Remote { url, .. } => url.clone(),
-                HostSpec::None => "none (unreachable)".into(),
-            },
-        };
-        out!(
-            "{}",
-            render(&outcome, &header, ReportOptions { apdus: !a.no_apdus })
+/// `--record`: the trace starts with the `@card` marker a replay personalises from.
+fn start_recording(a: &Args, card_profile: &str, seed: u64, session: &mut Session) {
+    session.record();
+    // a card with saved state cannot be replayed from its profile alone
+    if let Some(state) = &a.session.state {
+        eprintln!(
+            "note: the card has saved state ({}); the trace replays only against a card in that state",
+            state.display()
         );
-        if pinpad.remaining() > 0 {
-            outln!(
-                "  note: {} PIN entr{} not used",
-                pinpad.remaining(),
-                if pinpad.remaining() == 1 {
-                    "y was"
-                } else {
-                    "ies were"
-                }
-            );
-        }
     }
-    Ok(ExitCode::SUCCESS)
+    let spec = CardSpec {
+        profile: card_profile.to_owned(),
+        overrides: a.card_tags.clone(),
+        ..CardSpec::default()
+    };
+    session.mark_card(&spec, seed);
+}
+
+/// The report's first line: the transaction in words, the card, the terminal, the host.
+fn report_header(
+    a: &Args,
+    kernel: &Kernel,
+    params: &TransactionParams,
+    card: String,
+    host: &HostSpec,
+) -> ReportHeader {
+    let exponent = u32::from(kernel.profile().currency_exponent);
+    ReportHeader {
+        card,
+        terminal: kernel.profile().name.clone(),
+        transaction: format!(
+            "{} {}{} (currency {:04})",
+            TransactionType::from(a.txn_type).name(),
+            format_amount(params.amount, exponent),
+            if params.amount_other > 0 {
+                format!(
+                    " incl. cashback {}",
+                    format_amount(params.amount_other, exponent)
+                )
+            } else {
+                String::new()
+            },
+            kernel.profile().currency_code
+        ),
+        host: match host {
+            HostSpec::EmbeddedInMemory => "embedded (in memory)".into(),
+            HostSpec::EmbeddedAt(d) => format!("embedded ({})", d.display()),
+            HostSpec::Remote { url, .. } => url.clone(),
+            HostSpec::None => "none (unreachable)".into(),
+        },
+    }
 }
 
 /// The card in a PC/SC reader (index or part of the name, as `emvbench readers` lists).

@@ -458,150 +458,154 @@ impl App {
                 self.quit = true;
                 vec![Request::Quit]
             }
-            KeyCode::Char('?') => {
-                self.overlay = Overlay::Help;
-                Vec::new()
-            }
+            KeyCode::Char('?') => self.show(Overlay::Help),
             KeyCode::Char('r') | KeyCode::Enter => self.start_transaction(),
-            KeyCode::Char('x') => {
-                if self.card_present {
-                    self.card_present = false;
-                    self.say(
-                        if self.txn.running {
-                            "card pulled out during the transaction"
-                        } else {
-                            "card pulled out (x puts it back)"
-                        },
-                        Level::Info,
-                    );
-                    vec![Request::PullCard]
-                } else {
-                    self.card_present = true;
-                    self.say("card inserted", Level::Info);
-                    vec![Request::InsertCard]
-                }
-            }
-            KeyCode::Up => {
-                let n = self.txn.apdus.len();
-                let cur = self.apdu_selected.unwrap_or(n.saturating_sub(1));
-                self.apdu_selected = Some(cur.saturating_sub(1));
-                self.detail_scroll = 0;
-                Vec::new()
-            }
-            KeyCode::Down => {
-                let n = self.txn.apdus.len();
-                self.apdu_selected = match self.apdu_selected {
-                    Some(i) if i + 2 < n => Some(i + 1),
-                    Some(_) if n > 0 => Some(n - 1),
-                    other => other,
-                };
-                self.detail_scroll = 0;
-                Vec::new()
-            }
-            KeyCode::Home => {
-                self.apdu_selected = Some(0);
-                Vec::new()
-            }
-            KeyCode::End => {
-                self.apdu_selected = None;
-                Vec::new()
-            }
+            KeyCode::Char('x') => self.pull_or_insert_card(),
+            KeyCode::Up => self.move_apdu(-1),
+            KeyCode::Down => self.move_apdu(1),
+            KeyCode::Home => self.scroll(|a| a.apdu_selected = Some(0)),
+            KeyCode::End => self.scroll(|a| a.apdu_selected = None),
             KeyCode::PageDown => {
-                self.detail_scroll = self.detail_scroll.saturating_add(5);
-                Vec::new()
+                self.scroll(|a| a.detail_scroll = a.detail_scroll.saturating_add(5))
             }
-            KeyCode::PageUp => {
-                self.detail_scroll = self.detail_scroll.saturating_sub(5);
-                Vec::new()
-            }
-            KeyCode::Char(']') => {
-                self.txn_scroll = self.txn_scroll.saturating_add(3);
-                Vec::new()
-            }
-            KeyCode::Char('[') => {
-                self.txn_scroll = self.txn_scroll.saturating_sub(3);
-                Vec::new()
-            }
+            KeyCode::PageUp => self.scroll(|a| a.detail_scroll = a.detail_scroll.saturating_sub(5)),
+            KeyCode::Char(']') => self.scroll(|a| a.txn_scroll = a.txn_scroll.saturating_add(3)),
+            KeyCode::Char('[') => self.scroll(|a| a.txn_scroll = a.txn_scroll.saturating_sub(3)),
+            // nothing below while a transaction or a host call is running
             _ if self.busy() => Vec::new(),
-            KeyCode::Char('t') => {
-                let items = self.terminal_names.clone();
-                let selected = items
-                    .iter()
-                    .position(|n| *n == self.settings.terminal)
-                    .unwrap_or(0);
-                self.overlay = Overlay::Pick {
-                    what: PickWhat::Terminal,
-                    items,
-                    selected,
-                };
-                Vec::new()
-            }
-            KeyCode::Char('c') => {
-                let mut items = self.card_names.clone();
-                items.push(READER_CHOICE.to_owned());
-                let selected = match &self.settings.card {
-                    CardChoice::Profile(p) => items.iter().position(|n| n == p).unwrap_or(0),
-                    CardChoice::Reader(_) => items.len() - 1,
-                };
-                self.overlay = Overlay::Pick {
-                    what: PickWhat::Card,
-                    items,
-                    selected,
-                };
-                Vec::new()
-            }
-            KeyCode::Char('a') => {
-                self.overlay = Overlay::Amount {
-                    input: String::new(),
-                };
-                Vec::new()
-            }
-            KeyCode::Char('y') => {
-                self.settings.txn_type = match self.settings.txn_type {
-                    TxnType::Purchase => TxnType::Cash,
-                    TxnType::Cash => TxnType::Cashback,
-                    TxnType::Cashback => TxnType::Refund,
-                    TxnType::Refund => TxnType::Purchase,
-                };
-                self.say(
-                    format!(
-                        "transaction type {}",
-                        TransactionType::from(self.settings.txn_type).name()
-                    ),
-                    Level::Info,
-                );
-                Vec::new()
-            }
+            KeyCode::Char('t') => self.pick_terminal(),
+            KeyCode::Char('c') => self.pick_card(),
+            KeyCode::Char('a') => self.show(Overlay::Amount {
+                input: String::new(),
+            }),
+            KeyCode::Char('y') => self.next_transaction_type(),
             KeyCode::Char('u') => self.host_action(HostAction::UnblockPin),
             KeyCode::Char('n') => self.host_action(HostAction::ResetPin(PinResetMode::New)),
             KeyCode::Char('k') => self.host_action(HostAction::ResetPin(PinResetMode::Keep)),
-            KeyCode::Char('b') => {
-                let blocked = self
-                    .host
-                    .view
-                    .as_ref()
-                    .is_some_and(|v| v.card_status == emv_host::CardStatus::Blocked);
-                self.host_action(if blocked {
-                    HostAction::UnblockCard
-                } else {
-                    HostAction::BlockCard
-                })
-            }
+            KeyCode::Char('b') => self.block_or_unblock_card(),
             KeyCode::Char('v') => self.host_action(HostAction::ViewPin),
-            KeyCode::Char('R') => {
-                self.card_present = true;
-                self.txn = Txn::default();
-                self.apdu_selected = None;
-                vec![Request::ResetCard]
-            }
-            KeyCode::Char('w') => {
-                if self.recording.is_some() {
-                    vec![Request::Record(None)]
-                } else {
-                    vec![Request::Record(Some(self.settings.record_path.clone()))]
-                }
-            }
+            KeyCode::Char('R') => self.reset_card(),
+            KeyCode::Char('w') => self.start_or_stop_recording(),
             _ => Vec::new(),
+        }
+    }
+
+    fn show(&mut self, overlay: Overlay) -> Vec<Request> {
+        self.overlay = overlay;
+        Vec::new()
+    }
+
+    /// A change of what the panels show, no request.
+    fn scroll(&mut self, change: impl FnOnce(&mut Self)) -> Vec<Request> {
+        change(self);
+        Vec::new()
+    }
+
+    fn pull_or_insert_card(&mut self) -> Vec<Request> {
+        if self.card_present {
+            self.card_present = false;
+            self.say(
+                if self.txn.running {
+                    "card pulled out during the transaction"
+                } else {
+                    "card pulled out (x puts it back)"
+                },
+                Level::Info,
+            );
+            vec![Request::PullCard]
+        } else {
+            self.card_present = true;
+            self.say("card inserted", Level::Info);
+            vec![Request::InsertCard]
+        }
+    }
+
+    /// The previous (`-1`) or next (`1`) exchange in the APDU list.
+    fn move_apdu(&mut self, step: isize) -> Vec<Request> {
+        let n = self.txn.apdus.len();
+        self.apdu_selected = if step < 0 {
+            let cur = self.apdu_selected.unwrap_or(n.saturating_sub(1));
+            Some(cur.saturating_sub(1))
+        } else {
+            match self.apdu_selected {
+                Some(i) if i + 2 < n => Some(i + 1),
+                Some(_) if n > 0 => Some(n - 1),
+                other => other,
+            }
+        };
+        self.detail_scroll = 0;
+        Vec::new()
+    }
+
+    fn pick_terminal(&mut self) -> Vec<Request> {
+        let items = self.terminal_names.clone();
+        let selected = items
+            .iter()
+            .position(|n| *n == self.settings.terminal)
+            .unwrap_or(0);
+        self.show(Overlay::Pick {
+            what: PickWhat::Terminal,
+            items,
+            selected,
+        })
+    }
+
+    fn pick_card(&mut self) -> Vec<Request> {
+        let mut items = self.card_names.clone();
+        items.push(READER_CHOICE.to_owned());
+        let selected = match &self.settings.card {
+            CardChoice::Profile(p) => items.iter().position(|n| n == p).unwrap_or(0),
+            CardChoice::Reader(_) => items.len() - 1,
+        };
+        self.show(Overlay::Pick {
+            what: PickWhat::Card,
+            items,
+            selected,
+        })
+    }
+
+    fn next_transaction_type(&mut self) -> Vec<Request> {
+        self.settings.txn_type = match self.settings.txn_type {
+            TxnType::Purchase => TxnType::Cash,
+            TxnType::Cash => TxnType::Cashback,
+            TxnType::Cashback => TxnType::Refund,
+            TxnType::Refund => TxnType::Purchase,
+        };
+        self.say(
+            format!(
+                "transaction type {}",
+                TransactionType::from(self.settings.txn_type).name()
+            ),
+            Level::Info,
+        );
+        Vec::new()
+    }
+
+    fn block_or_unblock_card(&mut self) -> Vec<Request> {
+        let blocked = self
+            .host
+            .view
+            .as_ref()
+            .is_some_and(|v| v.card_status == emv_host::CardStatus::Blocked);
+        self.host_action(if blocked {
+            HostAction::UnblockCard
+        } else {
+            HostAction::BlockCard
+        })
+    }
+
+    fn reset_card(&mut self) -> Vec<Request> {
+        self.card_present = true;
+        self.txn = Txn::default();
+        self.apdu_selected = None;
+        vec![Request::ResetCard]
+    }
+
+    fn start_or_stop_recording(&mut self) -> Vec<Request> {
+        if self.recording.is_some() {
+            vec![Request::Record(None)]
+        } else {
+            vec![Request::Record(Some(self.settings.record_path.clone()))]
         }
     }
 
