@@ -152,6 +152,120 @@ const TAG_PDOL: u32 = 0x9F38;
 const TAG_PTC: u32 = 0x9F17;
 const TAG_ATC: u32 = 0x9F36;
 
+/// `[oda]`: the test CA index and the issuer's, ICC's and PIN encipherment keys by name.
+fn oda_keys(
+    cx: &Ctx<'_>,
+    o: &crate::profile::OdaSection,
+) -> Result<
+    (
+        u8,
+        RsaPrivateKey,
+        Option<RsaPrivateKey>,
+        Option<RsaPrivateKey>,
+    ),
+    CardError,
+> {
+    let [idx] = cx.hex_n::<1>("oda.ca_index", &o.ca_index)?;
+    let ca_known = test_keys::TEST_CA_KEYS.iter().any(|(i, _)| *i == idx);
+    if !ca_known {
+        return Err(cx.err(
+            "oda.ca_index",
+            format!("{idx:02X} is not a test CA index (E1, E2, E3)"),
+        ));
+    }
+    let issuer = cx.test_key("oda.issuer_key", &o.issuer_key)?;
+    let optional = |field: &str, name: &Option<String>| {
+        name.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|n| cx.test_key(field, n))
+            .transpose()
+    };
+    let icc = optional("oda.icc_key", &o.icc_key)?;
+    let pin = optional("oda.pin_key", &o.pin_key)?;
+    Ok((idx, issuer, icc, pin))
+}
+
+/// The data objects every application shares, the card section filling the usual ones
+/// (PAN, PSN, dates, name, service code, Track 2 equivalent, offline limits), then
+/// `[data]`.
+fn common_data(
+    cx: &Ctx<'_>,
+    file: &ProfileFile,
+    (yy, mm): (u8, u8),
+    effective: Option<(u8, u8)>,
+) -> Result<BTreeMap<u32, Vec<u8>>, CardError> {
+    let c = &file.card;
+    let mut common: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+    common.insert(0x5A, bcd(&c.pan));
+    common.insert(0x5F34, bcd(&c.psn));
+    common.insert(
+        0x5F24,
+        bcd(&format!("{yy:02}{mm:02}{:02}", days_in_month(yy, mm))),
+    );
+    if let Some((ey, em)) = effective {
+        common.insert(0x5F25, bcd(&format!("{ey:02}{em:02}01")));
+    }
+    if let Some(name) = &c.cardholder_name {
+        common.insert(0x5F20, name.as_bytes().to_vec());
+    }
+    common.insert(0x5F30, bcd(&format!("0{}", c.service_code)));
+    common.insert(
+        0x57,
+        bcd(&format!(
+            "{}D{}{}0000000000",
+            c.pan, &c.expiry, c.service_code
+        )),
+    );
+    common.insert(0x9F14, vec![file.risk.lower_consecutive_offline_limit]);
+    common.insert(0x9F23, vec![file.risk.upper_consecutive_offline_limit]);
+    for (t, v) in &file.data {
+        let field = format!("data.{t}");
+        common.insert(cx.tag(&field, t)?, cx.hex(&field, v)?);
+    }
+    Ok(common)
+}
+
+/// `--card-tag 9F17=..` / `9F36=..`: the card's starting PIN Try Counter and ATC.
+fn counter_overrides(
+    overrides: &[TagOverride],
+    pin_try_limit: u8,
+    ptc: &mut u8,
+    atc: &mut u16,
+) -> Result<(), CardError> {
+    for o in overrides {
+        match o.tag {
+            TAG_PTC => {
+                let [v] = <[u8; 1]>::try_from(o.value.as_slice())
+                    .map_err(|_| CardError::Override("9F17 takes one byte".into()))?;
+                if v > pin_try_limit {
+                    return Err(CardError::Override(format!(
+                        "9F17={v:02X} is above the PIN Try Limit {pin_try_limit}"
+                    )));
+                }
+                *ptc = v;
+            }
+            TAG_ATC => {
+                let v = <[u8; 2]>::try_from(o.value.as_slice())
+                    .map_err(|_| CardError::Override("9F36 takes two bytes".into()))?;
+                *atc = u16::from_be_bytes(v);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The PSE directory record of an application: template 70 holding one Application
+/// Template 61 with its AID, label and priority (EMV 4.4 Book 1 §12.2.3).
+fn pse_record(a: &Application) -> Vec<u8> {
+    let mut entry = encode_tlv(Tag::new(0x4F), &a.aid);
+    entry.extend(encode_tlv(Tag::new(0x50), a.label.as_bytes()));
+    if let Some(p) = a.priority {
+        entry.extend(encode_tlv(Tag::new(0x87), &[p]));
+    }
+    encode_tlv(Tag::new(0x70), &encode_tlv(Tag::new(0x61), &entry))
+}
+
 fn parse_hex_str(s: &str) -> Result<Vec<u8>, String> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     hex::decode(&compact).map_err(|e| format!("not hex ({e})"))
@@ -330,64 +444,14 @@ impl Personalisation {
             ));
         }
 
-        // ODA keys
         let (ca_index, issuer_key, icc_key, pin_key) = match &file.oda {
             Some(o) => {
-                let [idx] = cx.hex_n::<1>("oda.ca_index", &o.ca_index)?;
-                let ca_known = test_keys::TEST_CA_KEYS.iter().any(|(i, _)| *i == idx);
-                if !ca_known {
-                    return Err(cx.err(
-                        "oda.ca_index",
-                        format!("{idx:02X} is not a test CA index (E1, E2, E3)"),
-                    ));
-                }
-                let issuer = cx.test_key("oda.issuer_key", &o.issuer_key)?;
-                let icc = o
-                    .icc_key
-                    .as_deref()
-                    .filter(|s| !s.is_empty())
-                    .map(|n| cx.test_key("oda.icc_key", n))
-                    .transpose()?;
-                let pin = o
-                    .pin_key
-                    .as_deref()
-                    .filter(|s| !s.is_empty())
-                    .map(|n| cx.test_key("oda.pin_key", n))
-                    .transpose()?;
+                let (idx, issuer, icc, pin) = oda_keys(&cx, o)?;
                 (Some(idx), Some(issuer), icc, pin)
             }
             None => (None, None, None, None),
         };
-
-        // Shared data objects, with the card section filling the usual ones.
-        let mut common: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
-        common.insert(0x5A, bcd(&c.pan));
-        common.insert(0x5F34, bcd(&c.psn));
-        let (yy, mm) = (exp_yy, exp_mm);
-        common.insert(
-            0x5F24,
-            bcd(&format!("{yy:02}{mm:02}{:02}", days_in_month(yy, mm))),
-        );
-        if let Some((ey, em)) = effective {
-            common.insert(0x5F25, bcd(&format!("{ey:02}{em:02}01")));
-        }
-        if let Some(name) = &c.cardholder_name {
-            common.insert(0x5F20, name.as_bytes().to_vec());
-        }
-        common.insert(0x5F30, bcd(&format!("0{}", c.service_code)));
-        common.insert(
-            0x57,
-            bcd(&format!(
-                "{}D{}{}0000000000",
-                c.pan, &c.expiry, c.service_code
-            )),
-        );
-        common.insert(0x9F14, vec![file.risk.lower_consecutive_offline_limit]);
-        common.insert(0x9F23, vec![file.risk.upper_consecutive_offline_limit]);
-        for (t, v) in &file.data {
-            let field = format!("data.{t}");
-            common.insert(cx.tag(&field, t)?, cx.hex(&field, v)?);
-        }
+        let common = common_data(&cx, &file, (exp_yy, exp_mm), effective)?;
 
         let mut apps = Vec::new();
         for (i, a) in file.application.iter().enumerate() {
@@ -396,27 +460,12 @@ impl Personalisation {
         if apps.is_empty() {
             return Err(cx.err("application", "a card needs at least one [[application]]"));
         }
-        for o in overrides {
-            match o.tag {
-                TAG_PTC => {
-                    let [v] = <[u8; 1]>::try_from(o.value.as_slice())
-                        .map_err(|_| CardError::Override("9F17 takes one byte".into()))?;
-                    if v > c.pin_try_limit {
-                        return Err(CardError::Override(format!(
-                            "9F17={v:02X} is above the PIN Try Limit {}",
-                            c.pin_try_limit
-                        )));
-                    }
-                    initial_ptc = v;
-                }
-                TAG_ATC => {
-                    let v = <[u8; 2]>::try_from(o.value.as_slice())
-                        .map_err(|_| CardError::Override("9F36 takes two bytes".into()))?;
-                    initial_atc = u16::from_be_bytes(v);
-                }
-                _ => {}
-            }
-        }
+        counter_overrides(
+            overrides,
+            c.pin_try_limit,
+            &mut initial_ptc,
+            &mut initial_atc,
+        )?;
 
         // ODA: certificates computed over the final records (Book 2 §5, §6, §7).
         if let (Some(idx), Some(issuer)) = (ca_index, &issuer_key) {
@@ -435,17 +484,7 @@ impl Personalisation {
             }
         }
 
-        let pse_records = apps
-            .iter()
-            .map(|a| {
-                let mut entry = encode_tlv(Tag::new(0x4F), &a.aid);
-                entry.extend(encode_tlv(Tag::new(0x50), a.label.as_bytes()));
-                if let Some(p) = a.priority {
-                    entry.extend(encode_tlv(Tag::new(0x87), &[p]));
-                }
-                encode_tlv(Tag::new(0x70), &encode_tlv(Tag::new(0x61), &entry))
-            })
-            .collect();
+        let pse_records = apps.iter().map(pse_record).collect();
 
         let mut faults = Vec::new();
         for (i, f) in file.fault.iter().enumerate() {
@@ -551,10 +590,41 @@ fn build_app(
     data.insert(0x4F, aid.clone());
     data.insert(0x50, a.label.as_bytes().to_vec());
 
-    // Records: every tag must have a value; ODA records first within an AFL entry.
+    check_records(cx, i, a, &data)?;
+    let afl = match afl_override {
+        Some(v) => v,
+        None => build_afl(a),
+    };
+    let fci = build_fci(a, &aid, priority, pdol_bytes.as_deref(), &data);
+    let mut app = Application {
+        aid,
+        label: a.label.clone(),
+        priority,
+        fci,
+        aip,
+        afl,
+        pdol,
+        response_format: a.response_format,
+        records: BTreeMap::new(),
+        data,
+        cdol1,
+        cdol2,
+    };
+    app.records = build_records(a, &app.data);
+    Ok(app)
+}
+
+/// The application's records: SFI 1-30, records 1-254, each once; every tag has a value;
+/// no value computed from the ODA data inside a record signed for ODA.
+fn check_records(
+    cx: &Ctx<'_>,
+    i: usize,
+    a: &ApplicationSection,
+    data: &BTreeMap<u32, Vec<u8>>,
+) -> Result<(), CardError> {
     let mut seen = BTreeMap::new();
     for (r, rec) in a.records.iter().enumerate() {
-        let f = p(&format!("records[{r}]"));
+        let f = format!("application[{i}].records[{r}]");
         if !(1..=30).contains(&rec.sfi) {
             return Err(cx.err(format!("{f}.sfi"), format!("{} is not 1–30", rec.sfi)));
         }
@@ -583,16 +653,23 @@ fn build_app(
             }
         }
     }
-    let afl = match afl_override {
-        Some(v) => v,
-        None => build_afl(a),
-    };
+    Ok(())
+}
 
+/// The FCI of the application's SELECT (EMV 4.4 Book 1 §11.3.4 Table 43): DF name, then
+/// the proprietary template with label, priority, PDOL, language and preferred name.
+fn build_fci(
+    a: &ApplicationSection,
+    aid: &[u8],
+    priority: Option<u8>,
+    pdol: Option<&[u8]>,
+    data: &BTreeMap<u32, Vec<u8>>,
+) -> Vec<u8> {
     let mut fci_prop = encode_tlv(Tag::new(0x50), a.label.as_bytes());
     if let Some(pr) = priority {
         fci_prop.extend(encode_tlv(Tag::new(0x87), &[pr]));
     }
-    if let Some(pd) = &pdol_bytes {
+    if let Some(pd) = pdol {
         fci_prop.extend(encode_tlv(Tag::new(0x9F38), pd));
     }
     if let Some(lang) = data.get(&0x5F2D) {
@@ -602,26 +679,9 @@ fn build_app(
         fci_prop.extend(encode_tlv(Tag::new(0x9F11), &[0x01]));
         fci_prop.extend(encode_tlv(Tag::new(0x9F12), name.as_bytes()));
     }
-    let mut fci_body = encode_tlv(Tag::new(0x84), &aid);
+    let mut fci_body = encode_tlv(Tag::new(0x84), aid);
     fci_body.extend(encode_tlv(Tag::new(0xA5), &fci_prop));
-    let fci = encode_tlv(Tag::new(0x6F), &fci_body);
-
-    let mut app = Application {
-        aid,
-        label: a.label.clone(),
-        priority,
-        fci,
-        aip,
-        afl,
-        pdol,
-        response_format: a.response_format,
-        records: BTreeMap::new(),
-        data,
-        cdol1,
-        cdol2,
-    };
-    app.records = build_records(a, &app.data);
-    Ok(app)
+    encode_tlv(Tag::new(0x6F), &fci_body)
 }
 
 /// Tags computed at personalisation from the ODA keys.

@@ -308,85 +308,18 @@ impl Profile {
         if raw.currency_exponent > 9 {
             return Err(ctx.err("currency_exponent", "must be 0 to 9"));
         }
-        if raw.terminal_id.len() != 8 || !raw.terminal_id.is_ascii() {
-            return Err(ctx.err("terminal_id", "must be 8 ASCII characters (an8)"));
-        }
-        if raw.merchant_id.len() > 15 || !raw.merchant_id.is_ascii() {
-            return Err(ctx.err("merchant_id", "at most 15 ASCII characters (ans15)"));
-        }
-        let merchant_category_code = match &raw.merchant_category_code {
-            Some(m) if m.len() == 4 => ctx.digits("merchant_category_code", m, 4)?,
-            Some(_) => return Err(ctx.err("merchant_category_code", "must be 4 digits")),
-            None => 0,
-        };
-        if !raw.merchant_name_location.is_ascii() {
-            return Err(ctx.err("merchant_name_location", "must be ASCII"));
-        }
-        if !raw.acquirer_id.is_empty()
-            && (!(6..=11).contains(&raw.acquirer_id.len())
-                || !raw.acquirer_id.chars().all(|c| c.is_ascii_digit()))
-        {
-            return Err(ctx.err("acquirer_id", "must be 6 to 11 digits"));
-        }
+        let merchant_category_code = check_identifiers(&raw, ctx)?;
         if to_bcd(raw.floor_limit, 6).is_none() || raw.floor_limit > u64::from(u32::MAX) {
             return Err(ctx.err("floor_limit", "too large for 9F1B (4 bytes)"));
         }
-        let random_selection = match raw.random_selection {
-            None => None,
-            Some(r) => {
-                if r.target_percent > 99 {
-                    return Err(ctx.err("random_selection.target_percent", "must be 0 to 99"));
-                }
-                if r.max_target_percent > 99 || r.max_target_percent < r.target_percent {
-                    return Err(ctx.err(
-                        "random_selection.max_target_percent",
-                        "must be target_percent to 99",
-                    ));
-                }
-                if r.threshold > raw.floor_limit {
-                    return Err(ctx.err(
-                        "random_selection.threshold",
-                        "must not exceed the floor limit (Book 3 §10.6.2)",
-                    ));
-                }
-                Some(RandomSelection {
-                    target_percent: r.target_percent,
-                    max_target_percent: r.max_target_percent,
-                    threshold: r.threshold,
-                })
-            }
-        };
+        let random_selection = raw
+            .random_selection
+            .map(|r| random_selection(r, raw.floor_limit, ctx))
+            .transpose()?;
         let tac_denial = ctx.hex_n("tac.denial", &raw.tac.denial)?;
         let tac_online = ctx.hex_n("tac.online", &raw.tac.online)?;
         let tac_default = ctx.hex_n("tac.default", &raw.tac.default)?;
-        let online_pin = match raw.online_pin {
-            None => None,
-            Some(k) => {
-                if k.key_id.is_empty() {
-                    return Err(ctx.err("online_pin.key_id", "must not be empty"));
-                }
-                let key = match k.format {
-                    0 => PinKey::Tdes(
-                        TdesKey::from_hex(&k.key)
-                            .map_err(|e| ctx.err("online_pin.key", e.to_string()))?,
-                    ),
-                    4 => PinKey::Aes(
-                        AesKey::from_hex(&k.key)
-                            .map_err(|e| ctx.err("online_pin.key", e.to_string()))?,
-                    ),
-                    other => {
-                        return Err(ctx.err(
-                            "online_pin.format",
-                            format!("{other}: only ISO 9564 formats 0 (TDES) and 4 (AES)"),
-                        ));
-                    }
-                };
-                Some(OnlinePinKey {
-                    key_id: k.key_id,
-                    key,
-                })
-            }
-        };
+        let online_pin = raw.online_pin.map(|k| online_pin_key(k, ctx)).transpose()?;
         let default_ddol = match raw.default_ddol {
             None => None,
             Some(d) => {
@@ -399,26 +332,12 @@ impl Profile {
         if raw.aid.is_empty() {
             return Err(ctx.err("aid", "at least one [[aid]] is needed"));
         }
-        let mut aids = Vec::with_capacity(raw.aid.len());
-        for (i, a) in raw.aid.into_iter().enumerate() {
-            let field = |f: &str| format!("aid[{i}].{f}");
-            let aid = ctx.hex(&field("aid"), &a.aid)?;
-            if !(5..=16).contains(&aid.len()) {
-                return Err(ctx.err(field("aid"), "an AID is 5 to 16 bytes (Book 1 §12.2.1)"));
-            }
-            let application_version =
-                ctx.hex_n(&field("application_version"), &a.application_version)?;
-            aids.push(AidConfig {
-                label: if a.label.is_empty() {
-                    emv_tlv::hex::encode(&aid)
-                } else {
-                    a.label
-                },
-                aid,
-                partial_match: a.partial_match,
-                application_version,
-            });
-        }
+        let aids = raw
+            .aid
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| aid_config(i, a, ctx))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut profile = Profile {
             name: raw.name,
             description: raw.description,
@@ -672,6 +591,106 @@ impl Profile {
         }
         m
     }
+}
+
+/// The terminal's and merchant's identifiers in their EMV formats (Book 3 Annex A: 9F1C
+/// an8, 9F16 ans15, 9F15 n4, 9F4E, 9F01 n6-11); the Merchant Category Code as a number.
+fn check_identifiers(raw: &RawProfile, ctx: &Ctx<'_>) -> Result<u16, KernelError> {
+    if raw.terminal_id.len() != 8 || !raw.terminal_id.is_ascii() {
+        return Err(ctx.err("terminal_id", "must be 8 ASCII characters (an8)"));
+    }
+    if raw.merchant_id.len() > 15 || !raw.merchant_id.is_ascii() {
+        return Err(ctx.err("merchant_id", "at most 15 ASCII characters (ans15)"));
+    }
+    let merchant_category_code = match &raw.merchant_category_code {
+        Some(m) if m.len() == 4 => ctx.digits("merchant_category_code", m, 4)?,
+        Some(_) => return Err(ctx.err("merchant_category_code", "must be 4 digits")),
+        None => 0,
+    };
+    if !raw.merchant_name_location.is_ascii() {
+        return Err(ctx.err("merchant_name_location", "must be ASCII"));
+    }
+    if !raw.acquirer_id.is_empty()
+        && (!(6..=11).contains(&raw.acquirer_id.len())
+            || !raw.acquirer_id.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(ctx.err("acquirer_id", "must be 6 to 11 digits"));
+    }
+    Ok(merchant_category_code)
+}
+
+/// `[random_selection]` (Book 3 §10.6.2).
+fn random_selection(
+    r: RawRandom,
+    floor_limit: u64,
+    ctx: &Ctx<'_>,
+) -> Result<RandomSelection, KernelError> {
+    if r.target_percent > 99 {
+        return Err(ctx.err("random_selection.target_percent", "must be 0 to 99"));
+    }
+    if r.max_target_percent > 99 || r.max_target_percent < r.target_percent {
+        return Err(ctx.err(
+            "random_selection.max_target_percent",
+            "must be target_percent to 99",
+        ));
+    }
+    if r.threshold > floor_limit {
+        return Err(ctx.err(
+            "random_selection.threshold",
+            "must not exceed the floor limit (Book 3 §10.6.2)",
+        ));
+    }
+    Ok(RandomSelection {
+        target_percent: r.target_percent,
+        max_target_percent: r.max_target_percent,
+        threshold: r.threshold,
+    })
+}
+
+/// `[online_pin]`: the key of the online PIN block (ISO 9564-1 format 0 under TDES, or
+/// format 4 under AES).
+fn online_pin_key(k: RawPinKey, ctx: &Ctx<'_>) -> Result<OnlinePinKey, KernelError> {
+    if k.key_id.is_empty() {
+        return Err(ctx.err("online_pin.key_id", "must not be empty"));
+    }
+    let key = match k.format {
+        0 => PinKey::Tdes(
+            TdesKey::from_hex(&k.key).map_err(|e| ctx.err("online_pin.key", e.to_string()))?,
+        ),
+        4 => PinKey::Aes(
+            AesKey::from_hex(&k.key).map_err(|e| ctx.err("online_pin.key", e.to_string()))?,
+        ),
+        other => {
+            return Err(ctx.err(
+                "online_pin.format",
+                format!("{other}: only ISO 9564 formats 0 (TDES) and 4 (AES)"),
+            ));
+        }
+    };
+    Ok(OnlinePinKey {
+        key_id: k.key_id,
+        key,
+    })
+}
+
+/// The `i`-th `[[aid]]`.
+fn aid_config(i: usize, a: RawAid, ctx: &Ctx<'_>) -> Result<AidConfig, KernelError> {
+    let field = |f: &str| format!("aid[{i}].{f}");
+    let aid = ctx.hex(&field("aid"), &a.aid)?;
+    if !(5..=16).contains(&aid.len()) {
+        return Err(ctx.err(field("aid"), "an AID is 5 to 16 bytes (Book 1 §12.2.1)"));
+    }
+    let application_version = ctx.hex_n(&field("application_version"), &a.application_version)?;
+    Ok(AidConfig {
+        label: if a.label.is_empty() {
+            emv_tlv::hex::encode(&aid)
+        } else {
+            a.label
+        },
+        aid,
+        partial_match: a.partial_match,
+        application_version,
+    })
 }
 
 #[cfg(test)]

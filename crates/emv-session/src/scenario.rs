@@ -786,34 +786,16 @@ fn run_step(
             params,
             pins,
         } => {
-            let mut entries: Vec<zeroize::Zeroizing<String>> = Vec::new();
-            for p in pins {
-                entries.push(match p {
-                    PinSpec::Pin(d) => zeroize::Zeroizing::new(d.clone()),
-                    PinSpec::Bypass => zeroize::Zeroizing::new("bypass".to_string()),
-                    PinSpec::Viewed => viewed.clone().ok_or_else(|| {
-                        at(SessionError::Input(
-                            "pin \"$viewed\" needs a view-pin host step before it".into(),
-                        ))
-                    })?,
-                });
-            }
-            let mut pad = ScriptedPinPad::new(entries.iter().map(|e| e.as_str()))?;
-            let label = TraceLabel {
-                number: Some(step.index),
-                terminal: Some(terminal.clone()),
-                terminal_tags: terminal_tags.join(","),
-                pins: pins
-                    .iter()
-                    .map(|p| match p {
-                        PinSpec::Bypass => "bypass",
-                        _ => "pin",
-                    })
-                    .collect(),
-            };
-            let o = session
-                .transact_with(kernel, &mut pad, params, &label, &mut ())
-                .map_err(at)?;
+            let o = transaction_step(
+                session,
+                step,
+                viewed,
+                (terminal, terminal_tags),
+                kernel,
+                params,
+                pins,
+            )
+            .map_err(at)?;
             let summary = transaction_summary(terminal, &o);
             let json = serde_json::to_value(&o).unwrap_or(Value::Null);
             ("transaction", summary, json, Some(Box::new(o)))
@@ -877,6 +859,43 @@ fn run_step(
         failures,
         outcome,
     })
+}
+
+/// A `transaction` step: the PIN pad's entries (`"$viewed"` the PIN last read through
+/// View PIN) and the transaction, labelled with the step number in the trace.
+fn transaction_step(
+    session: &mut Session,
+    step: &Step,
+    viewed: &Option<zeroize::Zeroizing<String>>,
+    (terminal, terminal_tags): (&String, &[String]),
+    kernel: &Kernel,
+    params: &TransactionParams,
+    pins: &[PinSpec],
+) -> Result<Outcome, SessionError> {
+    let mut entries: Vec<zeroize::Zeroizing<String>> = Vec::new();
+    for p in pins {
+        entries.push(match p {
+            PinSpec::Pin(d) => zeroize::Zeroizing::new(d.clone()),
+            PinSpec::Bypass => zeroize::Zeroizing::new("bypass".to_string()),
+            PinSpec::Viewed => viewed.clone().ok_or_else(|| {
+                SessionError::Input("pin \"$viewed\" needs a view-pin host step before it".into())
+            })?,
+        });
+    }
+    let mut pad = ScriptedPinPad::new(entries.iter().map(|e| e.as_str()))?;
+    let label = TraceLabel {
+        number: Some(step.index),
+        terminal: Some(terminal.clone()),
+        terminal_tags: terminal_tags.join(","),
+        pins: pins
+            .iter()
+            .map(|p| match p {
+                PinSpec::Bypass => "bypass",
+                _ => "pin",
+            })
+            .collect(),
+    };
+    session.transact_with(kernel, &mut pad, params, &label, &mut ())
 }
 
 fn host_call(
