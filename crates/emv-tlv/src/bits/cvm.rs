@@ -391,7 +391,7 @@ impl CvmResults {
     /// `3F 00 00`: no CVM performed (Book 4 Annex A4).
     pub const NO_CVM_PERFORMED: CvmResults = CvmResults([0x3F, 0x00, 0x00]);
 
-    /// The method byte as the kernel recorded it (b7 may be kept, see emv-reference §9.3).
+    /// The method byte as the kernel recorded it (b7 may be kept, see docs/emv.md §8.2).
     pub fn method(self) -> CvmCode {
         CvmCode::from_byte(self.0[0])
     }
