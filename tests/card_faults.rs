@@ -1,4 +1,4 @@
-//! Fault injection between the kernel and the real software card (issue 11): for three
+//! Fault injection between the kernel and the real software card: for three
 //! flows (offline PIN, online PIN with ARQC/ARPC, an ATM transaction carrying the issuer's
 //! PIN UNBLOCK script), at every exchange k of the clean run the card misbehaves once:
 //! garbage bytes, an empty answer, one byte, no answer at all (mute, and stays mute), or it

@@ -1,4 +1,4 @@
-//! Tearing across whole flows (issue 11): the scenarios run with the card's state in a file
+//! Tearing across whole flows: the scenarios run with the card's state in a file
 //! and the issuer host in SQLite, and the process is killed at write point N of the card's
 //! file store (counted across the whole scenario, every `WritePoint` of every save), for
 //! every N until the scenario completes (scenarios 01 and 04; scenario 10 at every point of

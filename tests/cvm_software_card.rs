@@ -276,7 +276,7 @@ fn cvm_list(c: &Case) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// The table covers what issue 5 asks for: at least 40 cases, every condition code 00-09
+/// The table covers at least 40 cases, every condition code 00-09
 /// and one the terminal does not understand, every CVM code of Annex C3 and unrecognised
 /// ones, and the named PIN situations.
 #[test]

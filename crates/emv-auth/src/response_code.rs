@@ -1,4 +1,4 @@
-//! ISO 8583 DE 39 response codes the bench uses (emv-reference §6.4).
+//! ISO 8583 DE 39 response codes the bench uses (docs/issuer-host.md §3).
 
 use std::fmt;
 

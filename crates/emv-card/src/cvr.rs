@@ -1,5 +1,5 @@
 //! Card Verification Results and the Issuer Application Data (9F10) that carries them, per
-//! scheme layout (emv-reference §3.5; bit tables in `emv_tlv::bits::{VisaCvr, McCvr}`).
+//! scheme layout (docs/emv.md §4.5; bit tables in `emv_tlv::bits::{VisaCvr, McCvr}`).
 //!
 //! Layouts produced:
 //! * Visa (CVN 10, 18, 22): IAD format 0/1/3 `06 DKI CVN 03 CVR(3)` (7 bytes). Real CVN 22

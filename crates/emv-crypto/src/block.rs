@@ -477,7 +477,7 @@ mod tests {
             tdes_ecb_encrypt(&k3, b"12345678").unwrap(),
             hex!("41D2FFBA3CDC15FE")
         );
-        // dependencies.md §3: MC PIN data under 0123..3210 in CBC = 9859240AE52820C3
+        // docs/test-vectors.md §5: MC PIN data under 0123..3210 in CBC = 9859240AE52820C3
         let ct = tdes_cbc_encrypt(&k, None, &hex!("241234FFFFFFFFFF")).unwrap();
         assert_eq!(ct, hex!("9859240AE52820C3"));
         assert!(matches!(

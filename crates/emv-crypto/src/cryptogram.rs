@@ -2,7 +2,7 @@
 //! Cryptogram Version Number, plus the Card Status Update bits.
 //!
 //! Every CVN is a recipe (EMV 4.4 Book 2 §8.1, A1.2, A1.3; VIS 1.5/1.6; M/Chip 4;
-//! summarised in emv-reference §5.5, cross-checked against pyemv `cvn.py`):
+//! summarised in docs/emv.md §6.5, cross-checked against pyemv `cvn.py`):
 //!
 //! | CVN | MK | AC session key | padding / data appended | ARPC | SM key | SM MAC input |
 //! |---|---|---|---|---|---|---|
@@ -290,7 +290,7 @@ impl fmt::Display for Cvn {
 /// The data elements an application cryptogram covers before the scheme data, in order,
 /// with their lengths and names: the terminal's `9F02 9F03 9F1A 95 5F2A 9A 9C 9F37` (from
 /// CDOL1) and then the card's `82 9F36` (EMV 4.4 Book 2 §8.1.1 Table 26, "recommended
-/// minimum set"; emv-reference §5.3). The card and the host build [`AcData::data`] from it.
+/// minimum set"; docs/emv.md §6.3). The card and the host build [`AcData::data`] from it.
 pub const AC_DATA_ELEMENTS: [(u32, usize, &str); 10] = [
     (0x9F02, 6, "Amount, Authorised"),
     (0x9F03, 6, "Amount, Other"),
@@ -683,7 +683,7 @@ pub fn verify_issuer_authentication_data(
 }
 
 // ---------------------------------------------------------------------------------------
-// Card Status Update (EMV 4.4 Book 3 Annex C10; emv-reference §4.7)
+// Card Status Update (EMV 4.4 Book 3 Annex C10; docs/emv.md §5.7)
 
 /// CSU byte 2, bits 2–1: what to do with the offline counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -815,7 +815,7 @@ mod tests {
     const UN: [u8; 4] = hex!("12345678");
     const IMK_AC: &str = "0123456789ABCDEFFEDCBA9876543210";
 
-    /// pyemv ac.py doc / emv-reference §10: AC, ARPC 1, ARPC 2 with SK 29B3….
+    /// pyemv ac.py doc / docs/test-vectors.md §5: AC, ARPC 1, ARPC 2 with SK 29B3….
     #[test]
     fn pyemv_ac_doc_vectors() {
         let sk = k("29B33180E567CE38EA4CBC9D753B0E61");
@@ -897,7 +897,7 @@ mod tests {
         assert!(verify_arpc_method2(&sk, &arqc, &hex!("00820000"), &[], &a2).is_ok());
     }
 
-    /// emv-reference §5.3/§5.4/§10 bench set (MC-style data, CSK on ATC).
+    /// docs/test-vectors.md §4 bench set (MC-style data, CSK on ATC).
     #[test]
     fn emv_reference_bench_set() {
         let mk =
@@ -1073,7 +1073,7 @@ mod tests {
         );
     }
 
-    /// emv-reference §10 / pyemv cvn.py module doc: Visa CVN 18 ARQC 769577B5ABE9FE62,
+    /// docs/test-vectors.md §1 / pyemv cvn.py module doc: Visa CVN 18 ARQC 769577B5ABE9FE62,
     /// ARPC 76503F48.
     #[test]
     fn pyemv_cvn18_module_doc() {
@@ -1115,7 +1115,7 @@ mod tests {
         assert_eq!(a.issuer_authentication_data, hex!("76503F4800000000"));
     }
 
-    /// python-emv-notes §3.6 reference card (Visa CVN 10, emvtool `cap`): GENERATE AC
+    /// docs/pcsc-vpcd.md §10.4 reference card (Visa CVN 10, emvtool `cap`): GENERATE AC
     /// returned AC 737E7F64FE80BD29 for ATC 0001 and the CDOL1 data emvtool sends.
     #[test]
     fn emvtool_reference_card() {

@@ -154,7 +154,7 @@ mod tests {
         TdesKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap()
     }
 
-    /// emv-reference §5.1 and §10 (pyemv doctests).
+    /// docs/test-vectors.md §5 (pyemv doctests).
     #[test]
     fn emv_reference_vectors() {
         let a = derive_icc_mk_option_a(&imk(), "12345678901234567", Some("01")).unwrap();

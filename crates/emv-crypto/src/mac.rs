@@ -221,7 +221,7 @@ mod tests {
 
     /// ISO/IEC 9797-1:1999 Annex B: K = 0123456789ABCDEF, K' = FEDCBA9876543210,
     /// D = "Now is the time for all ", padding method 1: algorithm 1 = 70A30640CC76DD8B,
-    /// algorithm 3 = A1C72E74EA3FA9B6 (also dependencies.md §3 RetailMac B.4).
+    /// algorithm 3 = A1C72E74EA3FA9B6 (docs/test-vectors.md §5).
     #[test]
     fn iso9797_annex_b() {
         let d = b"Now is the time for all ";
@@ -299,7 +299,7 @@ mod tests {
         );
     }
 
-    /// emv-reference §10: script MAC vectors with SK-SMI 0123..3210.
+    /// docs/test-vectors.md §5: script MAC vectors with SK-SMI 0123..3210.
     #[test]
     fn emv_reference_script_mac() {
         let k = tk("0123456789ABCDEFFEDCBA9876543210");

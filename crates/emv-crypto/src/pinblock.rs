@@ -625,7 +625,7 @@ mod tests {
         assert_eq!(*p12, hex!("0C12236F788002EE"));
     }
 
-    /// emv-reference §6.1 / §10: X9.24 and psec doctest vectors for format 0.
+    /// docs/test-vectors.md §5: X9.24 and psec doctest vectors for format 0.
     #[test]
     fn format0_reference_vectors() {
         let b = encode_pin_block(
@@ -668,14 +668,14 @@ mod tests {
             decrypt_pin_block(&pek(), PinBlockFormat::Iso1, &enc, None).unwrap(),
             pin("1234")
         );
-        // emv-reference §6.1 Enfuce sample
+        // docs/test-vectors.md §5: a processor's published format 1 sample
         assert_eq!(
             decode_pin_block(PinBlockFormat::Iso1, &hex!("141234AAAAAAAAAA"), None).unwrap(),
             pin("1234")
         );
     }
 
-    /// psec P03 (format 2) and emv-reference §3.2 examples.
+    /// psec P03 (format 2) and EMV 4.4 Book 3 §6.5.12 Table 25 examples.
     #[test]
     fn psec_p03_format2() {
         let b = encode_pin_block(PinBlockFormat::Iso2, &pin("1234"), None, &Fill::Random).unwrap();
@@ -744,7 +744,7 @@ mod tests {
         );
     }
 
-    /// psec P05 (format 4, random part fixed to 0123456789ABCDEF) and emv-reference §10.
+    /// psec P05 (format 4, random part fixed to 0123456789ABCDEF) and docs/test-vectors.md §5.
     #[test]
     fn psec_p05_format4() {
         let fill = Fill::hex_digits("0123456789ABCDEF").unwrap();
@@ -782,7 +782,7 @@ mod tests {
             decrypt_pin_block_iso4(&k256, &enc256, PAN).unwrap(),
             pin("1234")
         );
-        // psec doctest / emv-reference §10
+        // psec doctest / docs/test-vectors.md §5
         assert_eq!(
             decrypt_pin_block_iso4(
                 &k128,

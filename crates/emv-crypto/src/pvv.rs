@@ -1,5 +1,5 @@
 //! PIN verification values: IBM 3624 natural PIN / offset and Visa PVV (the issuer host
-//! stores these instead of the PIN; emv-reference §6.2).
+//! stores these instead of the PIN; docs/pin.md §5).
 //!
 //! * IBM 3624 (IBM 3624 Programmer's Guide; ANSI X9.8 Annex): validation data (usually PAN
 //!   digits) padded to 16 hex digits with a pad character is enciphered under the PVK; the
@@ -319,7 +319,7 @@ mod tests {
     }
     const PAN: &str = "4761739001010119";
 
-    /// emv-reference §6.2 / §10 and psec doctests.
+    /// docs/test-vectors.md §5 and psec doctests.
     #[test]
     fn emv_reference_ibm3624_and_pvv() {
         let t = DecimalisationTable::new("1234567890123456").unwrap();

@@ -259,7 +259,7 @@ pub fn derive_session_key(
 
 /// The 8-byte value `ac + n` (big-endian, wrapping): the M/Chip rule that the AC used for
 /// script session keys and MAC input "is incremented by 1 for each script command after
-/// the first" (pyemv MasterCardCVN16..21 docstrings; emv-reference §4.5).
+/// the first" (pyemv MasterCardCVN16..21 docstrings; docs/emv.md §5.5).
 pub fn increment_ac(ac: &[u8; 8], n: u64) -> [u8; 8] {
     u64::from_be_bytes(*ac).wrapping_add(n).to_be_bytes()
 }
@@ -273,7 +273,7 @@ mod tests {
         TdesKey::from_hex(h).unwrap()
     }
 
-    /// emv-reference §4.4, §5.2, §10 (pyemv doctests).
+    /// docs/test-vectors.md §5 (pyemv doctests).
     #[test]
     fn emv_reference_vectors() {
         let mk = k("0123456789ABCDEFFEDCBA9876543210");
@@ -343,7 +343,7 @@ mod tests {
             script_session_key(&smc, &arqc).unwrap().as_bytes(),
             hex!("62C1CD8A46A1834FDFCDF2C2C41CF17A")
         );
-        // emv-reference §10 bench set: IMK-SMI 1111…2222 → SK-SMI(R=ARQC)
+        // docs/test-vectors.md §4 bench set: IMK-SMI 1111…2222 → SK-SMI(R=ARQC)
         let imk_smi = k("11111111111111112222222222222222");
         let mk_smi =
             crate::kdf::derive_icc_mk_option_a(&imk_smi, "5413330089020011", Some("01")).unwrap();

@@ -1,5 +1,5 @@
 //! Every TVR, TSI, CVM List and CVM Results bit and code listed in the project's EMV
-//! reference (shared/docs/emv-reference.md §1.2-1.4, §2.1-2.2, after EMV 4.4 Book 3 Annex C
+//! notes (docs/emv.md §2.2-§2.4, §3.1-§3.2, after EMV 4.4 Book 3 Annex C
 //! and Book 4 Annex A4) decodes to its name. The expected names are copied here from that
 //! table so the test stands alone.
 #![allow(clippy::unwrap_used)]
@@ -204,7 +204,7 @@ fn cvm_results() {
     assert_eq!(CvmResult::from_byte(0).name(), "Unknown");
     assert_eq!(CvmResult::from_byte(1).name(), "Failed");
     assert_eq!(CvmResult::from_byte(2).name(), "Successful");
-    // the outcome table of emv-reference §1.5, decoded
+    // the outcome table of docs/emv.md §2.6, decoded
     let cases: &[([u8; 3], &str, &str, &str)] = &[
         ([0x3F, 0x00, 0x00], "No CVM performed", "Always", "Unknown"),
         ([0x3F, 0x00, 0x01], "No CVM performed", "Always", "Failed"),

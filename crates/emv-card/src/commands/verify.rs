@@ -1,9 +1,9 @@
 //! VERIFY: plaintext (P2 = 80) and enciphered (P2 = 88) offline PIN (EMV 4.4 Book 3
-//! §6.5.12, Book 2 §7.2; emv-reference §3).
+//! §6.5.12, Book 2 §7.2; docs/emv.md §4).
 //!
 //! Tearing safety: the PIN Try Counter is decremented and made durable *before* the PIN
 //! is compared, and restored to the limit only after a correct comparison, so a power cut
-//! at any point never grants an extra try (emv-reference §3.4: "do not wrap the PIN check
+//! at any point never grants an extra try (docs/emv.md §4.4: "do not wrap the PIN check
 //! in a transaction that a rollback would undo").
 
 use emv_apdu::{CommandView, Response, StatusWord};
@@ -27,7 +27,7 @@ impl<S: CardStore> Card<S> {
             return Err(StatusWord::AuthMethodBlocked);
         }
         // Control nibble 2, length 4–12, BCD digits, F filler; else 6A80 and no try
-        // is counted (emv-reference §3.2).
+        // is counted (docs/emv.md §4.2).
         let pin = pinblock::decode_pin_block(PinBlockFormat::Iso2, view.data, None)
             .map_err(|_| StatusWord::IncorrectData)?;
         self.check_pin(&pin, false)
@@ -40,7 +40,7 @@ impl<S: CardStore> Card<S> {
     ) -> CmdResult {
         self.app_index().ok_or(StatusWord::ConditionsNotSatisfied)?;
         // The ICC PIN encipherment key, else the ICC key (Book 2 §7.1); a card without
-        // either cannot do enciphered PIN (S9: 6985).
+        // either cannot do enciphered PIN (docs/emv.md §4.3: 6985).
         let perso = self.perso.clone();
         let Some(key) = perso.pin_key.as_ref().or(perso.icc_key.as_ref()) else {
             return Err(StatusWord::ConditionsNotSatisfied);
@@ -51,7 +51,7 @@ impl<S: CardStore> Card<S> {
             return Err(StatusWord::AuthMethodBlocked);
         }
         // Without a challenge issued by the command just before, the ICC UN cannot
-        // match: 6984 (Book 2 §7.2, emv-reference §3.3).
+        // match: 6984 (Book 2 §7.2, docs/emv.md §4.3).
         let Some(challenge) = challenge else {
             return Err(StatusWord::ReferenceDataInvalidated);
         };
@@ -65,7 +65,7 @@ impl<S: CardStore> Card<S> {
         self.check_pin(&pin, true)
     }
 
-    /// The comparison with the counter rules of Book 3 §6.5.12.4 and emv-reference §3.4.
+    /// The comparison with the counter rules of Book 3 §6.5.12.4 and docs/emv.md §4.4.
     fn check_pin(&mut self, candidate: &Pin, enciphered: bool) -> CmdResult {
         self.session.pin.performed = true;
         self.session.pin.enciphered |= enciphered;
@@ -93,7 +93,7 @@ impl<S: CardStore> Card<S> {
             self.session.pin.successful = false;
             let left = self.state.pin_try_counter;
             if left == 0 {
-                // 63C0: the PIN just became blocked (emv-reference §3.4).
+                // 63C0: the PIN just became blocked (docs/emv.md §4.4).
                 self.session.pin.limit_exceeded_now = true;
             }
             Err(StatusWord::VerifyFailed {

@@ -1,5 +1,5 @@
 //! Enciphered offline PIN tests, including the O01/O02 reference vectors
-//! (`shared/vectors/offline-pin-reference.txt`).
+//! (docs/test-vectors.md §3).
 
 use hex_literal::hex;
 use proptest::prelude::*;

@@ -1,4 +1,4 @@
-//! The J01–J04 vectors of `shared/vectors/jwe-reference.txt` (J01 hand-built and checked
+//! The J01–J04 vectors of docs/test-vectors.md §3 (J01 hand-built and checked
 //! with jwcrypto; J02–J04 made by jwcrypto).
 
 pub const J01_JWK: &str =

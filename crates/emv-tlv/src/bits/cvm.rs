@@ -402,7 +402,7 @@ impl CvmResults {
         crate::hex::encode(&self.0)
     }
 
-    /// The method byte as the kernel recorded it (b7 may be kept, see emv-reference §9.3).
+    /// The method byte as the kernel recorded it (b7 may be kept, see docs/emv.md §8.2).
     pub fn method(self) -> CvmCode {
         CvmCode::from_byte(self.0[0])
     }

@@ -2,7 +2,7 @@
 //!
 //! Layouts: Visa VSDC IAD formats 0/1/3 and 2/4, Mastercard M/Chip (CVN `1x`), and the EMV
 //! Common Core Definitions (EMV 4.4 Book 3 Annex C9). The scheme specifications are not
-//! public; the bit assignments follow emv-reference.md §3.5 and openemv/emv-utils
+//! public; the bit assignments follow docs/emv.md §4.5 and openemv/emv-utils
 //! (`emv_fields.h`), which cite them.
 
 use super::{Bit, Describe, bitfield, describe_bits};
