@@ -20,7 +20,7 @@ use emv_host::{HostKeys, Issuer};
 use emv_kernel::Stage;
 use emv_kernel::{Kernel, KernelConfig, Outcome, OutcomeKind, Profile, ScriptedPinPad};
 use emv_kernel::{TransactionDate, TransactionParams};
-use emv_transport::InProcessCard;
+use emv_transport::{CardPresence, InProcessCard, Pullable};
 use emvbench_tests::stage_of;
 
 /// What the card does at the chosen exchange.
@@ -64,7 +64,10 @@ const MUTE_WAIT: Duration = Duration::from_millis(20);
 
 /// The software card behind a transport that misbehaves at exchange `at` (1-based).
 struct Faulty {
-    card: InProcessCard<MemoryStore>,
+    /// The card, pulled out of the reader when its presence says so (the one card-pull
+    /// wrapper the session and the TUI use too).
+    card: Pullable<InProcessCard<MemoryStore>>,
+    presence: CardPresence,
     at: usize,
     fault: Fault,
     /// Exchanges the kernel asked for (the faulty one included).
@@ -100,8 +103,10 @@ impl Faulty {
             // an error status word: not success, warning, "more data" or "wrong Le"
             garbage[len - 2] ^= 0x80;
         }
+        let presence = CardPresence::default();
         Faulty {
-            card,
+            card: Pullable::new(card, presence.clone()),
+            presence,
             at,
             fault,
             sent: 0,
@@ -166,9 +171,9 @@ impl Transport for Faulty {
                 ))
             }
             Fault::Removed => {
-                self.card.remove();
+                self.presence.pull();
                 self.gone = true;
-                Err(TransportError::CardRemoved)
+                self.card.transmit(capdu)
             }
         }
     }
@@ -286,7 +291,7 @@ impl Flow {
                 outcome,
                 sent: t.sent,
                 pin_granted: t.pin_granted,
-                ptc: t.card.card().state().pin_try_counter,
+                ptc: t.card.inner().card().state().pin_try_counter,
                 took,
             });
         });
