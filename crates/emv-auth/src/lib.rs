@@ -42,6 +42,8 @@ impl MessageType {
 /// EMV tag 9C.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case")]
 pub enum TransactionType {
     /// `00`: goods and services.
     #[default]
@@ -67,12 +69,7 @@ impl TransactionType {
 
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Purchase => "purchase",
-            Self::Cash => "cash",
-            Self::Cashback => "cashback",
-            Self::Refund => "refund",
-        }
+        self.into()
     }
 }
 
@@ -85,6 +82,8 @@ impl fmt::Display for TransactionType {
 /// Where the transaction comes from (ISO 8583 DE 22 / DE 25 in spirit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Channel {
     /// Card present at a point-of-sale terminal (attended or unattended).
     #[default]
@@ -98,11 +97,7 @@ pub enum Channel {
 impl Channel {
     /// The name used in JSON and reports.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Pos => "pos",
-            Self::Atm => "atm",
-            Self::Ecommerce => "ecommerce",
-        }
+        self.into()
     }
 }
 
@@ -169,8 +164,9 @@ pub struct AuthRequest {
 }
 
 /// What the host concluded about an online PIN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum OnlinePinResult {
     /// The PIN matched.
     Verified,
@@ -183,11 +179,7 @@ pub enum OnlinePinResult {
 impl OnlinePinResult {
     /// The name used in the outcome JSON.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Verified => "verified",
-            Self::Incorrect => "incorrect",
-            Self::Blocked => "blocked",
-        }
+        self.into()
     }
 }
 
@@ -367,6 +359,38 @@ mod tests {
         assert!(json.contains("\"channel\":\"atm\""), "{json}");
         let back: AuthRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back, req);
+    }
+
+    fn json_name<T: Serialize>(value: T) -> String {
+        serde_json::to_value(value)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn names_are_the_json_names_and_parse_back() {
+        for t in [
+            TransactionType::Purchase,
+            TransactionType::Cash,
+            TransactionType::Cashback,
+            TransactionType::Refund,
+        ] {
+            assert_eq!(t.name(), json_name(t));
+            assert_eq!(t.name().parse::<TransactionType>().unwrap(), t);
+        }
+        assert!("Purchase".parse::<TransactionType>().is_err());
+        for c in [Channel::Pos, Channel::Atm, Channel::Ecommerce] {
+            assert_eq!(c.name(), json_name(c));
+        }
+        for r in [
+            OnlinePinResult::Verified,
+            OnlinePinResult::Incorrect,
+            OnlinePinResult::Blocked,
+        ] {
+            assert_eq!(r.name(), json_name(r));
+        }
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! and [`pad`] applies ISO/IEC 9797-1 padding when the caller asks for it.
 
 use core::fmt;
-use core::str::FromStr;
 
 use aes::{Aes128, Aes192, Aes256};
 use cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
@@ -320,33 +319,45 @@ pub fn aes_cbc_decrypt(
 // ---------------------------------------------------------------------------------------
 // ISO/IEC 9797-1 padding
 
-/// ISO/IEC 9797-1:2011 §6.3 padding methods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// ISO/IEC 9797-1:2011 §6.3 padding methods, parsed from `1`, `m1`, `method1` or
+/// `method-1` (and so on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumString)]
+#[strum(parse_err_ty = CryptoError, parse_err_fn = padding_error)]
 pub enum Padding {
     /// Method 1: append `00` bytes up to a block multiple (none if already aligned); an
     /// empty message becomes one zero block (the padded string must be a *positive*
     /// multiple of the block length). Used by Visa CVN 10 cryptograms.
+    #[strum(
+        serialize = "1",
+        serialize = "m1",
+        serialize = "method1",
+        serialize = "method-1"
+    )]
     Method1,
     /// Method 2: append `80` then `00` bytes up to a block multiple (always at least one
     /// byte added). Used by EMV cryptograms, ARPC method 2 and secure messaging.
+    #[strum(
+        serialize = "2",
+        serialize = "m2",
+        serialize = "method2",
+        serialize = "method-2"
+    )]
     Method2,
     /// Method 3: a block holding the message length in bits (big-endian), then the message
     /// padded as method 1 (no padding if aligned; empty message = length block only).
+    #[strum(
+        serialize = "3",
+        serialize = "m3",
+        serialize = "method3",
+        serialize = "method-3"
+    )]
     Method3,
 }
 
-impl FromStr for Padding {
-    type Err = CryptoError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "1" | "m1" | "method1" | "method-1" => Ok(Self::Method1),
-            "2" | "m2" | "method2" | "method-2" => Ok(Self::Method2),
-            "3" | "m3" | "method3" | "method-3" => Ok(Self::Method3),
-            other => Err(CryptoError::InvalidInput {
-                what: "padding",
-                reason: format!("expected 1, 2 or 3 (ISO/IEC 9797-1 method), got {other:?}"),
-            }),
-        }
+fn padding_error(got: &str) -> CryptoError {
+    CryptoError::InvalidInput {
+        what: "padding",
+        reason: format!("expected 1, 2 or 3 (ISO/IEC 9797-1 method), got {got:?}"),
     }
 }
 

@@ -31,23 +31,31 @@ use crate::mac::{retail_mac, verify_mac_value};
 use crate::session;
 
 /// A supported Cryptogram Version Number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
 pub enum Cvn {
     /// Visa CVN 10 (IAD byte `0A`).
+    #[strum(serialize = "visa-10")]
     Visa10,
     /// Visa CVN 18 (`12`).
+    #[strum(serialize = "visa-18")]
     Visa18,
     /// Visa CVN 22 (IAD format 2 byte `22`).
+    #[strum(serialize = "visa-22")]
     Visa22,
     /// Mastercard M/Chip CVN 16 (`10`).
+    #[strum(serialize = "mc-16")]
     Mc16,
     /// Mastercard M/Chip CVN 17 (`11`).
+    #[strum(serialize = "mc-17")]
     Mc17,
     /// Mastercard M/Chip CVN 20 (`14`).
+    #[strum(serialize = "mc-20")]
     Mc20,
     /// Mastercard M/Chip CVN 21 (`15`).
+    #[strum(serialize = "mc-21")]
     Mc21,
     /// Interac CVN 133 (`85`).
+    #[strum(serialize = "interac-133")]
     Interac133,
 }
 
@@ -117,16 +125,7 @@ impl Cvn {
 
     /// The CLI name (`visa-10` … `mc-21`, `interac-133`).
     pub fn name(self) -> &'static str {
-        match self {
-            Cvn::Visa10 => "visa-10",
-            Cvn::Visa18 => "visa-18",
-            Cvn::Visa22 => "visa-22",
-            Cvn::Mc16 => "mc-16",
-            Cvn::Mc17 => "mc-17",
-            Cvn::Mc20 => "mc-20",
-            Cvn::Mc21 => "mc-21",
-            Cvn::Interac133 => "interac-133",
-        }
+        self.into()
     }
 
     /// The CVN byte as carried in the IAD (9F10).

@@ -59,55 +59,59 @@ pub(crate) fn b64d(text: &str, what: &'static str) -> Result<Vec<u8>, CryptoErro
     Base64UrlUnpadded::decode_vec(text).map_err(|_| CryptoError::JweMalformed(what))
 }
 
-/// Key management algorithm (the `alg` header parameter, RFC 7518 §4.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Key management algorithm (the `alg` header parameter, RFC 7518 §4.1), parsed from its
+/// registered name (case-sensitive, RFC 7515 §4.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(parse_err_ty = CryptoError, parse_err_fn = unsupported_alg)]
 pub enum KeyManagement {
     /// `RSA-OAEP-256`: the CEK is RSAES-OAEP encrypted with SHA-256 and MGF1-SHA-256
     /// (RFC 7518 §4.3).
+    #[strum(serialize = "RSA-OAEP-256")]
     RsaOaep256,
     /// `ECDH-ES`: the CEK is the Concat KDF output of an ephemeral-static ECDH on P-256
     /// (RFC 7518 §4.6), no encrypted key.
+    #[strum(serialize = "ECDH-ES")]
     EcdhEs,
     /// `dir`: the shared symmetric key is the CEK (RFC 7518 §4.5).
+    #[strum(serialize = "dir")]
     Direct,
+}
+
+fn unsupported_alg(value: &str) -> CryptoError {
+    CryptoError::JweUnsupported {
+        what: "alg",
+        value: value.to_owned(),
+    }
 }
 
 impl KeyManagement {
     /// The registered name.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::RsaOaep256 => "RSA-OAEP-256",
-            Self::EcdhEs => "ECDH-ES",
-            Self::Direct => "dir",
-        }
-    }
-
-    /// Parses a registered name we support.
-    pub fn from_name(name: &str) -> Option<Self> {
-        [Self::RsaOaep256, Self::EcdhEs, Self::Direct]
-            .into_iter()
-            .find(|alg| alg.name() == name)
+        self.into()
     }
 }
 
-/// Content encryption algorithm (the `enc` header parameter, RFC 7518 §5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Content encryption algorithm (the `enc` header parameter, RFC 7518 §5.1), parsed from
+/// its registered name (case-sensitive, RFC 7516 §4.1.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(parse_err_ty = CryptoError, parse_err_fn = unsupported_enc)]
 pub enum ContentEncryption {
     /// `A256GCM` (RFC 7518 §5.3).
+    #[strum(serialize = "A256GCM")]
     A256Gcm,
+}
+
+fn unsupported_enc(value: &str) -> CryptoError {
+    CryptoError::JweUnsupported {
+        what: "enc",
+        value: value.to_owned(),
+    }
 }
 
 impl ContentEncryption {
     /// The registered name.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::A256Gcm => "A256GCM",
-        }
-    }
-
-    /// Parses a registered name we support.
-    pub fn from_name(name: &str) -> Option<Self> {
-        (name == "A256GCM").then_some(Self::A256Gcm)
+        self.into()
     }
 }
 
@@ -469,16 +473,10 @@ fn parse_protected(protected: &str) -> Result<JweHeader, CryptoError> {
     }
     let alg = string_member(&header, "alg", "header: alg")?
         .ok_or(CryptoError::JweMalformed("header: alg missing"))?;
-    let alg = KeyManagement::from_name(&alg).ok_or(CryptoError::JweUnsupported {
-        what: "alg",
-        value: alg,
-    })?;
+    let alg: KeyManagement = alg.parse()?;
     let enc = string_member(&header, "enc", "header: enc")?
         .ok_or(CryptoError::JweMalformed("header: enc missing"))?;
-    let enc = ContentEncryption::from_name(&enc).ok_or(CryptoError::JweUnsupported {
-        what: "enc",
-        value: enc,
-    })?;
+    let enc: ContentEncryption = enc.parse()?;
     let epk = match (alg, header.get("epk")) {
         (KeyManagement::EcdhEs, Some(value)) => {
             let epk = PublicJwk::from_value(value)?;

@@ -11,7 +11,6 @@
 //! The PAN is a digit string (8–19 digits), the PSN two digits, `None` meaning "00".
 
 use core::fmt;
-use core::str::FromStr;
 
 use sha1::{Digest, Sha1};
 use zeroize::Zeroizing;
@@ -34,25 +33,31 @@ pub fn validate_psn(psn: &str) -> Result<(), CryptoError> {
 }
 
 /// Which ICC master key derivation to use (the CLI's `derive-mk --option a|b`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumString)]
+#[strum(ascii_case_insensitive, parse_err_ty = CryptoError, parse_err_fn = option_error)]
 pub enum MkDerivation {
     /// EMV 4.4 Book 2 A1.4.1.
+    #[strum(
+        serialize = "a",
+        serialize = "option-a",
+        serialize = "option_a",
+        serialize = "optiona"
+    )]
     OptionA,
     /// EMV 4.4 Book 2 A1.4.2 (equals option A for PANs of 16 digits or fewer).
+    #[strum(
+        serialize = "b",
+        serialize = "option-b",
+        serialize = "option_b",
+        serialize = "optionb"
+    )]
     OptionB,
 }
 
-impl FromStr for MkDerivation {
-    type Err = CryptoError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "a" | "option-a" | "option_a" | "optiona" => Ok(Self::OptionA),
-            "b" | "option-b" | "option_b" | "optionb" => Ok(Self::OptionB),
-            other => Err(CryptoError::InvalidInput {
-                what: "master key derivation option",
-                reason: format!("expected a or b, got {other:?}"),
-            }),
-        }
+fn option_error(got: &str) -> CryptoError {
+    CryptoError::InvalidInput {
+        what: "master key derivation option",
+        reason: format!("expected a or b, got {got:?}"),
     }
 }
 

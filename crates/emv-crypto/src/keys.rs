@@ -260,28 +260,29 @@ impl AesKey {
 }
 
 /// Key family for the CLI's `kcv` (a 16-byte key is either a TDES or an AES-128 key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumString)]
+#[strum(ascii_case_insensitive, parse_err_ty = CryptoError, parse_err_fn = algorithm_error)]
 pub enum KeyAlgorithm {
     /// Single DES (8 bytes) or TDES (16/24 bytes): KCV = `E_K(00×8)`.
+    #[strum(
+        serialize = "des",
+        serialize = "tdes",
+        serialize = "3des",
+        serialize = "tdea"
+    )]
     Tdes,
     /// AES (16/24/32 bytes): KCV = `AES_K(00×16)`.
+    #[strum(serialize = "aes")]
     Aes,
     /// AES, CMAC-based KCV = `AES-CMAC_K(00×16)`.
+    #[strum(serialize = "aes-cmac", serialize = "cmac")]
     AesCmac,
 }
 
-impl core::str::FromStr for KeyAlgorithm {
-    type Err = CryptoError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "des" | "tdes" | "3des" | "tdea" => Ok(Self::Tdes),
-            "aes" => Ok(Self::Aes),
-            "aes-cmac" | "cmac" => Ok(Self::AesCmac),
-            other => Err(CryptoError::InvalidInput {
-                what: "key algorithm",
-                reason: format!("expected tdes, aes or aes-cmac, got {other:?}"),
-            }),
-        }
+fn algorithm_error(got: &str) -> CryptoError {
+    CryptoError::InvalidInput {
+        what: "key algorithm",
+        reason: format!("expected tdes, aes or aes-cmac, got {got:?}"),
     }
 }
 

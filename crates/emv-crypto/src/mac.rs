@@ -6,7 +6,6 @@
 //! messaging (EMV 4.4 Book 2 A1.2.1), Visa CVN 10 uses method 1.
 
 use core::fmt;
-use core::str::FromStr;
 
 use aes::{Aes128, Aes192, Aes256};
 use cmac::{Cmac, KeyInit, Mac};
@@ -18,25 +17,32 @@ use crate::block::{self, Padding, RawBlockCipher, SingleDes};
 use crate::keys::{AesKey, DesKey, TdesKey};
 
 /// ISO/IEC 9797-1 MAC algorithm number, as the CLI names it (`--algorithm 1|3`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumString)]
+#[strum(ascii_case_insensitive, parse_err_ty = CryptoError, parse_err_fn = algorithm_error)]
 pub enum MacAlgorithm {
     /// Algorithm 1: CBC-MAC with the whole key (single DES or TDES), IV zero.
+    #[strum(
+        serialize = "1",
+        serialize = "alg1",
+        serialize = "algorithm1",
+        serialize = "cbc-mac"
+    )]
     Alg1,
     /// Algorithm 3: single-DES CBC with K_L, final block `DES⁻¹(K_R)` then `DES(K_L)`.
+    #[strum(
+        serialize = "3",
+        serialize = "alg3",
+        serialize = "algorithm3",
+        serialize = "retail",
+        serialize = "retail-mac"
+    )]
     Alg3,
 }
 
-impl FromStr for MacAlgorithm {
-    type Err = CryptoError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "alg1" | "algorithm1" | "cbc-mac" => Ok(Self::Alg1),
-            "3" | "alg3" | "algorithm3" | "retail" | "retail-mac" => Ok(Self::Alg3),
-            other => Err(CryptoError::InvalidInput {
-                what: "MAC algorithm",
-                reason: format!("expected 1 or 3 (ISO/IEC 9797-1), got {other:?}"),
-            }),
-        }
+fn algorithm_error(got: &str) -> CryptoError {
+    CryptoError::InvalidInput {
+        what: "MAC algorithm",
+        reason: format!("expected 1 or 3 (ISO/IEC 9797-1), got {got:?}"),
     }
 }
 

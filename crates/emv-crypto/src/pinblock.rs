@@ -101,19 +101,34 @@ impl PartialEq for Pin {
 }
 impl Eq for Pin {}
 
-/// ISO 9564-1 PIN block format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// ISO 9564-1 PIN block format, named `ISO 9564-1 format N` and parsed from `N`, `isoN` or
+/// `iso-N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(prefix = "ISO 9564-1 format ", ascii_case_insensitive)]
+#[strum(parse_err_ty = CryptoError, parse_err_fn = format_error)]
 pub enum PinBlockFormat {
     /// Format 0 (ANSI X9.8): PIN ⊕ PAN, fill F.
+    #[strum(to_string = "0", serialize = "iso0", serialize = "iso-0")]
     Iso0,
     /// Format 1: PIN with transaction-unique fill, no PAN.
+    #[strum(to_string = "1", serialize = "iso1", serialize = "iso-1")]
     Iso1,
     /// Format 2: PIN with fill F, no PAN (ICC only).
+    #[strum(to_string = "2", serialize = "iso2", serialize = "iso-2")]
     Iso2,
     /// Format 3: PIN ⊕ PAN, random fill A–F.
+    #[strum(to_string = "3", serialize = "iso3", serialize = "iso-3")]
     Iso3,
     /// Format 4: AES, 16 bytes.
+    #[strum(to_string = "4", serialize = "iso4", serialize = "iso-4")]
     Iso4,
+}
+
+fn format_error(got: &str) -> CryptoError {
+    CryptoError::InvalidInput {
+        what: "PIN block format",
+        reason: format!("expected 0, 1, 2, 3 or 4, got {got:?}"),
+    }
 }
 
 impl PinBlockFormat {
@@ -137,43 +152,11 @@ impl PinBlockFormat {
     pub fn block_len(self) -> usize {
         if self == Self::Iso4 { 16 } else { 8 }
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Iso0 => "ISO 9564-1 format 0",
-            Self::Iso1 => "ISO 9564-1 format 1",
-            Self::Iso2 => "ISO 9564-1 format 2",
-            Self::Iso3 => "ISO 9564-1 format 3",
-            Self::Iso4 => "ISO 9564-1 format 4",
-        }
-    }
-}
-
-impl FromStr for PinBlockFormat {
-    type Err = CryptoError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_lowercase();
-        let t = t
-            .strip_prefix("iso-")
-            .or_else(|| t.strip_prefix("iso"))
-            .unwrap_or(&t);
-        match t {
-            "0" => Ok(Self::Iso0),
-            "1" => Ok(Self::Iso1),
-            "2" => Ok(Self::Iso2),
-            "3" => Ok(Self::Iso3),
-            "4" => Ok(Self::Iso4),
-            _ => Err(CryptoError::InvalidInput {
-                what: "PIN block format",
-                reason: format!("expected 0, 1, 2, 3 or 4, got {s:?}"),
-            }),
-        }
-    }
 }
 
 impl fmt::Display for PinBlockFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.into())
     }
 }
 
@@ -251,7 +234,7 @@ impl fmt::Debug for Fill {
 
 fn bad(format: PinBlockFormat, reason: impl Into<String>) -> CryptoError {
     CryptoError::InvalidPinBlock {
-        format: format.name(),
+        format: format.into(),
         reason: reason.into(),
     }
 }
@@ -883,6 +866,9 @@ mod tests {
         );
         assert_eq!("4".parse::<PinBlockFormat>().unwrap(), PinBlockFormat::Iso4);
         assert!("5".parse::<PinBlockFormat>().is_err());
+        // The name is not a parse alias.
+        assert_eq!(PinBlockFormat::Iso3.to_string(), "ISO 9564-1 format 3");
+        assert!("ISO 9564-1 format 3".parse::<PinBlockFormat>().is_err());
     }
 
     #[test]

@@ -11,7 +11,6 @@
 //!   `SK_R = MK_R ⊕ (00×6 ‖ (ATC ⊕ FFFF))`, odd parity.
 
 use core::fmt;
-use core::str::FromStr;
 
 use zeroize::Zeroizing;
 
@@ -20,42 +19,38 @@ use crate::block::{RawBlockCipher, set_odd_parity};
 use crate::keys::TdesKey;
 
 /// Session key method, as the CLI names it (`session-key common|mastercard|emv2000|visa-sm`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(ascii_case_insensitive, parse_err_ty = CryptoError, parse_err_fn = method_error)]
 pub enum SessionKeyMethod {
     /// EMV common session key, `R` given (or `ATC ‖ 00×6`).
+    #[strum(to_string = "common", serialize = "csk", serialize = "emv")]
     Common,
     /// Mastercard SKD, `R = ATC ‖ 0000 ‖ UN`.
+    #[strum(
+        to_string = "mastercard",
+        serialize = "mc",
+        serialize = "skd",
+        serialize = "mc-skd"
+    )]
     Mastercard,
     /// EMV2000 tree (b = 4, h = 8, IV 0).
+    #[strum(to_string = "emv2000", serialize = "emv2000-tree", serialize = "tree")]
     Emv2000,
     /// Visa secure-messaging key (XOR of the ATC into the master key).
+    #[strum(to_string = "visa-sm", serialize = "visa", serialize = "visa_sm")]
     VisaSm,
 }
 
-impl FromStr for SessionKeyMethod {
-    type Err = CryptoError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "common" | "csk" | "emv" => Ok(Self::Common),
-            "mastercard" | "mc" | "skd" | "mc-skd" => Ok(Self::Mastercard),
-            "emv2000" | "emv2000-tree" | "tree" => Ok(Self::Emv2000),
-            "visa-sm" | "visa" | "visa_sm" => Ok(Self::VisaSm),
-            other => Err(CryptoError::InvalidInput {
-                what: "session key method",
-                reason: format!("expected common, mastercard, emv2000 or visa-sm, got {other:?}"),
-            }),
-        }
+fn method_error(got: &str) -> CryptoError {
+    CryptoError::InvalidInput {
+        what: "session key method",
+        reason: format!("expected common, mastercard, emv2000 or visa-sm, got {got:?}"),
     }
 }
 
 impl fmt::Display for SessionKeyMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Common => "common",
-            Self::Mastercard => "mastercard",
-            Self::Emv2000 => "emv2000",
-            Self::VisaSm => "visa-sm",
-        })
+        f.write_str(self.into())
     }
 }
 

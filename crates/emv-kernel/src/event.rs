@@ -20,32 +20,44 @@ use serde::{Serialize, Serializer};
 use crate::cvm::CvRuleTrace;
 
 /// A stage of the transaction (EMV 4.4 Book 3 §10, Book 4 §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     /// Book 1 §12.
+    #[strum(serialize = "application selection")]
     ApplicationSelection,
     /// Book 3 §10.1.
+    #[strum(serialize = "initiate application processing")]
     InitiateApplicationProcessing,
     /// Book 3 §10.2.
+    #[strum(serialize = "read application data")]
     ReadApplicationData,
     /// Book 3 §10.3.
+    #[strum(serialize = "offline data authentication")]
     OfflineDataAuthentication,
     /// Book 3 §10.4.
+    #[strum(serialize = "processing restrictions")]
     ProcessingRestrictions,
     /// Book 3 §10.5.
+    #[strum(serialize = "cardholder verification")]
     CardholderVerification,
     /// Book 3 §10.6.
+    #[strum(serialize = "terminal risk management")]
     TerminalRiskManagement,
     /// Book 3 §10.7.
+    #[strum(serialize = "terminal action analysis")]
     TerminalActionAnalysis,
     /// Book 3 §10.8.
+    #[strum(serialize = "card action analysis")]
     CardActionAnalysis,
     /// Book 3 §10.9.
+    #[strum(serialize = "online processing")]
     OnlineProcessing,
     /// Book 3 §10.10.
+    #[strum(serialize = "issuer script processing")]
     IssuerScriptProcessing,
     /// Book 3 §10.11.
+    #[strum(serialize = "completion")]
     Completion,
 }
 
@@ -68,20 +80,7 @@ impl Stage {
 
     /// The stage's name.
     pub fn name(self) -> &'static str {
-        match self {
-            Stage::ApplicationSelection => "application selection",
-            Stage::InitiateApplicationProcessing => "initiate application processing",
-            Stage::ReadApplicationData => "read application data",
-            Stage::OfflineDataAuthentication => "offline data authentication",
-            Stage::ProcessingRestrictions => "processing restrictions",
-            Stage::CardholderVerification => "cardholder verification",
-            Stage::TerminalRiskManagement => "terminal risk management",
-            Stage::TerminalActionAnalysis => "terminal action analysis",
-            Stage::CardActionAnalysis => "card action analysis",
-            Stage::OnlineProcessing => "online processing",
-            Stage::IssuerScriptProcessing => "issuer script processing",
-            Stage::Completion => "completion",
-        }
+        self.into()
     }
 }
 

@@ -10,8 +10,9 @@ use crate::cvm::CvRuleTrace;
 use crate::event::{ApduRecord, Decision, ScriptResult, Stage};
 
 /// How the transaction ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum OutcomeKind {
     /// Approved offline (TC without going online, or after "unable to go online").
     Approved,
@@ -28,13 +29,7 @@ pub enum OutcomeKind {
 impl OutcomeKind {
     /// The JSON name.
     pub fn name(self) -> &'static str {
-        match self {
-            OutcomeKind::Approved => "approved",
-            OutcomeKind::Declined => "declined",
-            OutcomeKind::OnlineApproved => "online-approved",
-            OutcomeKind::OnlineDeclined => "online-declined",
-            OutcomeKind::Terminated => "terminated",
-        }
+        self.into()
     }
 }
 
@@ -67,37 +62,33 @@ pub struct HostState {
 }
 
 /// The CVM of CVM Results byte 1 (b6-b1), in the outcome object's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum CvmPerformed {
     /// `01`.
-    #[serde(rename = "offline-plaintext-pin")]
     OfflinePlaintextPin,
     /// `04`.
-    #[serde(rename = "offline-enciphered-pin")]
     OfflineEncipheredPin,
     /// `02`.
-    #[serde(rename = "online-pin")]
     OnlinePin,
     /// `03`.
     #[serde(rename = "offline-plaintext-pin+signature")]
+    #[strum(serialize = "offline-plaintext-pin+signature")]
     OfflinePlaintextPinAndSignature,
     /// `05`.
     #[serde(rename = "offline-enciphered-pin+signature")]
+    #[strum(serialize = "offline-enciphered-pin+signature")]
     OfflineEncipheredPinAndSignature,
     /// `1E`.
-    #[serde(rename = "signature")]
     Signature,
     /// `1F`.
-    #[serde(rename = "no-cvm")]
     NoCvm,
     /// `00`.
-    #[serde(rename = "fail-cvm")]
     FailCvm,
     /// `3F`: no CVM performed.
-    #[serde(rename = "none")]
     None,
     /// Any other code.
-    #[serde(rename = "other")]
     Other,
 }
 
@@ -120,18 +111,7 @@ impl CvmPerformed {
 
     /// The JSON name (`offline-plaintext-pin`, `online-pin`, `none`, ...).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::OfflinePlaintextPin => "offline-plaintext-pin",
-            Self::OfflineEncipheredPin => "offline-enciphered-pin",
-            Self::OnlinePin => "online-pin",
-            Self::OfflinePlaintextPinAndSignature => "offline-plaintext-pin+signature",
-            Self::OfflineEncipheredPinAndSignature => "offline-enciphered-pin+signature",
-            Self::Signature => "signature",
-            Self::NoCvm => "no-cvm",
-            Self::FailCvm => "fail-cvm",
-            Self::None => "none",
-            Self::Other => "other",
-        }
+        self.into()
     }
 }
 

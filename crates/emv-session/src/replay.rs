@@ -230,13 +230,8 @@ fn params(b: &Block) -> Result<(Kernel, TransactionParams, Vec<&'static str>), S
     {
         profile.override_tag_str(t)?;
     }
-    let transaction_type = match get("type")?.as_str() {
-        "purchase" => TransactionType::Purchase,
-        "cash" => TransactionType::Cash,
-        "cashback" => TransactionType::Cashback,
-        "refund" => TransactionType::Refund,
-        _ => return Err(bad("a known type")),
-    };
+    let transaction_type: TransactionType =
+        get("type")?.parse().map_err(|_| bad("a known type"))?;
     let time = get("time")?;
     let t = |r: std::ops::Range<usize>| time.get(r).and_then(|d| d.parse::<u8>().ok());
     let (Some(hour), Some(minute), Some(second)) = (t(0..2), t(2..4), t(4..6)) else {

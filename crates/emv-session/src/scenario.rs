@@ -98,7 +98,8 @@ pub enum PinSpec {
 }
 
 /// A host call of a scenario.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum HostCall {
     /// Reset the online counter and queue a PIN UNBLOCK script.
     UnblockPin,
@@ -122,16 +123,7 @@ pub enum HostCall {
 impl HostCall {
     /// The name used in scenario files.
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::UnblockPin => "unblock-pin",
-            Self::ResetPin(_) => "reset-pin",
-            Self::ChangePin(_) => "change-pin",
-            Self::ViewPin => "view-pin",
-            Self::SetPin(_) => "set-pin",
-            Self::BlockCard => "block-card",
-            Self::UnblockCard => "unblock-card",
-            Self::Ecommerce(_) => "ecommerce",
-        }
+        self.into()
     }
 }
 
@@ -564,19 +556,16 @@ fn transaction(
     };
     let transaction_type = match &s.txn_type {
         None => TransactionType::Purchase,
-        Some(t) => match t.get_ref().as_str() {
-            "purchase" => TransactionType::Purchase,
-            "cash" => TransactionType::Cash,
-            "cashback" => TransactionType::Cashback,
-            "refund" => TransactionType::Refund,
-            other => {
-                return Err(ctx.err(
-                    t,
-                    "type",
-                    format!("{other:?}: expected purchase, cash, cashback or refund"),
-                ));
-            }
-        },
+        Some(t) => t.get_ref().parse().map_err(|_| {
+            ctx.err(
+                t,
+                "type",
+                format!(
+                    "{:?}: expected purchase, cash, cashback or refund",
+                    t.get_ref()
+                ),
+            )
+        })?,
     };
     let mut pins = Vec::new();
     if let Some(p) = &s.pin {

@@ -3,7 +3,8 @@
 //! of known fields decoded inline.
 
 use core::fmt::Write as _;
-use core::str::FromStr;
+
+use strum::VariantNames as _;
 
 use crate::bits::{
     AdditionalTerminalCapabilities, Afl, Aip, Auc, Cid, CvmList, CvmResults, Describe, Iad,
@@ -15,58 +16,84 @@ use crate::format::Format;
 use crate::tag::Tag;
 use crate::tlv::Tlv;
 
-/// The bit fields and structures [`describe_as`] can decode on their own (`decode --as`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The bit fields and structures [`describe_as`] can decode on their own (`decode --as`):
+/// each by its CLI name (`to_string`) or an alias (its tag, a spelling without hyphens),
+/// ASCII case-insensitively.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(ascii_case_insensitive, parse_err_ty = String, parse_err_fn = unknown_kind)]
 pub enum DecodeAs {
     /// Terminal Verification Results (95).
+    #[strum(to_string = "tvr", serialize = "95")]
     Tvr,
     /// Transaction Status Information (9B).
+    #[strum(to_string = "tsi", serialize = "9b")]
     Tsi,
     /// Application Interchange Profile (82).
+    #[strum(to_string = "aip", serialize = "82")]
     Aip,
     /// Application Usage Control (9F07).
+    #[strum(to_string = "auc", serialize = "9f07")]
     Auc,
     /// CVM List (8E).
+    #[strum(
+        to_string = "cvm-list",
+        serialize = "cvm",
+        serialize = "8e",
+        serialize = "cvmlist"
+    )]
     CvmList,
     /// CVM Results (9F34).
+    #[strum(
+        to_string = "cvm-results",
+        serialize = "9f34",
+        serialize = "cvmresults"
+    )]
     CvmResults,
     /// Terminal Capabilities (9F33).
+    #[strum(to_string = "9f33", serialize = "terminal-capabilities")]
     TerminalCapabilities,
     /// Additional Terminal Capabilities (9F40).
+    #[strum(to_string = "9f40", serialize = "additional-terminal-capabilities")]
     AdditionalTerminalCapabilities,
     /// Terminal Type (9F35).
+    #[strum(to_string = "9f35", serialize = "terminal-type")]
     TerminalType,
     /// Cryptogram Information Data (9F27).
+    #[strum(to_string = "cid", serialize = "9f27")]
     Cid,
     /// A data object list (PDOL, CDOL1/2, DDOL, TDOL).
+    #[strum(to_string = "dol")]
     Dol,
     /// Issuer Application Data (9F10).
+    #[strum(to_string = "iad", serialize = "9f10")]
     Iad,
     /// Application File Locator (94).
+    #[strum(to_string = "afl", serialize = "94")]
     Afl,
     /// Issuer Script Results (9F5B).
+    #[strum(to_string = "script-results", serialize = "9f5b", serialize = "isr")]
     ScriptResults,
 }
 
-impl DecodeAs {
-    /// Every kind, with its CLI name.
-    pub const ALL: &'static [(&'static str, DecodeAs)] = &[
-        ("tvr", DecodeAs::Tvr),
-        ("tsi", DecodeAs::Tsi),
-        ("aip", DecodeAs::Aip),
-        ("auc", DecodeAs::Auc),
-        ("cvm-list", DecodeAs::CvmList),
-        ("cvm-results", DecodeAs::CvmResults),
-        ("9f33", DecodeAs::TerminalCapabilities),
-        ("9f40", DecodeAs::AdditionalTerminalCapabilities),
-        ("9f35", DecodeAs::TerminalType),
-        ("cid", DecodeAs::Cid),
-        ("dol", DecodeAs::Dol),
-        ("iad", DecodeAs::Iad),
-        ("afl", DecodeAs::Afl),
-        ("script-results", DecodeAs::ScriptResults),
-    ];
+/// The error of `DecodeAs::from_str`: the kinds there are.
+fn unknown_kind(s: &str) -> String {
+    format!(
+        "unknown kind {s:?}; expected tlv or one of: {}",
+        DecodeAs::VARIANTS.join(", ")
+    )
+}
 
+impl DecodeAs {
     /// The field decoded for values of `tag`, if it has one.
     pub fn for_tag(tag: Tag) -> Option<DecodeAs> {
         Some(match tag.value() {
@@ -90,44 +117,7 @@ impl DecodeAs {
 
     /// The CLI name.
     pub fn name(self) -> &'static str {
-        DecodeAs::ALL
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map_or("?", |(n, _)| n)
-    }
-}
-
-impl FromStr for DecodeAs {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim().to_ascii_lowercase();
-        let alias = match s.as_str() {
-            "cvm" | "8e" | "cvmlist" => "cvm-list",
-            "9f34" | "cvmresults" => "cvm-results",
-            "95" => "tvr",
-            "9b" => "tsi",
-            "82" => "aip",
-            "9f07" => "auc",
-            "9f27" => "cid",
-            "9f10" => "iad",
-            "94" => "afl",
-            "terminal-capabilities" => "9f33",
-            "additional-terminal-capabilities" => "9f40",
-            "terminal-type" => "9f35",
-            "9f5b" | "isr" => "script-results",
-            other => other,
-        };
-        DecodeAs::ALL
-            .iter()
-            .find(|(n, _)| *n == alias)
-            .map(|(_, k)| *k)
-            .ok_or_else(|| {
-                let names: Vec<&str> = DecodeAs::ALL.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "unknown kind {s:?}; expected tlv or one of: {}",
-                    names.join(", ")
-                )
-            })
+        self.into()
     }
 }
 
@@ -462,8 +452,8 @@ mod tests {
                 .unwrap_err()
                 .contains("cvm-results")
         );
-        for (name, kind) in DecodeAs::ALL {
-            assert_eq!(name.parse::<DecodeAs>().unwrap(), *kind);
+        for name in DecodeAs::VARIANTS {
+            let kind = name.parse::<DecodeAs>().unwrap();
             assert_eq!(kind.name(), *name);
         }
     }

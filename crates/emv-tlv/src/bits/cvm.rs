@@ -339,7 +339,7 @@ impl Describe for CvmList {
 }
 
 /// CVM Result (CVM Results byte 3), Book 4 Annex A4 Table 33.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
 pub enum CvmResult {
     /// `00` Unknown (signature, online PIN: decided later).
     Unknown,
@@ -348,6 +348,7 @@ pub enum CvmResult {
     /// `02` Successful.
     Successful,
     /// Any other value.
+    #[strum(serialize = "RFU")]
     Other(u8),
 }
 
@@ -374,12 +375,7 @@ impl CvmResult {
 
     /// The spec's wording.
     pub fn name(self) -> &'static str {
-        match self {
-            CvmResult::Unknown => "Unknown",
-            CvmResult::Failed => "Failed",
-            CvmResult::Successful => "Successful",
-            CvmResult::Other(_) => "RFU",
-        }
+        self.into()
     }
 }
 

@@ -8,27 +8,26 @@
 use super::{Bit, Describe, bitfield, describe_bits};
 
 /// Which IAD layout a value follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
 pub enum IadFormat {
     /// Visa VSDC IAD format 0, 1 or 3: `06 DKI CVN 03 CVR(3) [len discretionary]`.
+    #[strum(serialize = "Visa VSDC IAD format 0/1/3")]
     Visa,
     /// Visa VSDC IAD format 2 or 4: 32 bytes starting `1F`.
+    #[strum(serialize = "Visa VSDC IAD format 2/4")]
     Visa2,
     /// Mastercard M/Chip: `DKI CVN(1x) CVR(6) DAC/IDN(2) counters...`, 18-28 bytes.
+    #[strum(serialize = "Mastercard M/Chip")]
     Mastercard,
     /// EMV CCD: `0F CCI DKI CVR(5) counters(8) 0F discretionary(15)`, 32 bytes.
+    #[strum(serialize = "EMV Common Core Definitions (CCD)")]
     Ccd,
 }
 
 impl IadFormat {
     /// Name for display.
     pub fn name(self) -> &'static str {
-        match self {
-            IadFormat::Visa => "Visa VSDC IAD format 0/1/3",
-            IadFormat::Visa2 => "Visa VSDC IAD format 2/4",
-            IadFormat::Mastercard => "Mastercard M/Chip",
-            IadFormat::Ccd => "EMV Common Core Definitions (CCD)",
-        }
+        self.into()
     }
 }
 

@@ -7,6 +7,7 @@ use emv_apdu::{CommandView, ResponseView};
 use emv_tlv::describe::{self, DecodeAs, Node};
 use emv_tlv::{TlvError, hex};
 use serde_json::{Value, json};
+use strum::VariantNames as _;
 
 use super::InputError;
 
@@ -39,10 +40,12 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
         "tlv" => Ok(Kind::Tlv),
         "capdu" | "c-apdu" | "command" => Ok(Kind::Capdu),
         "rapdu" | "r-apdu" | "response" | "sw" => Ok(Kind::Rapdu),
-        other => other
-            .parse::<DecodeAs>()
-            .map(Kind::Field)
-            .map_err(|e| e.replace("expected tlv or", "expected tlv, capdu, rapdu or")),
+        other => other.parse::<DecodeAs>().map(Kind::Field).map_err(|_| {
+            format!(
+                "unknown kind {other:?}; expected tlv, capdu, rapdu or one of: {}",
+                DecodeAs::VARIANTS.join(", ")
+            )
+        }),
     }
 }
 
