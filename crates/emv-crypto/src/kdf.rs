@@ -174,7 +174,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a2.as_bytes(), hex!("67F8292358083E5EA7AB7FDA58D53B6B"));
-        // §5.3 bench set
+        // docs/test-vectors.md §4 bench set
         let mc = derive_icc_mk_option_a(&imk(), "5413330089020011", Some("01")).unwrap();
         assert_eq!(mc.as_bytes(), hex!("73C4677545D991E986074A16BFBACD75"));
     }

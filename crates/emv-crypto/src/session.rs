@@ -290,7 +290,7 @@ mod tests {
             emv2000_session_key(&mk, 0x001C).unwrap().as_bytes(),
             hex!("E5BF6D1067F194B0A89B7F5D83BC64A2")
         );
-        // §5.3 bench set: MK-AC 73C4…, ATC 0012 → SK CB5B…
+        // docs/test-vectors.md §4 bench set: MK-AC 73C4…, ATC 0012 → SK CB5B…
         let mc = k("73C4677545D991E986074A16BFBACD75");
         assert_eq!(
             common_session_key_atc(&mc, 0x0012).unwrap().as_bytes(),

@@ -1,4 +1,4 @@
-//! The result of a transaction: the outcome object of `docs/formats.md` (`run --json`),
+//! The result of a transaction: the outcome object of `docs/formats.md` §1 (`run --json`),
 //! with the kernel's journal (decisions, CV Rules, APDUs). Fields are typed (the emv-tlv
 //! bit fields, [`Cid`], [`ResponseCode`]) and serialise to the contract's upper-case hex.
 
@@ -122,7 +122,7 @@ impl core::fmt::Display for CvmPerformed {
 }
 
 /// The outcome of one transaction. Serialises to the outcome object of
-/// `docs/formats.md` (hex fields upper-case without spaces) plus the logs.
+/// `docs/formats.md` §1 (hex fields upper-case without spaces) plus the logs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     /// `approved`, `declined`, `online-approved`, `online-declined` or `terminated`.

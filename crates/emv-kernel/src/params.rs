@@ -166,7 +166,7 @@ impl TransactionParams {
     }
 
     /// Purchase with cashback: 9C 09, or a purchase with an Amount, Other (Book 3 Annex C3
-    /// condition 05; emv-reference §1.3).
+    /// condition 05; docs/emv.md §2.3, §8.4).
     pub fn is_cashback(&self) -> bool {
         self.transaction_type == TransactionType::Cashback
             || (self.transaction_type == TransactionType::Purchase && self.amount_other > 0)

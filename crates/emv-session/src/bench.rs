@@ -1,4 +1,4 @@
-//! `emvbench bench`: the quick, dependency-free throughput summary of issue 11.
+//! `emvbench bench`: the quick, dependency-free throughput summary (BENCHMARKS.md).
 //!
 //! Every measurement is a plain [`Instant`] loop: a warm-up, then N timed iterations, any
 //! state setup (a fresh card, a blocked PIN, a new session when the ATC would run out)
@@ -119,7 +119,7 @@ pub struct MemoryRun {
     pub rss_max_kib: u64,
 }
 
-/// A target of issue 11 and whether this run met it.
+/// A throughput target (BENCHMARKS.md) and whether this run met it.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetCheck {
     /// The target in words.
@@ -151,7 +151,7 @@ pub struct BenchReport {
     pub offline_sda_overhead_ratio: f64,
     /// The memory run.
     pub memory: MemoryRun,
-    /// The issue's targets.
+    /// The throughput targets.
     pub targets: Vec<TargetCheck>,
     /// The `crypto` group next to other implementations (`--peers`; empty otherwise).
     pub peers: Vec<PeerComparison>,
@@ -274,7 +274,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
         },
         TargetCheck {
             target: "≥ 20,000 host authorisations (online PIN + ARQC)/s in-process on one core \
-                     (issue 6: the embedded host, one thread)"
+                     (the embedded host, one thread)"
                 .into(),
             measured: format!(
                 "{:.0}/s on the in-memory store; on a SQLite file, per CPU-second with {} \

@@ -175,7 +175,7 @@ impl IssuerLink {
         }
     }
 
-    /// View PIN the way the cardholder's app does it (MISSION.md "View PIN"): a token for
+    /// View PIN the way the cardholder's app does it (docs/pin.md §7): a token for
     /// the card's ACTIVE plastic, the device snapshot, a fresh P-256 device key, and the
     /// PIN received as a JWE to that key and decrypted "on the device". Embedded host only.
     pub fn view_pin(&mut self, card: &CardRef) -> Result<zeroize::Zeroizing<String>, SessionError> {
@@ -196,7 +196,7 @@ impl IssuerLink {
     }
 
     /// Set PIN the way the cardholder's app does it: the chosen PIN encrypted on the
-    /// device to the snapshot's service key (issue 7 item 4). Embedded host only.
+    /// device to the snapshot's service key (docs/issuer-host.md §6.4). Embedded host only.
     pub fn set_pin(&mut self, card: &CardRef, pin: &str) -> Result<String, SessionError> {
         let (pc, plastic) = self.pin_control(card)?;
         let token = pc.issue_token(&plastic, Scope::SetPin, ACTOR, "http://embedded")?;
@@ -220,7 +220,7 @@ impl IssuerLink {
                     .into(),
             ));
         };
-        // MISSION.md: "only an ACTIVE plastic should be used"
+        // docs/pin.md §7 step 2: only an ACTIVE plastic should be used
         let plastic = issuer
             .plastics(card)?
             .into_iter()

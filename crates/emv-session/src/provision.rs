@@ -1,6 +1,6 @@
 //! The issuer host's view of a card, taken from the same card profile the software card is
-//! personalised from (issue 6: "Cards are provisioned from the same card profiles the
-//! software card uses ... so that a card and the host agree out of the box").
+//! personalised from (docs/issuer-host.md §1: cards are provisioned from the same card
+//! profiles as the software card, so that a card and the host agree out of the box).
 
 use emv_card::Personalisation;
 use emv_host::keys::Secret;

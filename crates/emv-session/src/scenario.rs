@@ -1,4 +1,4 @@
-//! Scenarios: multi-step flows in TOML (ARCHITECTURE.md "Scenario file") — transactions at
+//! Scenarios: multi-step flows in TOML (docs/formats.md §2) — transactions at
 //! named terminals, issuer host calls, a card pulled before the script ran, state checks —
 //! each step with expectations on the outcome object. A scenario is deterministic: it fixes
 //! the date, the seeds of the card, the kernel and the host's PIN generator.
@@ -116,7 +116,7 @@ pub enum HostCall {
     /// Unblock the card at the host.
     UnblockCard,
     /// A card-not-present (e-commerce) authorisation of this amount in minor units: the
-    /// channel MISSION.md names for "every authorisation is declined".
+    /// channel docs/pin.md §3 names for "every authorisation is declined".
     Ecommerce(u64),
 }
 

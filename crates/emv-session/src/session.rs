@@ -50,7 +50,7 @@ impl HostSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pull {
     /// As soon as the issuer has answered: before the issuer scripts and the second
-    /// GENERATE AC reach the card (`docs/pin.md`: script delivery failed, sent again with
+    /// GENERATE AC reach the card (`docs/pin.md` §6.3: script delivery failed, sent again with
     /// the next authorisation).
     AfterAuthorisation,
     /// Before the n-th command (1-based) of the transaction.

@@ -1,5 +1,5 @@
 //! APDU traces: the recorded exchanges of one or more transactions in a plain-text,
-//! diffable format (`docs/formats.md`), and their replay against the software card. The
+//! diffable format (`docs/formats.md` §3), and their replay against the software card. The
 //! session records a trace from the kernel's event stream; the comments name and redact
 //! each command through [`emv_apdu::describe`].
 //!

@@ -1,6 +1,6 @@
 //! `emvbench calc` as a user runs it, against the reference vectors in
-//! shared/vectors/pyemv-reference.txt (V..), psec-reference.txt (P..) and
-//! shared/docs/emv-reference.md (§5, §6.2, §10): exact values, JSON shape, exit codes,
+//! docs/test-vectors.md (V.. §1, P.. §2, the bench set §4, other known answers §5), with
+//! docs/emv.md §6 and docs/pin.md §5 for the recipes: exact values, JSON shape, exit codes,
 //! error messages, and the examples printed by `--help`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -15,7 +15,7 @@ const VISA_PAN: &str = "4761739001010119";
 const MC_PAN: &str = "5413330089600010";
 /// pyemv V09..V16 transaction data: 9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 82 9F36.
 const DATA: &str = "000000001000000000000000082600000080000826240115001234567858000001";
-/// emv-reference §5.3 bench set data.
+/// docs/test-vectors.md §4 bench set data.
 const BENCH_DATA: &str =
     "000000001000 000000000000 0826 0000008000 0826 250101 00 11223344 3900 0012";
 const BENCH_PAN: &str = "5413330089020011";
@@ -130,7 +130,7 @@ fn derive_mk() {
     assert_eq!(s(&smi, "mk"), "FBFD293264F1D001AE7C76BA6715292F");
     let smc = calc(&["derive-mk", "--imk", IMK_SMC, "--pan", VISA_PAN]);
     assert_eq!(s(&smc, "mk"), "25C41094CB08151392A292D0E0EC083B");
-    // emv-reference §5.1 / §10
+    // docs/test-vectors.md §5
     let p17 = "12345678901234567";
     for (opt, pan, psn, want) in [
         ("a", p17, "01", "73AD54688CEF2934B0979857E3C719F1"),
@@ -206,7 +206,7 @@ fn session_keys() {
         "0001",
     ]);
     assert_eq!(s(&visa, "sk"), "FBFD293264F1D001AE7C76BA6715D6D0");
-    // emv-reference §5.2 / §10, MK 0123..3210, ATC 001C
+    // docs/test-vectors.md §5, MK 0123..3210, ATC 001C
     let r = calc(&[
         "session-key",
         "--mk",
@@ -247,7 +247,7 @@ fn session_keys() {
         "001C",
     ]);
     assert_eq!(s(&tree, "sk"), "E5BF6D1067F194B0A89B7F5D83BC64A2");
-    // §5.3 bench set; pyemv V07: secure-messaging key with R = ARQC
+    // docs/test-vectors.md §4 bench set; pyemv V07: secure-messaging key with R = ARQC
     let bench = calc(&[
         "session-key",
         "--mk",
@@ -326,7 +326,7 @@ fn mac() {
     assert_eq!(s(&v, "mac"), "925B1737EF681AD3");
     let v = calc(&["mac", "--key", IMK, "--data", "8424000008", "--length", "4"]);
     assert_eq!(s(&v, "mac"), "0BFFF5DF");
-    // emv-reference §10 script MAC with transaction data
+    // docs/test-vectors.md §5 script MAC with transaction data
     let v = calc(&[
         "mac",
         "--key",
@@ -397,7 +397,7 @@ fn arqc_per_cvn() {
     let v = pyemv_arqc("mc-21", MC_PAN, "0115A000032200000000", &ctr);
     assert_eq!(s(&v, "arqc"), "A5E2FAEFBCBC6CE3");
 
-    // pyemv cvn.py module doc (emv-reference §10): Visa CVN 18, ARQC 769577B5ABE9FE62
+    // pyemv cvn.py module doc (docs/test-vectors.md §1): Visa CVN 18, ARQC 769577B5ABE9FE62
     let v = calc(&[
         "arqc",
         "--cvn",
@@ -418,7 +418,7 @@ fn arqc_per_cvn() {
     assert_eq!(s(&v, "arqc"), "769577B5ABE9FE62");
 }
 
-/// emv-reference §5.3 bench set: the ARQC is MAC algorithm 3 (padding 2) over the data
+/// docs/test-vectors.md §4 bench set: the ARQC is MAC algorithm 3 (padding 2) over the data
 /// alone with the common session key; no CVN appends nothing, so it is reproduced with
 /// derive-mk, session-key and mac.
 #[test]
@@ -505,7 +505,7 @@ fn bench_arpc(cvn: &str, response: &[&str]) -> Value {
 
 #[test]
 fn arpc() {
-    // emv-reference §5.4 bench set: method 1 with the AC session key (mc-20), method 2
+    // docs/test-vectors.md §4 bench set: method 1 with the AC session key (mc-20), method 2
     // (visa-18: MK option B = A for a 16-digit PAN, common session key)
     let v = bench_arpc("mc-20", &["--arc", "3030"]);
     assert_eq!(s(&v, "arpc"), "7B7E2767D69BC57C");
@@ -685,7 +685,7 @@ fn pyemv_script(cvn: &str, pan: &str, arqc: &str, extra: &[&str]) -> String {
 
 #[test]
 fn script_commands() {
-    // emv-reference §10 bench set: PIN UNBLOCK MAC over 8424000008 || 0012 || ARQC with
+    // docs/test-vectors.md §4 bench set: PIN UNBLOCK MAC over 8424000008 || 0012 || ARQC with
     // SK-SMI (R = ARQC) of IMK-SMI 1111..2222 (an M/Chip recipe)
     let v = calc(&[
         "script",
@@ -712,7 +712,7 @@ fn script_commands() {
     assert_eq!(s(&v, "sk_smi"), "DF01F2E3AB85AD7F927C7AD6DC6D1525");
     assert_eq!(s(&v, "mac_input"), "842400000800120168F0A07A03AC68");
 
-    // pyemv cvn.py module doc (emv-reference §10): Visa CVN 18 PIN change to 9999 and
+    // pyemv cvn.py module doc (docs/test-vectors.md §1): Visa CVN 18 PIN change to 9999 and
     // APPLICATION UNBLOCK, IMKs AAAA../BBBB../CCCC.., PAN 1234567890123456, ATC 0FFF
     let cvn18 = |extra: &[&str]| -> String {
         let mut args = vec![
@@ -948,7 +948,7 @@ fn pin_blocks_psec() {
         "--format", "4", "--pin", "1234", "--pan", VISA_PAN, "--key", AES256, "--fill", fill,
     ]);
     assert_eq!(s(&v, "encrypted"), "8F901A8EA544E3AD56505B066E8D3613");
-    // emv-reference §6.1 format 0 examples
+    // docs/test-vectors.md §5 format 0 examples
     let v = pin_block(&[
         "--format",
         "0",
@@ -1010,7 +1010,7 @@ fn pin_blocks_decode_back() {
         ]),
         "1234"
     );
-    // P05 and emv-reference §10 format 4
+    // P05 and docs/test-vectors.md §5 format 4
     assert_eq!(
         decode(&[
             "--format",
@@ -1214,7 +1214,7 @@ fn pvv() {
     // psec P07
     assert_eq!(pvv(VISA_PAN, "1", "1234"), "0949");
     assert_eq!(pvv(VISA_PAN, "0", "1234"), "2381");
-    // emv-reference §6.2 and psec README
+    // docs/test-vectors.md §5 and psec README
     assert_eq!(pvv("1122334455667788", "3", "4524"), "4021");
     assert_eq!(pvv("4321000000001234", "1", "1234"), "6629");
     calc_err(&[
@@ -1260,7 +1260,7 @@ fn ibm3624() {
     assert_eq!(s(&v, "natural_pin"), "751952");
     let v = ibm("0123456789012345", "73900101011", "1234");
     assert_eq!(s(&v, "offset"), "3896");
-    // emv-reference §6.2 / §10
+    // docs/test-vectors.md §5
     let v = ibm("1234567890123456", "1122334455667788", "4524");
     assert_eq!(s(&v, "natural_pin"), "4524");
     assert_eq!(s(&v, "offset"), "0000");

@@ -89,7 +89,7 @@ fn each_pin_is_one_entry_wrong_then_right() {
         "1234",
     ]);
     assert_eq!(o["cvm_results"], "410302");
-    // a correct PIN resets the counter (MISSION.md: only consecutive failures block)
+    // a correct PIN resets the counter (docs/pin.md §2: only consecutive failures block)
     assert_eq!(s(&o, "card.pin_try_counter"), 3);
     let verifies = o["apdus"]
         .as_array()
@@ -167,7 +167,7 @@ fn with_state_the_card_and_the_host_remember_and_resync() {
         assert_eq!(s(&o, "card.pin_try_counter"), left, "{o}");
     }
     // offline PIN blocked: the ATM's online PIN is verified and the host's answer carries
-    // the PIN UNBLOCK script (MISSION.md "Keeping offline and online in step")
+    // the PIN UNBLOCK script (docs/pin.md §6.2)
     let mut atm = args("1234", "atm");
     atm.extend(["--type".into(), "cash".into()]);
     let o = run_json(atm);

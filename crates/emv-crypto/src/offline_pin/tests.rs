@@ -68,7 +68,7 @@ fn o02_plaintext_pin_block() {
         *OfflinePin::new("1234").unwrap().pin_block().unwrap(),
         hex!("241234FFFFFFFFFF")
     );
-    // Other examples of Book 3 Table 25 / the reference doc §3.2.
+    // Other examples of Book 3 Table 25 / docs/emv.md §4.2.
     assert_eq!(
         *format2_pin_block("9999").unwrap(),
         hex!("249999FFFFFFFFFF")

@@ -1,4 +1,4 @@
-//! The issuer host alone (issue 6): online-PIN + ARQC authorisations per second through
+//! The issuer host alone: online-PIN + ARQC authorisations per second through
 //! [`Issuer::authorise`], in-process.
 //!
 //! Each authorisation verifies the ARQC (CVN 18), decrypts a format 0 PIN block, checks

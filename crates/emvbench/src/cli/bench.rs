@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(long)]
     quick: bool,
     /// Transactions in the memory run (default 100,000; 10,000 with --quick). The
-    /// 1,000,000-transaction run of issue 11 takes about 6 minutes.
+    /// 1,000,000-transaction run takes about 6 minutes.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     memory_transactions: Option<u64>,
     /// Also time the same cryptographic operations in OpenSSL and pyemv/psec (adds ~15 s).
@@ -153,7 +153,7 @@ fn table(r: &BenchReport) -> String {
             ));
         }
     }
-    s.push_str("\ntargets (issues 6 and 11):\n");
+    s.push_str("\ntargets:\n");
     for t in &r.targets {
         s.push_str(&format!(
             "  [{}] {}: {}\n",

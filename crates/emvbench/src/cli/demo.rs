@@ -1,4 +1,4 @@
-//! `emvbench demo`: the seed flows of MISSION.md played end to end in-process (software
+//! `emvbench demo`: the PIN flows of docs/pin.md §6 played end to end in-process (software
 //! card, kernel, embedded issuer host on a temporary SQLite store), told as a transcript a
 //! payment engineer can follow: who does what, each counter before and after, each
 //! script, each decision with its reason.
@@ -12,7 +12,7 @@ use emv_kernel::{Outcome, Stage, Topic};
 use emv_session::scenario::{self, RunOptions, ScenarioReport, StepReport};
 use serde_json::Value;
 
-/// The flows, in the order MISSION.md tells them (compiled in: the demo runs anywhere).
+/// The flows of docs/pin.md §6, by scenario number (compiled in: the demo runs anywhere).
 const FLOWS: &[(&str, &str)] = &[
     (
         "01-offline-pin-blocked-atm-unblock.toml",
@@ -119,7 +119,7 @@ fn play(a: &Args, tmp: &Path) -> Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&reports)?);
     } else if failed == 0 {
         outln!(
-            "\nAll {} flows behaved as MISSION.md says. Replay any of them with\n  emvbench scenario run scenarios/NN-....toml\nor explore by hand with `emvbench run --card visa-cvn18 --state card.json ...`.",
+            "\nAll {} flows behaved as docs/pin.md §6 says. Replay any of them with\n  emvbench scenario run scenarios/NN-....toml\nor explore by hand with `emvbench run --card visa-cvn18 --state card.json ...`.",
             reports.len()
         );
     } else {

@@ -1,5 +1,5 @@
 //! Recording a TUI session: one JSON object per line for every transaction (its outcome
-//! object with the masked APDU log, ARCHITECTURE.md) and every card or host action. The
+//! object with the masked APDU log, docs/formats.md §1, §4) and every card or host action. The
 //! replayable trace format (`>>`/`<<` lines, `emvbench trace replay`) is not in this tree
 //! yet; this log is what can be recorded until it is. PINs are never written: the APDU
 //! log masks plaintext VERIFY data and View PIN is recorded without its value.

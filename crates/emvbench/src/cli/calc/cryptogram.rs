@@ -79,7 +79,7 @@ Examples (pyemv V09, V10, V13: ATC 0001, UN 12345678):
 --data is the transaction data in the scheme's order, usually 9F02 9F03 9F1A 95 5F2A 9A 9C
 9F37 82 9F36 (33 bytes); the CVN appends its scheme data from --iad (the CVR for visa-10
 and M/Chip, the whole IAD for visa-18, visa-22 and interac-133) and --counters (mc-17,
-mc-21). A raw cryptogram over data alone (the emv-reference §5.3 bench set) is
+mc-21). A raw cryptogram over data alone (the bench set of docs/test-vectors.md §4) is
 `calc mac --key <SK> --data <data>` with the key from `derive-mk` and `session-key`.";
 
 /// The card and transaction identifiers every cryptogram and script op needs.
@@ -181,7 +181,7 @@ pub fn arqc(a: ArqcArgs) -> Result<Report> {
 }
 
 pub const ARPC_EXAMPLES: &str = "\
-Examples (emv-reference §5.4 bench set: ARQC 0168F0A07A03AC68 of IMK-AC 0123..3210, PAN
+Examples (docs/test-vectors.md §4 bench set: ARQC 0168F0A07A03AC68 of IMK-AC 0123..3210, PAN
 5413330089020011, PSN 01, ATC 0012; the AC session key is the common session key):
   $ emvbench calc arpc --cvn mc-20 --imk 0123456789ABCDEFFEDCBA9876543210 \\
       --pan 5413330089020011 --psn 01 --atc 0012 --arqc 0168F0A07A03AC68 --arc 3030
@@ -306,7 +306,7 @@ pub fn arpc(a: ArpcArgs) -> Result<Report> {
 }
 
 pub const SCRIPT_EXAMPLES: &str = "\
-Examples (emv-reference §10 bench set; pyemv cvn.py Visa CVN 18 module doc):
+Examples (docs/test-vectors.md §4 bench set; pyemv cvn.py Visa CVN 18 module doc):
   $ emvbench calc script --cvn mc-20 --imk-ac 0123456789ABCDEFFEDCBA9876543210 \\
       --imk-smi 11111111111111112222222222222222 \\
       --imk-smc 0123456789ABCDEFFEDCBA9876543210 --pan 5413330089020011 --psn 01 \\

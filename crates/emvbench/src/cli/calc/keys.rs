@@ -108,7 +108,7 @@ pub fn derive_mk(a: DeriveMkArgs) -> Result<Report> {
 }
 
 pub const SESSION_KEY_EXAMPLES: &str = "\
-Examples (pyemv V03, MK of V01, ATC 0001; emv-reference §10):
+Examples (pyemv V03, MK of V01, ATC 0001; docs/test-vectors.md §1):
   $ emvbench calc session-key --mk 5183894598EAD6D00402D6CD9B0E2FFE --method common \\
       --atc 0001
   SK  61AE372A0B94610B1C6458086494B35D  (KCV 873FD7)

@@ -204,7 +204,7 @@ pub fn pin_block_decode(a: PinBlockDecodeArgs) -> Result<Report> {
 }
 
 pub const PVV_EXAMPLES: &str = "\
-Examples (psec P07; emv-reference §6.2):
+Examples (psec P07; docs/test-vectors.md §2):
   $ emvbench calc pvv --pvk 0123456789ABCDEFFEDCBA9876543210 --pan 4761739001010119 \\
       --pvki 1 --pin 1234
   PVV  0949
@@ -244,7 +244,7 @@ pub fn pvv(a: PvvArgs) -> Result<Report> {
 }
 
 pub const IBM3624_EXAMPLES: &str = "\
-Examples (psec P06; emv-reference §6.2):
+Examples (psec P06; docs/test-vectors.md §2):
   $ emvbench calc ibm3624 --pvk 0123456789ABCDEFFEDCBA9876543210 \\
       --decimalisation 0123456789012345 --validation-data 4761739001010119 --pin 1234
   Natural PIN  7519
