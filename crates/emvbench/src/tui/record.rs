@@ -1,8 +1,8 @@
 //! Recording a TUI session: one JSON object per line for every transaction (its outcome
-//! object with the masked APDU log, docs/formats.md §1, §4) and every card or host action. The
-//! replayable trace format (`>>`/`<<` lines, `emvbench trace replay`) is not in this tree
-//! yet; this log is what can be recorded until it is. PINs are never written: the APDU
-//! log masks plaintext VERIFY data and View PIN is recorded without its value.
+//! object with the masked APDU log, docs/formats.md §1, §4) and every card or host action.
+//! It is a session log, not a replayable trace (`emvbench run --record` and `scenario run
+//! --record-dir` write those). PINs are never written: the APDU log masks the data of every
+//! PIN-bearing command (`emv_apdu::describe`) and View PIN is recorded without its value.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
