@@ -733,15 +733,14 @@ fn malformed_script_commands_get_their_status_words_and_count_as_failed() {
             index += 1;
             index - 1
         };
-        let mut check =
-            |c: &mut Card<emv_card::MemoryStore>, apdu: &[u8], want: u16, what: &str| {
-                assert_eq!(sw(c, apdu), want, "{name}: {what}");
-                // (a failure is remembered for the whole transaction)
-                assert!(
-                    c.state().script_failed_last,
-                    "{name}: {what}: failure recorded"
-                );
-            };
+        let check = |c: &mut Card<emv_card::MemoryStore>, apdu: &[u8], want: u16, what: &str| {
+            assert_eq!(sw(c, apdu), want, "{name}: {what}");
+            // (a failure is remembered for the whole transaction)
+            assert!(
+                c.state().script_failed_last,
+                "{name}: {what}: failure recorded"
+            );
+        };
         let _ = next();
         check(&mut c, &hex("84240000"), 0x6A80, "case 1, no Lc");
         let _ = next();
