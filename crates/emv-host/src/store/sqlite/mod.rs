@@ -7,7 +7,7 @@ pub mod schema;
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use self::group_commit::Db;
 use self::schema::SyncMode;
@@ -211,6 +211,43 @@ fn collect<T>(
 pub struct SqliteTx<'a>(&'a Connection);
 
 impl SqliteTx<'_> {
+    /// Runs `sql` with the provisioning values it names (`:pan`, `:expiry`, …, `:id`): one
+    /// set of values for the statements that create, refresh and reset a card.
+    fn execute_new_card(
+        &self,
+        sql: &str,
+        id: Option<CardId>,
+        c: &NewCard<'_>,
+    ) -> Result<(), Error> {
+        let at = rfc3339(c.at);
+        let values: [(&str, &dyn ToSql); 16] = [
+            (":id", &id.map(|i| i.0)),
+            (":pan", &c.pan),
+            (":psn", &c.psn),
+            (":expiry", &c.expiry),
+            (":cvn", &c.cvn),
+            (":icc_keys", &c.icc_keys),
+            (":pin_method", &c.pin.method.name()),
+            (":pvki", &c.pin.pvki),
+            (":pin_value", &c.pin.value),
+            (":pin_len", &c.pin.pin_len),
+            (":online_limit", &c.online_pin_try_limit),
+            (":offline_limit", &c.offline_pin_try_limit),
+            (":status", &c.status.name()),
+            (":open_to_buy", &c.open_to_buy),
+            (":currency", &c.currency),
+            (":at", &at),
+        ];
+        let mut stmt = self.0.prepare_cached(sql)?;
+        for (name, value) in values {
+            if let Some(i) = stmt.parameter_index(name)? {
+                stmt.raw_bind_parameter(i, value)?;
+            }
+        }
+        stmt.raw_execute()?;
+        Ok(())
+    }
+
     fn supersede_open_scripts(&self, card: CardId) -> Result<(), Error> {
         self.0
             .prepare_cached(
@@ -483,76 +520,43 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn insert_card(&mut self, c: &NewCard<'_>) -> Result<CardId, Error> {
-        let now = rfc3339(c.at);
-        self.0.execute(
+        self.execute_new_card(
             "INSERT INTO cards (pan, psn, expiry, cvn, icc_keys, pin_method, pvki, pin_value, \
              pin_len, online_pin_try_limit, online_pin_tries_left, offline_pin_try_limit, \
              status, open_to_buy, currency, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
-            params![
-                c.pan,
-                c.psn,
-                c.expiry,
-                c.cvn,
-                c.icc_keys,
-                c.pin.method.name(),
-                c.pin.pvki,
-                c.pin.value,
-                c.pin.pin_len,
-                c.online_pin_try_limit,
-                c.offline_pin_try_limit,
-                c.status.name(),
-                c.open_to_buy,
-                c.currency,
-                now
-            ],
+             VALUES (:pan, :psn, :expiry, :cvn, :icc_keys, :pin_method, :pvki, :pin_value, \
+             :pin_len, :online_limit, :online_limit, :offline_limit, :status, :open_to_buy, \
+             :currency, :at, :at)",
+            None,
+            c,
         )?;
         Ok(CardId(self.0.last_insert_rowid()))
     }
 
     fn refresh_card(&mut self, id: CardId, c: &NewCard<'_>) -> Result<(), Error> {
-        self.0.execute(
-            "UPDATE cards SET expiry = ?2, cvn = ?3, icc_keys = ?4, online_pin_try_limit = ?5, \
-             online_pin_tries_left = MIN(online_pin_tries_left, ?5), offline_pin_try_limit = ?6, \
-             currency = ?7, updated_at = ?8 WHERE id = ?1",
-            params![
-                id.0,
-                c.expiry,
-                c.cvn,
-                c.icc_keys,
-                c.online_pin_try_limit,
-                c.offline_pin_try_limit,
-                c.currency,
-                rfc3339(c.at)
-            ],
-        )?;
-        Ok(())
+        self.execute_new_card(
+            "UPDATE cards SET expiry = :expiry, cvn = :cvn, icc_keys = :icc_keys, \
+             online_pin_try_limit = :online_limit, \
+             online_pin_tries_left = MIN(online_pin_tries_left, :online_limit), \
+             offline_pin_try_limit = :offline_limit, currency = :currency, updated_at = :at \
+             WHERE id = :id",
+            Some(id),
+            c,
+        )
     }
 
     fn reset_card(&mut self, id: CardId, c: &NewCard<'_>) -> Result<(), Error> {
-        self.0.execute(
-            "UPDATE cards SET expiry = ?2, cvn = ?3, icc_keys = ?4, pin_method = ?5, pvki = ?6, \
-             pin_value = ?7, pin_len = ?8, online_pin_try_limit = ?9, online_pin_tries_left = ?9, \
-             offline_pin_try_limit = ?10, status = ?11, open_to_buy = ?12, currency = ?13, \
+        self.execute_new_card(
+            "UPDATE cards SET expiry = :expiry, cvn = :cvn, icc_keys = :icc_keys, \
+             pin_method = :pin_method, pvki = :pvki, pin_value = :pin_value, pin_len = :pin_len, \
+             online_pin_try_limit = :online_limit, online_pin_tries_left = :online_limit, \
+             offline_pin_try_limit = :offline_limit, status = :status, \
+             open_to_buy = :open_to_buy, currency = :currency, \
              last_online_atc = NULL, last_arqc = NULL, last_response = NULL, \
              chip_pin_blocked = NULL, chip_pin_try_counter = NULL, chip_cvr = NULL, \
-             chip_seen_at = NULL, pending_pin = NULL, updated_at = ?14 WHERE id = ?1",
-            params![
-                id.0,
-                c.expiry,
-                c.cvn,
-                c.icc_keys,
-                c.pin.method.name(),
-                c.pin.pvki,
-                c.pin.value,
-                c.pin.pin_len,
-                c.online_pin_try_limit,
-                c.offline_pin_try_limit,
-                c.status.name(),
-                c.open_to_buy,
-                c.currency,
-                rfc3339(c.at)
-            ],
+             chip_seen_at = NULL, pending_pin = NULL, updated_at = :at WHERE id = :id",
+            Some(id),
+            c,
         )?;
         self.supersede_open_scripts(id)?;
         self.0
