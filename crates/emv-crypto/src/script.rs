@@ -4,24 +4,24 @@
 //!
 //! **MAC (integrity)**: ISO/IEC 9797-1 MAC algorithm 3, padding method 2, 8 bytes, with the
 //! SM integrity session key (EMV 4.4 Book 2 §9.2.3, A1.2.1). Format 2 (CLA `84`, Visa VIS
-//! and M/Chip; emv-reference §4.5): MAC input = `CLA INS P1 P2 Lc ‖ ATC ‖ ARQC ‖ data`,
+//! and M/Chip; docs/emv.md §5.5): MAC input = `CLA INS P1 P2 Lc ‖ ATC ‖ ARQC ‖ data`,
 //! where **Lc is the final Lc of the command (enciphered data + 8-byte MAC)**, as pyemv
 //! `cvn.py` and the VIS/M/Chip recipes do; ATC and ARQC are "present for the MAC but not
 //! transmitted". Interac CVN 133 MACs `header ‖ data` only.
 //!
 //! **M/Chip note**: for CVN 16/17/20/21 the AC used both as `R` for the SM session keys
 //! and in the MAC input "is incremented by 1 for each script command after the first"
-//! (pyemv MasterCardCVN docstrings; emv-reference §4.5/§9.7). [`ScriptContext`] carries
+//! (pyemv MasterCardCVN docstrings; docs/emv.md §5.5, §8.6). [`ScriptContext`] carries
 //! the 0-based `command_index` for that; other CVNs ignore it.
 //!
-//! **Confidentiality** (EMV 4.4 Book 2 §9.3, A1.1; emv-reference §4.6), [`PinEncipherment`]:
+//! **Confidentiality** (EMV 4.4 Book 2 §9.3, A1.1; docs/emv.md §5.6), [`PinEncipherment`]:
 //! EMV generic (TDES-CBC, IV 0, always padding method 2 → 16 bytes), Mastercard (TDES-CBC,
 //! IV 0, padding only if not a block multiple → 8 bytes), Visa (TDES-ECB over
 //! `len ‖ data ‖ 80 00…` → 16 bytes). Visa CVN 10/18 (and CVN 22 with the current PIN)
 //! encipher the VIS PIN block (keyed with UDK-A, [`vis_pin_block`]); the others an ISO
 //! 9564-1 format 2 block.
 //!
-//! Commands (EMV 4.4 Book 3 §6.5; emv-reference §4.3): APPLICATION BLOCK `84 1E 00 00`,
+//! Commands (EMV 4.4 Book 3 §6.5; docs/emv.md §5.3): APPLICATION BLOCK `84 1E 00 00`,
 //! APPLICATION UNBLOCK `84 18 00 00`, CARD BLOCK `84 16 00 00`, PIN CHANGE/UNBLOCK
 //! `84 24 00 P2` (P2 `00` unblock, `01` change with the current PIN (Visa), `02` change
 //! without), PUT DATA `04 DA tag`.
@@ -212,8 +212,8 @@ pub fn decode_vis_pin_block(
     })
 }
 
-/// The three ICC master keys the issuer derives per card (EMV 4.4 Book 2 A1.4; emv-reference
-/// §4.4): for AC, SM integrity (MAC) and SM confidentiality (encipherment).
+/// The three ICC master keys the issuer derives per card (EMV 4.4 Book 2 A1.4; docs/emv.md
+/// §6.1): for AC, SM integrity (MAC) and SM confidentiality (encipherment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IccKeys {
     /// ICC master key for application cryptograms (also keys the VIS PIN block).
@@ -560,7 +560,7 @@ pub fn decipher_pin_change_data(
     }
 }
 
-/// Issuer Script Template `71` or `72` (EMV 4.4 Book 3 Annex A; emv-reference §4.1):
+/// Issuer Script Template `71` or `72` (EMV 4.4 Book 3 Annex A; docs/emv.md §5.1):
 /// `[9F18 04 script-id] 86 L command …`. Lengths use BER short/long form; the
 /// 128-byte script limit of Book 4 §6.3.9 is the caller's policy.
 pub fn issuer_script_template(
@@ -753,7 +753,7 @@ mod tests {
             *vis_pin_block(&k("0123456789ABCDEFFEDCBA9876543210"), &pin("1234"), None).unwrap(),
             hex!("041234FF76543210")
         );
-        // emv-reference §10: EMV and MC encipherment under 0123..3210 / AAAA..BBBB
+        // docs/test-vectors.md §5: EMV and MC encipherment under 0123..3210 / AAAA..BBBB
         assert_eq!(
             encipher_command_data(
                 &k("0123456789ABCDEFFEDCBA9876543210"),
@@ -763,7 +763,7 @@ mod tests {
             .unwrap(),
             hex!("5A862D1381CCB94822CFDD706A376178")
         );
-        // emv-reference §10 lists this MC vector under "SK-SMC AAAA…BBBB"; the value is the
+        // docs/test-vectors.md §5 lists this MC vector under "SK-SMC AAAA…BBBB"; the value is the
         // pyemv sm.py doctest, whose key is 0123..3210 (under AAAA..BBBB it is different).
         assert_eq!(
             encipher_command_data(
@@ -785,7 +785,7 @@ mod tests {
         );
     }
 
-    /// emv-reference §4.6 / pyemv tests/test_sm_hsm.py (HSM-checked).
+    /// docs/emv.md §5.6 / pyemv tests/test_sm_hsm.py (HSM-checked).
     #[test]
     fn hsm_checked_vectors() {
         let pan = "1234567890123456";
@@ -1009,7 +1009,7 @@ mod tests {
         );
     }
 
-    /// emv-reference §10 / pyemv cvn.py module doc (Visa CVN 18, IMKs AAAA/BBBB/CCCC).
+    /// docs/test-vectors.md §1 / pyemv cvn.py module doc (Visa CVN 18, IMKs AAAA/BBBB/CCCC).
     #[test]
     fn pyemv_cvn18_module_doc() {
         let keys = IccKeys::derive(
@@ -1035,7 +1035,7 @@ mod tests {
         );
     }
 
-    /// emv-reference §10 bench set: SK-SMI(R = ARQC) DF01…, unblock MAC EF84B422728D7A24
+    /// docs/test-vectors.md §4, the bench set: SK-SMI(R = ARQC) DF01…, unblock MAC EF84B422728D7A24
     /// over `8424000008 ‖ 0012 ‖ ARQC` (M/Chip-style recipe, first command).
     #[test]
     fn emv_reference_bench_unblock() {

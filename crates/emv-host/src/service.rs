@@ -630,31 +630,22 @@ fn authorise_in(
     let check = chip
         .map(|c| authorise::check_chip(keys, &card, c).map(|k| (c, k)))
         .transpose()?;
-    let mut icc = None;
     // a verified, fresh ARQC: what the chip says is learnt and the answer kept (rules 3, 4)
     let mut fresh = false;
-    let mut changed = false;
-    let decision = match check {
+    let (decision, icc, changed) = match check {
         Some((_, ChipCheck::Retransmission(resp))) => return Ok(resp),
-        Some((_, ChipCheck::Declined(d, k))) => {
-            icc = k;
-            d
+        Some((_, ChipCheck::Declined(d, icc))) => (d, icc, false),
+        Some((c, ChipCheck::Verified(icc))) => {
+            authorise::learn_chip(&mut card.state, card.cvn, c, now);
+            fresh = true;
+            let (d, _) = decide_in(tx, keys, req, chip, &mut card, pin, now)?;
+            (d, Some(icc), true)
         }
-        verified => {
-            if let Some((c, ChipCheck::Verified(k))) = verified {
-                authorise::learn_chip(&mut card.state, card.cvn, c, now);
-                icc = Some(k);
-                fresh = true;
-            }
-            let expiry = authorise::expiry_in_use(req, chip, &card);
-            let plastics = tx.plastics_with_expiry(card.id, expiry)?;
-            let verdict = authorise::decide(keys, req, chip, &card, pin, &plastics, now)?;
-            verdict.apply(&mut card.state);
-            changed = verdict.changes_card();
-            verdict.decision
+        None => {
+            let (d, changed) = decide_in(tx, keys, req, chip, &mut card, pin, now)?;
+            (d, None, changed)
         }
     };
-    let changed = changed || fresh;
     // rule 10: the scripts due, the answer and its ARPC
     let auth_code = match decision.code.is_approved() {
         true => Some(random_auth_code()?),
@@ -690,6 +681,25 @@ fn authorise_in(
         "authorisation"
     );
     Ok(resp)
+}
+
+/// Rules 5-9 on the card's plastics with the expiry in use; their counters written into
+/// the card's state. The decision, and whether the state changed.
+fn decide_in(
+    tx: &mut dyn StoreTx,
+    keys: &HostKeys,
+    req: &AuthRequest,
+    chip: Option<&ChipData>,
+    card: &mut CardRecord,
+    pin: Option<&Pin>,
+    now: i64,
+) -> Result<(authorise::Decision, bool), Error> {
+    let expiry = authorise::expiry_in_use(req, chip, card);
+    let plastics = tx.plastics_with_expiry(card.id, expiry)?;
+    let verdict = authorise::decide(keys, req, chip, card, pin, &plastics, now)?;
+    verdict.apply(&mut card.state);
+    let changed = verdict.changes_card();
+    Ok((verdict.decision, changed))
 }
 
 /// Queues a script of `kind` if the queue's rules want it, keeping `open` in step.

@@ -295,7 +295,7 @@ impl<S: CardStore> Card<S> {
         let result = if rc.ac_type == AcType::Aac || self.state.app_blocked(&aid) {
             AcType::Aac
         } else if auth_failed {
-            // A bad ARPC: decline (emv-reference §5.4, S9).
+            // A bad ARPC: decline (Book 2 §8.2, docs/emv.md §6.4).
             AcType::Aac
         } else if is_online {
             if issuer_approves {
@@ -313,7 +313,7 @@ impl<S: CardStore> Card<S> {
         };
 
         // The Card Status Update, authenticated by the ARPC (Book 3 Annex C10;
-        // emv-reference §4.7).
+        // docs/emv.md §5.7).
         if let Some(c) = csu.filter(|_| !auth_failed) {
             if c.update_pin_try_counter {
                 self.state.pin_try_counter = c.pin_try_counter.min(self.perso.pin_try_limit);

@@ -1,6 +1,6 @@
 //! Post-issuance commands from issuer scripts, with secure messaging (EMV 4.4 Book 3
 //! §6.5.1 APPLICATION BLOCK, §6.5.2 APPLICATION UNBLOCK, §6.5.3 CARD BLOCK, §6.5.10 PIN
-//! CHANGE/UNBLOCK; Book 2 §9 secure messaging; emv-reference §4). The MAC is checked
+//! CHANGE/UNBLOCK; Book 2 §9 secure messaging; docs/emv.md §5). The MAC is checked
 //! with the session key the CVN defines before anything changes; a bad MAC is refused
 //! with `6988`, counted, and changes nothing else.
 //!
@@ -139,7 +139,7 @@ impl<S: CardStore> Card<S> {
     pub(crate) fn post_issuance(&mut self, raw: &[u8], cmd: KnownCommand) -> CmdResult {
         let i = self.app_index().ok_or(StatusWord::ConditionsNotSatisfied)?;
         // Scripts ride on an online transaction: the session keys come from its ATC and
-        // ARQC (Book 2 §9.2, emv-reference §4.4), so there must have been an ARQC.
+        // ARQC (Book 2 §9.2, docs/emv.md §5.4), so there must have been an ARQC.
         let Some(online) = self.session.phase.online_mut() else {
             return Err(StatusWord::ConditionsNotSatisfied);
         };

@@ -24,7 +24,7 @@ pub const DB_FILE: &str = "host.sqlite3";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SyncMode {
     /// `synchronous=FULL`: the WAL is fsynced at every commit. An answer survives a crash
-    /// of the process, of the OS and a power cut. The default (dependencies.md §5).
+    /// of the process, of the OS and a power cut. The default (docs/dependencies.md §5).
     #[default]
     Full,
     /// `synchronous=NORMAL`: a commit is written to the WAL (the OS page cache) and fsynced
@@ -153,7 +153,7 @@ pub fn open_connection(path: Option<&Path>, sync: SyncMode) -> Result<Connection
         Some(p) => Connection::open(p)?,
         None => Connection::open_in_memory()?,
     };
-    // dependencies.md §5: WAL + synchronous=FULL (or NORMAL by choice, see SyncMode); wait
+    // docs/dependencies.md §5: WAL + synchronous=FULL (or NORMAL by choice, see SyncMode); wait
     // for other writers rather than fail
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
