@@ -8,7 +8,6 @@ use emv_apdu::{CommandView, KnownCommand, Response, StatusWord};
 use emv_crypto::cryptogram::ArpcResponse;
 use emv_crypto::keys::TdesKey;
 use emv_crypto::pinblock::{self, Fill, Pin, PinBlockFormat};
-use emv_tlv::bits::AcType;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -66,26 +65,154 @@ pub(crate) enum Selected {
     App(usize),
 }
 
-/// The offline PIN verifications of this transaction (CVR bits).
+/// What this transaction's VERIFYs came to (the CVR's offline PIN bits; EMV 4.4 Book 3
+/// Annex C, docs/emv.md §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum PinResult {
+    /// No VERIFY yet.
+    #[default]
+    NotPerformed,
+    /// VERIFY was tried but reached no comparison (the PIN blocked, or the counter could
+    /// not be written).
+    Attempted,
+    /// The last comparison failed.
+    Failed,
+    /// The last comparison succeeded.
+    Successful,
+}
+
+/// The offline PIN verifications of this transaction.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct PinSession {
-    pub performed: bool,
+    pub result: PinResult,
+    /// An enciphered PIN was tried.
     pub enciphered: bool,
-    pub failed: bool,
-    pub successful: bool,
     /// The PIN Try Limit was exceeded during this transaction.
     pub limit_exceeded_now: bool,
 }
 
-/// The first GENERATE AC of this transaction.
+impl PinSession {
+    /// A VERIFY was tried; a comparison made earlier in the transaction stays the result.
+    pub fn attempted(&mut self, enciphered: bool) {
+        if self.result == PinResult::NotPerformed {
+            self.result = PinResult::Attempted;
+        }
+        self.enciphered |= enciphered;
+    }
+}
+
+/// The first GENERATE AC of an online transaction: the ARQC and what the second GENERATE
+/// AC, issuer authentication and the scripts' session keys need of it.
 #[derive(Debug, Clone)]
 pub(crate) struct FirstAc {
-    pub ac_type: AcType,
     pub ac: [u8; 8],
     pub un: [u8; 4],
     pub cdol1_values: Vec<u8>,
     /// Transaction data in AC input order (9F02 9F03 9F1A 95 5F2A 9A 9C 9F37).
     pub tx_data: Vec<u8>,
+}
+
+/// The result of checking the issuer's ARPC (tag 91; EMV 4.4 Book 2 §8.2).
+#[derive(Debug, Clone)]
+pub(crate) enum ArpcCheck {
+    /// It verified: the issuer's ARC or CSU, now authenticated.
+    Passed(ArpcResponse),
+    /// It did not verify.
+    Failed,
+}
+
+/// Issuer authentication in an online transaction (Book 3 §6.5.4, §6.5.5.3).
+#[derive(Debug, Clone, Default)]
+pub(crate) enum IssuerAuth {
+    /// No ARPC checked yet.
+    #[default]
+    NotPerformed,
+    /// Checked by EXTERNAL AUTHENTICATE: a second one is refused and the second GENERATE
+    /// AC does not check tag 91 again.
+    External(ArpcCheck),
+    /// Checked from tag 91 in the second GENERATE AC.
+    InGenerateAc(ArpcCheck),
+}
+
+impl IssuerAuth {
+    /// The check, once made.
+    pub fn check(&self) -> Option<&ArpcCheck> {
+        match self {
+            Self::NotPerformed => None,
+            Self::External(c) | Self::InGenerateAc(c) => Some(c),
+        }
+    }
+
+    /// Whether an ARPC was checked (the CVR's "issuer authentication performed").
+    pub fn performed(&self) -> bool {
+        self.check().is_some()
+    }
+
+    /// Whether the check failed.
+    pub fn failed(&self) -> bool {
+        matches!(self.check(), Some(ArpcCheck::Failed))
+    }
+
+    /// The authenticated response, if the ARPC verified.
+    pub fn response(&self) -> Option<&ArpcResponse> {
+        match self.check() {
+            Some(ArpcCheck::Passed(r)) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// An online transaction: the first GENERATE AC gave an ARQC.
+#[derive(Debug, Clone)]
+pub(crate) struct OnlineTx {
+    /// The PDOL values of GET PROCESSING OPTIONS (CDA hashes them).
+    pub pdol_values: Vec<u8>,
+    pub first: FirstAc,
+    pub issuer_auth: IssuerAuth,
+    /// Script commands received (M/Chip AC increment, CVR counter).
+    pub script_commands: u32,
+}
+
+/// Where the selected application's transaction is, with the data valid in that phase
+/// (EMV 4.4 Book 3 §6.5.8.1: one GET PROCESSING OPTIONS; §6.5.5: one or two GENERATE AC;
+/// §6.5.4.1: EXTERNAL AUTHENTICATE between them; §6.5.10: scripts after an ARQC). A
+/// command that does not fit the phase gets `6985`.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum TxPhase {
+    /// No GET PROCESSING OPTIONS yet.
+    #[default]
+    Ready,
+    /// GET PROCESSING OPTIONS done; the first GENERATE AC may come.
+    Initiated {
+        /// The PDOL values (CDA hashes them).
+        pdol_values: Vec<u8>,
+    },
+    /// The first GENERATE AC gave an ARQC: EXTERNAL AUTHENTICATE, the second GENERATE AC
+    /// and script commands may come.
+    Online(OnlineTx),
+    /// The first GENERATE AC gave the final cryptogram (TC or AAC).
+    Offline,
+    /// The second GENERATE AC gave the final cryptogram; script commands may still come
+    /// (template 72).
+    Completed(OnlineTx),
+}
+
+impl TxPhase {
+    /// The online transaction, before or after the second GENERATE AC.
+    pub fn online(&self) -> Option<&OnlineTx> {
+        match self {
+            Self::Online(o) | Self::Completed(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The same, to update.
+    pub fn online_mut(&mut self) -> Option<&mut OnlineTx> {
+        match self {
+            Self::Online(o) | Self::Completed(o) => Some(o),
+            _ => None,
+        }
+    }
 }
 
 /// Volatile state: forgotten at power-off and reset.
@@ -94,22 +221,12 @@ pub(crate) struct Session {
     pub selected: Selected,
     /// DF name of the last SELECT and the index of the application it matched.
     pub last_select: Option<(Vec<u8>, usize)>,
-    pub gpo_done: bool,
-    pub pdol_values: Vec<u8>,
+    pub phase: TxPhase,
     /// Issued by GET CHALLENGE, valid for the next command only (Book 3 §6.5.6).
     pub challenge: Option<[u8; 8]>,
     pub pin: PinSession,
-    pub first_ac: Option<FirstAc>,
-    pub finished: bool,
-    /// EXTERNAL AUTHENTICATE was received (a second one is refused).
-    pub external_auth_done: bool,
-    /// The issuer authentication result (ARC or CSU) once verified.
-    pub issuer_auth: Option<ArpcResponse>,
-    pub issuer_auth_performed: bool,
-    pub issuer_auth_failed: bool,
+    /// INTERNAL AUTHENTICATE signed (the CVR's "DDA performed").
     pub dda_performed: bool,
-    /// Script commands received in this transaction (M/Chip AC increment, CVR counter).
-    pub script_commands: u32,
 }
 
 /// A software EMV card.
@@ -228,7 +345,10 @@ impl<S: CardStore> Card<S> {
     /// Only such a response's Card Status Update may set the PIN Try Counter (Book 3
     /// Annex C10). Cleared by SELECT and power-on, as the whole transaction state.
     pub fn authenticated_issuer_response(&self) -> Option<&ArpcResponse> {
-        self.session.issuer_auth.as_ref()
+        self.session
+            .phase
+            .online()
+            .and_then(|o| o.issuer_auth.response())
     }
 
     /// The store.

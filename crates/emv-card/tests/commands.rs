@@ -721,6 +721,178 @@ fn put_data_updates_a_limit() {
     assert_eq!(send(&mut c, &hex("80CA9F1400")).data, hex("9F140107"));
 }
 
+#[test]
+fn malformed_script_commands_get_their_status_words_and_count_as_failed() {
+    for name in ["visa-cvn18", "mc-cvn16"] {
+        let mut c = card(name);
+        let r = go_online(&mut c, &Tx::default());
+        let issuer = Issuer::of(&c);
+        // every post-issuance command after the ARQC takes the next index (M/Chip)
+        let mut index = 0;
+        let mut next = || {
+            index += 1;
+            index - 1
+        };
+        let check = |c: &mut Card<emv_card::MemoryStore>, apdu: &[u8], want: u16, what: &str| {
+            assert_eq!(sw(c, apdu), want, "{name}: {what}");
+            // (a failure is remembered for the whole transaction)
+            assert!(
+                c.state().script_failed_last,
+                "{name}: {what}: failure recorded"
+            );
+        };
+        let _ = next();
+        check(&mut c, &hex("84240000"), 0x6A80, "case 1, no Lc");
+        let _ = next();
+        check(
+            &mut c,
+            &hex("8424000000"),
+            0x6700,
+            "case 2, Le 00 read as Lc 0",
+        );
+        let _ = next();
+        check(&mut c, &hex("8424000004"), 0x6A80, "case 2, Le 04");
+        let _ = next();
+        check(
+            &mut c,
+            &hex("842400000401020304"),
+            0x6700,
+            "Lc too short for the MAC",
+        );
+        let _ = next();
+        check(
+            &mut c,
+            &hex("842400000000080102030405060708"),
+            0x6A80,
+            "extended Lc",
+        );
+        // a correct MAC over a command this card cannot take
+        let i = next();
+        let cmd = issuer.secured(r.atc, r.ac, i, [0x85, 0x24, 0x00, 0x00], &[]);
+        check(&mut c, &cmd, 0x6A80, "logical channel 1");
+        let i = next();
+        let cmd = issuer.secured(r.atc, r.ac, i, [0x84, 0x1E, 0x00, 0x00], &[1, 2, 3, 4]);
+        check(&mut c, &cmd, 0x6700, "APPLICATION BLOCK with data");
+        let i = next();
+        let cmd = issuer.secured(r.atc, r.ac, i, [0x84, 0x24, 0x00, 0x02], &[1, 2, 3]);
+        check(&mut c, &cmd, 0x6A80, "PIN data not whole blocks");
+        let i = next();
+        let cmd = issuer.secured(r.atc, r.ac, i, [0x04, 0xDA, 0x9F, 0x14], &[]);
+        check(&mut c, &cmd, 0x6A88, "PUT DATA without a value");
+        let i = next();
+        let cmd = issuer.secured(r.atc, r.ac, i, [0x84, 0x24, 0x00, 0x01], &[0; 16]);
+        let p2_01 = if name.starts_with("mc") {
+            0x6A86
+        } else {
+            0x6A80
+        };
+        check(&mut c, &cmd, p2_01, "P2 01 (Visa only), garbage PIN data");
+        assert_eq!(c.state().sm_failures, 0, "{name}: no MAC failed so far");
+        // a bad MAC is found before anything else about the command
+        let i = next();
+        let mut cmd = issuer.secured(r.atc, r.ac, i, [0x85, 0x24, 0x00, 0x00], &[]);
+        let n = cmd.len();
+        cmd[n - 1] ^= 1;
+        check(&mut c, &cmd, 0x6988, "bad MAC on channel 1");
+        assert_eq!(c.state().sm_failures, 1, "{name}");
+        // a trailing Le byte is tolerated
+        let i = next();
+        let mut cmd = issuer.script(r.atc, r.ac, i, &ScriptCommand::PinUnblock);
+        cmd.push(0x00);
+        assert_eq!(sw(&mut c, &cmd), 0x9000, "{name}: case 4 PIN UNBLOCK");
+        assert_eq!(c.state().script_commands_last, 1, "{name}");
+    }
+}
+
+#[test]
+fn commands_out_of_order_are_refused() {
+    let tx = Tx::default();
+    // the order checks come before the data is looked at
+    let ea = hex("0082000008 0102030405060708");
+    // before GPO: GENERATE AC (even with an RFU P1), EXTERNAL AUTHENTICATE, scripts
+    let mut c = card("visa-cvn18");
+    let issuer = Issuer::of(&c);
+    let unblock = |r: &AcResult, i: u32| issuer.script(r.atc, r.ac, i, &ScriptCommand::PinUnblock);
+    select_app(&mut c);
+    let d1 = tx.cdol1(&c);
+    assert_eq!(u16::from(generate_ac(&mut c, AcType::Tc, &d1).sw), 0x6985);
+    assert_eq!(sw(&mut c, &hex("80AEC00000")), 0x6985, "RFU P1 before GPO");
+    assert_eq!(sw(&mut c, &ea), 0x6985);
+    let pre = AcResult {
+        cid: 0,
+        atc: 1,
+        ac: [0; 8],
+        iad: vec![],
+    };
+    assert_eq!(sw(&mut c, &unblock(&pre, 0)), 0x6985, "script before GPO");
+    // after GPO, before the first GENERATE AC
+    assert_eq!(sw(&mut c, &hex("80A8000002830000")), 0x9000);
+    assert_eq!(sw(&mut c, &hex("80AEC00000")), 0x6A86, "RFU P1 after GPO");
+    assert_eq!(sw(&mut c, &ea), 0x6985);
+    assert_eq!(
+        sw(&mut c, &unblock(&pre, 0)),
+        0x6985,
+        "script before the ARQC"
+    );
+    assert_eq!(sw(&mut c, &hex("80A8000002830000")), 0x6985, "second GPO");
+    // first GENERATE AC gives a TC: the transaction is over
+    let r = generate_ac(&mut c, AcType::Tc, &d1);
+    assert_eq!(r.sw, StatusWord::Success);
+    let r = parse_ac(&r.data);
+    assert_eq!(r.cid & 0xC0, 0x40, "TC");
+    assert_eq!(u16::from(generate_ac(&mut c, AcType::Tc, &d1).sw), 0x6985);
+    assert_eq!(sw(&mut c, &ea), 0x6985, "EXTERNAL AUTHENTICATE after a TC");
+    assert_eq!(sw(&mut c, &unblock(&r, 0)), 0x6985, "script after a TC");
+    assert_eq!(
+        sw(&mut c, &hex("80A8000002830000")),
+        0x6985,
+        "GPO after a TC"
+    );
+
+    // online: the second GENERATE AC may not ask for an ARQC; EXTERNAL AUTHENTICATE takes
+    // 8-16 bytes; after the second GENERATE AC scripts still run, nothing else does
+    let mut c = card("visa-cvn18");
+    let r = go_online(&mut c, &tx);
+    let d2 = second_gac_data(&c, b"00", None);
+    assert_eq!(u16::from(generate_ac(&mut c, AcType::Arqc, &d2).sw), 0x6985);
+    assert_eq!(
+        sw(&mut c, &hex("00820000040102030400")),
+        0x6700,
+        "4-byte ARPC"
+    );
+    assert_eq!(
+        sw(&mut c, &unblock(&r, 0)),
+        0x9000,
+        "script before the 2nd GAC"
+    );
+    assert_eq!(u16::from(generate_ac(&mut c, AcType::Tc, &[1]).sw), 0x6700);
+    let r2 = generate_ac(&mut c, AcType::Tc, &d2);
+    assert_eq!(
+        r2.sw,
+        StatusWord::Success,
+        "the second GENERATE AC after a bad one"
+    );
+    assert_eq!(u16::from(generate_ac(&mut c, AcType::Tc, &d2).sw), 0x6985);
+    assert_eq!(
+        sw(&mut c, &ea),
+        0x6985,
+        "EXTERNAL AUTHENTICATE after the 2nd GAC"
+    );
+    assert_eq!(
+        sw(&mut c, &unblock(&r, 1)),
+        0x9000,
+        "script after the 2nd GAC"
+    );
+    // a new SELECT starts over
+    select_app(&mut c);
+    assert_eq!(sw(&mut c, &unblock(&r, 2)), 0x6985, "script after SELECT");
+    assert_eq!(
+        sw(&mut c, &hex("80A8000002830000")),
+        0x9000,
+        "GPO after SELECT"
+    );
+}
+
 // ---------------------------------------------------------------- bad input
 
 #[test]

@@ -1,27 +1,27 @@
 //! Issuer-script secure messaging: command MACs, enciphered PIN data for PIN change, the
-//! complete script C-APDUs per CVN (host side), and their verification and decipherment
-//! (card side).
+//! complete script C-APDUs per CVN (host side), and the card side's MAC check and PIN
+//! decipherment (the card identifies the command itself, from its header).
 //!
 //! **MAC (integrity)**: ISO/IEC 9797-1 MAC algorithm 3, padding method 2, 8 bytes, with the
 //! SM integrity session key (EMV 4.4 Book 2 §9.2.3, A1.2.1). Format 2 (CLA `84`, Visa VIS
-//! and M/Chip; emv-reference §4.5): MAC input = `CLA INS P1 P2 Lc ‖ ATC ‖ ARQC ‖ data`,
+//! and M/Chip; docs/emv.md §5.5): MAC input = `CLA INS P1 P2 Lc ‖ ATC ‖ ARQC ‖ data`,
 //! where **Lc is the final Lc of the command (enciphered data + 8-byte MAC)**, as pyemv
 //! `cvn.py` and the VIS/M/Chip recipes do; ATC and ARQC are "present for the MAC but not
 //! transmitted". Interac CVN 133 MACs `header ‖ data` only.
 //!
 //! **M/Chip note**: for CVN 16/17/20/21 the AC used both as `R` for the SM session keys
 //! and in the MAC input "is incremented by 1 for each script command after the first"
-//! (pyemv MasterCardCVN docstrings; emv-reference §4.5/§9.7). [`ScriptContext`] carries
+//! (pyemv MasterCardCVN docstrings; docs/emv.md §5.5, §8.6). [`ScriptContext`] carries
 //! the 0-based `command_index` for that; other CVNs ignore it.
 //!
-//! **Confidentiality** (EMV 4.4 Book 2 §9.3, A1.1; emv-reference §4.6), [`PinEncipherment`]:
+//! **Confidentiality** (EMV 4.4 Book 2 §9.3, A1.1; docs/emv.md §5.6), [`PinEncipherment`]:
 //! EMV generic (TDES-CBC, IV 0, always padding method 2 → 16 bytes), Mastercard (TDES-CBC,
 //! IV 0, padding only if not a block multiple → 8 bytes), Visa (TDES-ECB over
 //! `len ‖ data ‖ 80 00…` → 16 bytes). Visa CVN 10/18 (and CVN 22 with the current PIN)
 //! encipher the VIS PIN block (keyed with UDK-A, [`vis_pin_block`]); the others an ISO
 //! 9564-1 format 2 block.
 //!
-//! Commands (EMV 4.4 Book 3 §6.5; emv-reference §4.3): APPLICATION BLOCK `84 1E 00 00`,
+//! Commands (EMV 4.4 Book 3 §6.5; docs/emv.md §5.3): APPLICATION BLOCK `84 1E 00 00`,
 //! APPLICATION UNBLOCK `84 18 00 00`, CARD BLOCK `84 16 00 00`, PIN CHANGE/UNBLOCK
 //! `84 24 00 P2` (P2 `00` unblock, `01` change with the current PIN (Visa), `02` change
 //! without), PUT DATA `04 DA tag`.
@@ -212,8 +212,8 @@ pub fn decode_vis_pin_block(
     })
 }
 
-/// The three ICC master keys the issuer derives per card (EMV 4.4 Book 2 A1.4; emv-reference
-/// §4.4): for AC, SM integrity (MAC) and SM confidentiality (encipherment).
+/// The three ICC master keys the issuer derives per card (EMV 4.4 Book 2 A1.4; docs/emv.md
+/// §6.1): for AC, SM integrity (MAC) and SM confidentiality (encipherment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IccKeys {
     /// ICC master key for application cryptograms (also keys the VIS PIN block).
@@ -522,113 +522,45 @@ pub fn build_script_command(
     Ok(apdu)
 }
 
-/// A script command the card has authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedScriptCommand {
-    /// What to do.
-    pub kind: ScriptCommandKind,
-    /// The command header `CLA INS P1 P2`.
-    pub header: [u8; 4],
-    /// For PIN change: the new PIN, deciphered and validated.
-    pub new_pin: Option<Pin>,
-    /// Command data other than the MAC (enciphered PIN data or the PUT DATA value).
-    pub data: Vec<u8>,
+impl ScriptContext {
+    /// Card side: checks a script command's MAC, in constant time, with the SM integrity
+    /// session key `sk_smi` ([`Self::session_keys`]); a wrong MAC is `VerificationFailed`.
+    /// `header` is `CLA INS P1 P2 Lc` as received (Lc counts the data and the MAC), `data`
+    /// the command data before the MAC. Which command it is, and whether its length and
+    /// parameters fit, is the card's business (it identifies the command before calling).
+    pub fn verify_command_mac(
+        &self,
+        sk_smi: &TdesKey,
+        header: &[u8; 5],
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<(), CryptoError> {
+        let expected = command_mac(sk_smi, &self.mac_input(header, data))?;
+        verify_mac_value(mac, &expected, "issuer script command MAC")
+    }
 }
 
-fn script_err(reason: impl Into<String>) -> CryptoError {
-    CryptoError::ScriptCommand(reason.into())
-}
-
-/// Card side: checks a script C-APDU's MAC in constant time (a bad MAC is
-/// `VerificationFailed`), identifies the command and, for PIN change, deciphers and
-/// validates the new PIN (a malformed PIN block is an error, never a PIN). `current_pin`
-/// is the card's PIN, needed for Visa P2 = 01.
-pub fn verify_script_command(
-    keys: &IccKeys,
-    ctx: &ScriptContext,
-    apdu: &[u8],
+/// Card side of [`encipher_pin_change_data`]: deciphers the PIN data of a PIN CHANGE with
+/// the SM confidentiality session key `sk_smc` and validates the new PIN (a malformed
+/// block is an error, never a PIN). `current_pin` is the card's PIN when the command is
+/// P2 = 01 (the VIS block carries it), `None` for P2 = 02.
+pub fn decipher_pin_change_data(
+    cvn: Cvn,
+    mk_ac: &TdesKey,
+    sk_smc: &TdesKey,
+    enc: &[u8],
     current_pin: Option<&Pin>,
-) -> Result<VerifiedScriptCommand, CryptoError> {
-    let (header5, rest) = apdu.split_first_chunk::<5>().ok_or_else(|| {
-        script_err(format!(
-            "{} bytes is shorter than a header with Lc",
-            apdu.len()
-        ))
-    })?;
-    let lc = usize::from(header5[4]);
-    // a trailing Le byte is tolerated (case 4 encodings from some hosts)
-    if rest.len() != lc && rest.len() != lc + 1 {
-        return Err(script_err(format!(
-            "Lc is {lc} but {} data bytes follow",
-            rest.len()
-        )));
-    }
-    if lc < SCRIPT_MAC_LEN {
-        return Err(script_err(format!("Lc {lc} cannot hold the 8-byte MAC")));
-    }
-    let (body, mac) = rest[..lc].split_at(lc - SCRIPT_MAC_LEN);
-    let (sk_smi, sk_smc) = ctx.session_keys(keys)?;
-    let expected = command_mac(&sk_smi, &ctx.mac_input(header5, body))?;
-    verify_mac_value(mac, &expected, "issuer script command MAC")?;
-
-    let header = [header5[0], header5[1], header5[2], header5[3]];
-    let kind = match (header[0] & 0xF3, header[1], header[3]) {
-        (0x80, 0x24, 0x00) => ScriptCommandKind::PinUnblock,
-        (0x80, 0x24, 0x01 | 0x02) => ScriptCommandKind::PinChange,
-        (0x80, 0x1E, _) => ScriptCommandKind::ApplicationBlock,
-        (0x80, 0x18, _) => ScriptCommandKind::ApplicationUnblock,
-        (0x80, 0x16, _) => ScriptCommandKind::CardBlock,
-        (0x00 | 0x80, 0xDA, _) => ScriptCommandKind::PutData,
-        _ => {
-            return Err(script_err(format!(
-                "unsupported command CLA {:02X} INS {:02X} P2 {:02X}",
-                header[0], header[1], header[3]
-            )));
-        }
-    };
-    let new_pin = if kind == ScriptCommandKind::PinChange {
-        let with_current = header[3] == 0x01;
-        if with_current && current_pin.is_none() {
-            return Err(script_err(
-                "PIN change with P2 = 01 needs the card's current PIN",
-            ));
-        }
-        let (enc, vis) = pin_change_recipe(ctx.cvn, with_current)?;
-        let clear = decipher_command_data(&sk_smc, body, enc)?;
-        let pin = if vis {
-            decode_vis_pin_block(
-                &keys.ac,
-                &clear,
-                if with_current { current_pin } else { None },
-            )?
-        } else {
-            pinblock::decode_pin_block(PinBlockFormat::Iso2, &clear, None)?
-        };
-        Some(pin)
+) -> Result<Pin, CryptoError> {
+    let (method, vis) = pin_change_recipe(cvn, current_pin.is_some())?;
+    let clear = decipher_command_data(sk_smc, enc, method)?;
+    if vis {
+        decode_vis_pin_block(mk_ac, &clear, current_pin)
     } else {
-        if matches!(
-            kind,
-            ScriptCommandKind::PinUnblock
-                | ScriptCommandKind::ApplicationBlock
-                | ScriptCommandKind::ApplicationUnblock
-                | ScriptCommandKind::CardBlock
-        ) && !body.is_empty()
-        {
-            return Err(script_err(format!(
-                "{kind} carries no data besides the MAC"
-            )));
-        }
-        None
-    };
-    Ok(VerifiedScriptCommand {
-        kind,
-        header,
-        new_pin,
-        data: body.to_vec(),
-    })
+        pinblock::decode_pin_block(PinBlockFormat::Iso2, &clear, None)
+    }
 }
 
-/// Issuer Script Template `71` or `72` (EMV 4.4 Book 3 Annex A; emv-reference §4.1):
+/// Issuer Script Template `71` or `72` (EMV 4.4 Book 3 Annex A; docs/emv.md §5.1):
 /// `[9F18 04 script-id] 86 L command …`. Lengths use BER short/long form; the
 /// 128-byte script limit of Book 4 §6.3.9 is the caller's policy.
 pub fn issuer_script_template(
@@ -695,6 +627,58 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    /// What a card makes of a script command (these tests' stand-in for the card's own
+    /// handler, `emv-card`'s `commands/scripts.rs`).
+    #[derive(Debug, PartialEq, Eq)]
+    struct Verified {
+        kind: ScriptCommandKind,
+        new_pin: Option<Pin>,
+    }
+
+    /// Splits `CLA INS P1 P2 Lc data MAC` (a trailing Le tolerated), checks the MAC,
+    /// identifies the command by its header and deciphers a new PIN, with the functions a
+    /// card uses.
+    fn verify_script_command(
+        keys: &IccKeys,
+        ctx: &ScriptContext,
+        apdu: &[u8],
+        current_pin: Option<&Pin>,
+    ) -> Result<Verified, CryptoError> {
+        let malformed = |m: &str| CryptoError::ScriptCommand(m.into());
+        let (header, rest) = apdu
+            .split_first_chunk::<5>()
+            .ok_or_else(|| malformed("no Lc"))?;
+        let lc = usize::from(header[4]);
+        if (rest.len() != lc && rest.len() != lc + 1) || lc < SCRIPT_MAC_LEN {
+            return Err(malformed("Lc"));
+        }
+        let (data, mac) = rest[..lc].split_at(lc - SCRIPT_MAC_LEN);
+        let (sk_smi, sk_smc) = ctx.session_keys(keys)?;
+        ctx.verify_command_mac(&sk_smi, header, data, mac)?;
+        let kind = match (header[1], header[3]) {
+            (0x24, 0x00) => ScriptCommandKind::PinUnblock,
+            (0x24, 0x01 | 0x02) => ScriptCommandKind::PinChange,
+            (0x1E, _) => ScriptCommandKind::ApplicationBlock,
+            (0x18, _) => ScriptCommandKind::ApplicationUnblock,
+            (0x16, _) => ScriptCommandKind::CardBlock,
+            (0xDA, _) => ScriptCommandKind::PutData,
+            _ => return Err(malformed("unknown command")),
+        };
+        let new_pin = match kind {
+            ScriptCommandKind::PinChange => Some(decipher_pin_change_data(
+                ctx.cvn,
+                &keys.ac,
+                &sk_smc,
+                data,
+                current_pin.filter(|_| header[3] == 0x01),
+            )?),
+            ScriptCommandKind::PutData => None,
+            _ if !data.is_empty() => return Err(malformed("data on a data-less command")),
+            _ => None,
+        };
+        Ok(Verified { kind, new_pin })
     }
 
     /// pyemv V07: MAC with SK-SMI (R = ARQC) over header ‖ ATC ‖ ARQC and header only.
@@ -769,7 +753,7 @@ mod tests {
             *vis_pin_block(&k("0123456789ABCDEFFEDCBA9876543210"), &pin("1234"), None).unwrap(),
             hex!("041234FF76543210")
         );
-        // emv-reference §10: EMV and MC encipherment under 0123..3210 / AAAA..BBBB
+        // docs/test-vectors.md §5: EMV and MC encipherment under 0123..3210 / AAAA..BBBB
         assert_eq!(
             encipher_command_data(
                 &k("0123456789ABCDEFFEDCBA9876543210"),
@@ -779,7 +763,7 @@ mod tests {
             .unwrap(),
             hex!("5A862D1381CCB94822CFDD706A376178")
         );
-        // emv-reference §10 lists this MC vector under "SK-SMC AAAA…BBBB"; the value is the
+        // docs/test-vectors.md §5 lists this MC vector under "SK-SMC AAAA…BBBB"; the value is the
         // pyemv sm.py doctest, whose key is 0123..3210 (under AAAA..BBBB it is different).
         assert_eq!(
             encipher_command_data(
@@ -801,7 +785,7 @@ mod tests {
         );
     }
 
-    /// emv-reference §4.6 / pyemv tests/test_sm_hsm.py (HSM-checked).
+    /// docs/emv.md §5.6 / pyemv tests/test_sm_hsm.py (HSM-checked).
     #[test]
     fn hsm_checked_vectors() {
         let pan = "1234567890123456";
@@ -1025,7 +1009,7 @@ mod tests {
         );
     }
 
-    /// emv-reference §10 / pyemv cvn.py module doc (Visa CVN 18, IMKs AAAA/BBBB/CCCC).
+    /// docs/test-vectors.md §1 / pyemv cvn.py module doc (Visa CVN 18, IMKs AAAA/BBBB/CCCC).
     #[test]
     fn pyemv_cvn18_module_doc() {
         let keys = IccKeys::derive(
@@ -1051,7 +1035,7 @@ mod tests {
         );
     }
 
-    /// emv-reference §10 bench set: SK-SMI(R = ARQC) DF01…, unblock MAC EF84B422728D7A24
+    /// docs/test-vectors.md §4, the bench set: SK-SMI(R = ARQC) DF01…, unblock MAC EF84B422728D7A24
     /// over `8424000008 ‖ 0012 ‖ ARQC` (M/Chip-style recipe, first command).
     #[test]
     fn emv_reference_bench_unblock() {

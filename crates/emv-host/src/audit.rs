@@ -1,10 +1,7 @@
 //! The audit trail of the PIN management API: every change is written with its time,
-//! action, masked PAN and outcome, in the same transaction as the change (never a PIN).
+//! action, masked PAN and outcome, in the same transaction as the change (never a PIN; docs/issuer-host.md §8).
 
-use rusqlite::{Transaction, params};
 use serde::Serialize;
-
-use crate::Error;
 
 /// A PAN as audit records and logs show it: first 6 and last 4 digits.
 pub fn mask_pan(pan: &str) -> String {
@@ -32,26 +29,42 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
-pub(crate) fn record(
-    tx: &Transaction<'_>,
-    actor: &str,
-    action: &str,
-    pan: &str,
-    psn: &str,
-    outcome: &str,
-) -> Result<(), Error> {
-    tx.prepare_cached(
-        "INSERT INTO audit (at, actor, action, pan_masked, psn, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        crate::time::rfc3339(crate::time::now_unix()),
-        actor,
-        action,
-        mask_pan(pan),
-        psn,
-        outcome
-    ])?;
-    Ok(())
+/// An audit record to write (docs/issuer-host.md §8): the PAN masked, never a PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord<'a> {
+    /// When (Unix seconds).
+    pub at: i64,
+    /// Who asked.
+    pub actor: &'a str,
+    /// What was asked.
+    pub action: &'a str,
+    /// The PAN, masked.
+    pub pan_masked: String,
+    /// PAN sequence number.
+    pub psn: &'a str,
+    /// `ok` or the refusal reason.
+    pub outcome: &'a str,
+}
+
+impl<'a> AuditRecord<'a> {
+    /// A record about the card `pan`/`psn`.
+    pub fn new(
+        at: i64,
+        actor: &'a str,
+        action: &'a str,
+        pan: &str,
+        psn: &'a str,
+        outcome: &'a str,
+    ) -> Self {
+        Self {
+            at,
+            actor,
+            action,
+            pan_masked: mask_pan(pan),
+            psn,
+            outcome,
+        }
+    }
 }
 
 #[cfg(test)]

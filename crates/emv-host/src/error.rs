@@ -59,9 +59,9 @@ pub enum Error {
     /// Cryptography failed on host-held data (keys, stored values).
     #[error("cryptography: {0}")]
     Crypto(#[from] CryptoError),
-    /// The SQLite store failed.
+    /// The store failed (its backend's own error, e.g. SQLite's).
     #[error("store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The store transaction could not be committed (the work was not saved).
     #[error("store commit failed: {0}")]
     Commit(String),

@@ -2,10 +2,14 @@
 //! with its own durable try counter, issuer scripts that bring the chip's offline PIN in
 //! step with the host, and a PIN management API, over a SQLite store.
 //!
-//! Layers (the service never knows about HTTP):
-//! - [`service::Issuer`]: the rules (authorise, advise, PIN management, provisioning);
-//!   it implements [`emv_auth::Host`] for in-process use;
-//! - [`store`]: SQLite schema, migrations and leader/follower group commit;
+//! Layers (the service never knows about HTTP, the rules never know about storage;
+//! docs/issuer-host.md §9):
+//! - [`service::Issuer`]: the API (authorise, advise, PIN management, provisioning), each
+//!   call one store transaction around the rules; it implements [`emv_auth::Host`] for
+//!   in-process use;
+//! - [`rules`]: the issuer's decisions, pure: state in, verdict and effects out;
+//! - [`store`]: the [`store::Store`] / [`store::StoreTx`] interface and its SQLite
+//!   backend (schema, migrations, leader/follower group commit);
 //! - [`http`]: the axum API over the service, [`http::serve`] for the binary;
 //! - [`client::HttpHost`]: [`emv_auth::Host`] over HTTP, for a kernel talking to a
 //!   remote `emvbench host serve`;
@@ -23,6 +27,7 @@ pub mod keys;
 pub mod pin;
 pub mod pin_control;
 pub mod provision;
+pub mod rules;
 pub mod scripts;
 pub mod service;
 pub mod store;
@@ -35,7 +40,7 @@ pub use keys::HostKeys;
 pub use pin_control::{PinControl, PinControlConfig};
 pub use provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
 pub use service::{CardRef, CardSummary, CardView, Issuer, PinOutcome, PinResetMode};
-pub use store::SyncMode;
+pub use store::{SqliteStore, Store, StoreTx, SyncMode};
 
 /// The default data directory: `$XDG_DATA_HOME/emvbench`, else
 /// `$HOME/.local/share/emvbench`, else `./emvbench-data`.

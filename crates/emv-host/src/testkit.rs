@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use emv_auth::{AuthRequest, AuthResponse, Channel, MessageType, PinData, TransactionType};
 use emv_crypto::cryptogram::{ArpcResponse, generate_ac, verify_issuer_authentication_data};
 use emv_crypto::pinblock::{self, Fill, PinBlockFormat};
-use emv_crypto::script::{IccKeys, ScriptContext, VerifiedScriptCommand, verify_script_command};
+use emv_crypto::script::{
+    IccKeys, SCRIPT_MAC_LEN, ScriptCommandKind, ScriptContext, decipher_pin_change_data,
+};
 use emv_crypto::{AesKey, Cvn, Pin, TdesKey};
 use emv_tlv::{Builder, Tag};
 
@@ -139,6 +141,20 @@ pub struct TestCard {
     pub atc: u16,
     /// What the CVR reports.
     pub chip_pin: ChipPin,
+}
+
+/// A script command of an answer as the test card reads it: what it is and, for a PIN
+/// CHANGE, the new PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedScriptCommand {
+    /// What it does.
+    pub kind: ScriptCommandKind,
+    /// The header `CLA INS P1 P2`.
+    pub header: [u8; 4],
+    /// For PIN CHANGE: the new PIN, deciphered and validated.
+    pub new_pin: Option<Pin>,
+    /// The command data before the MAC.
+    pub data: Vec<u8>,
 }
 
 /// The card's view of an answer: the authenticated ARC/CSU (if tag 91 was sent) and the
@@ -298,14 +314,47 @@ impl TestCard {
             for (i, c) in tlv.find_all(Tag::new(0x86)).iter().enumerate() {
                 let ctx = ScriptContext::new(self.cvn, online.atc, online.arqc)
                     .command(u32::try_from(i).unwrap_or(0));
-                cmds.push((
-                    id,
-                    verify_script_command(&self.keys, &ctx, c.value(), None)?,
-                ));
+                cmds.push((id, verify_host_command(&self.keys, &ctx, c.value())?));
             }
         }
         Ok((arpc, cmds))
     }
+}
+
+/// What the host sends (PIN UNBLOCK `84 24 00 00`, PIN CHANGE `84 24 00 02`): split, MAC
+/// checked and the new PIN deciphered with the card-side functions of emv-crypto, as the
+/// software card does for every post-issuance command (EMV 4.4 Book 2 §9).
+fn verify_host_command(
+    keys: &IccKeys,
+    ctx: &ScriptContext,
+    apdu: &[u8],
+) -> Result<VerifiedScriptCommand, Error> {
+    let bad = |what: &str| Error::IccData(format!("script command: {what}"));
+    let (header5, rest) = apdu.split_first_chunk::<5>().ok_or_else(|| bad("no Lc"))?;
+    let lc = usize::from(header5[4]);
+    if rest.len() != lc || lc < SCRIPT_MAC_LEN {
+        return Err(bad("Lc does not fit the data and the MAC"));
+    }
+    let (data, mac) = rest.split_at(lc - SCRIPT_MAC_LEN);
+    let (sk_smi, sk_smc) = ctx.session_keys(keys)?;
+    ctx.verify_command_mac(&sk_smi, header5, data, mac)?;
+    let header = [header5[0], header5[1], header5[2], header5[3]];
+    let (kind, new_pin) = match header {
+        [0x84, 0x24, 0x00, 0x00] if data.is_empty() => (ScriptCommandKind::PinUnblock, None),
+        [0x84, 0x24, 0x00, 0x02] => (
+            ScriptCommandKind::PinChange,
+            Some(decipher_pin_change_data(
+                ctx.cvn, &keys.ac, &sk_smc, data, None,
+            )?),
+        ),
+        _ => return Err(bad("not a PIN UNBLOCK or PIN CHANGE the host sends")),
+    };
+    Ok(VerifiedScriptCommand {
+        kind,
+        header,
+        new_pin,
+        data: data.to_vec(),
+    })
 }
 
 /// Issuer Script Results (9F5B) saying every script of `resp` ran successfully.

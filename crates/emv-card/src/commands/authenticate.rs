@@ -3,11 +3,11 @@
 
 use emv_apdu::{CommandView, Response, StatusWord};
 use emv_crypto::oda;
-use emv_tlv::bits::AcType;
 use emv_tlv::{Tag, encode_tlv};
 
+use super::generate_ac::check_arpc;
 use crate::Card;
-use crate::card::CmdResult;
+use crate::card::{ArpcCheck, CmdResult, IssuerAuth, TxPhase};
 use crate::store::CardStore;
 
 impl<S: CardStore> Card<S> {
@@ -40,19 +40,18 @@ impl<S: CardStore> Card<S> {
         self.app_index().ok_or(StatusWord::ConditionsNotSatisfied)?;
         // Only between an ARQC and the second GENERATE AC, and only once (Book 3
         // §6.5.4.1: a second one gets 6985).
-        let first = match &self.session.first_ac {
-            Some(f) if f.ac_type == AcType::Arqc && !self.session.finished => f.clone(),
+        let online = match &mut self.session.phase {
+            TxPhase::Online(o) if !matches!(o.issuer_auth, IssuerAuth::External(_)) => o,
             _ => return Err(StatusWord::ConditionsNotSatisfied),
         };
-        if self.session.external_auth_done {
-            return Err(StatusWord::ConditionsNotSatisfied);
-        }
         // Issuer Authentication Data: 8–16 bytes (Book 3 Annex A, tag 91).
         if !(8..=16).contains(&view.data.len()) {
             return Err(StatusWord::WrongLength);
         }
-        self.session.external_auth_done = true;
-        if self.authenticate_issuer(&first, view.data) {
+        let check = check_arpc(&self.perso, self.state.atc, &online.first, view.data);
+        let passed = matches!(check, ArpcCheck::Passed(_));
+        online.issuer_auth = IssuerAuth::External(check);
+        if passed {
             Ok(Response::success(Vec::new()))
         } else {
             Err(StatusWord::AuthenticationFailed)

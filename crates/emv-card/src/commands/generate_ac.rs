@@ -10,10 +10,10 @@ use emv_tlv::bits::AcType;
 use emv_tlv::{Tag, encode_tlv};
 
 use super::{dol_value, split_dol};
-use crate::Card;
-use crate::card::{CmdResult, FirstAc};
+use crate::card::{ArpcCheck, CmdResult, FirstAc, IssuerAuth, OnlineTx, PinResult, TxPhase};
 use crate::cvr::{self, CvrInputs};
 use crate::store::CardStore;
+use crate::{Card, Personalisation};
 
 /// ARCs meaning "approved" (ISO 8583 DE 39: 00, 08, 10, 11).
 fn arc_approved(arc: &[u8]) -> bool {
@@ -25,6 +25,42 @@ fn arc_unable_online(arc: &[u8]) -> bool {
     matches!(arc, b"Y3" | b"Z3")
 }
 
+/// A GENERATE AC's cryptogram before the response is formatted.
+struct Cryptogram {
+    result: AcType,
+    ac: [u8; 8],
+    iad: Vec<u8>,
+}
+
+/// What a CDA signature covers besides the cryptogram (Book 2 §6.6.1).
+struct CdaData<'a> {
+    pdol_values: &'a [u8],
+    cdol1_values: &'a [u8],
+    cdol2_values: Option<&'a [u8]>,
+    /// The terminal's unpredictable number of the first GENERATE AC.
+    un: [u8; 4],
+}
+
+/// Verifies tag 91 against the first ARQC (method 1 or 2 per CVN; Book 2 §8.2).
+pub(crate) fn check_arpc(
+    perso: &Personalisation,
+    atc: u16,
+    first: &FirstAc,
+    tag91: &[u8],
+) -> ArpcCheck {
+    match cryptogram::verify_issuer_authentication_data(
+        perso.cvn,
+        &perso.keys.ac,
+        atc,
+        &first.un,
+        &first.ac,
+        tag91,
+    ) {
+        Ok(resp) => ArpcCheck::Passed(resp),
+        Err(_) => ArpcCheck::Failed,
+    }
+}
+
 impl<S: CardStore> Card<S> {
     pub(crate) fn generate_ac(
         &mut self,
@@ -32,20 +68,31 @@ impl<S: CardStore> Card<S> {
         rc: ReferenceControl,
     ) -> CmdResult {
         let i = self.app_index().ok_or(StatusWord::ConditionsNotSatisfied)?;
-        if !self.session.gpo_done || self.session.finished {
-            return Err(StatusWord::ConditionsNotSatisfied);
-        }
-        // P1 b8–b7 = 11 is RFU (Book 3 §6.5.5.2 Table 12).
-        if rc.ac_type == AcType::Rfu {
-            return Err(StatusWord::IncorrectP1P2);
-        }
-        match self.session.first_ac.clone() {
-            None => self.first_generate_ac(i, view.data, rc),
-            Some(first) => self.second_generate_ac(i, view.data, rc, first),
-        }
+        // The phase is taken for the command; each branch hands back the one it leaves.
+        let phase = std::mem::take(&mut self.session.phase);
+        let (result, next) = match phase {
+            // Only after GET PROCESSING OPTIONS and before the final cryptogram.
+            TxPhase::Ready | TxPhase::Offline | TxPhase::Completed(_) => {
+                (Err(StatusWord::ConditionsNotSatisfied), phase)
+            }
+            // P1 b8–b7 = 11 is RFU (Book 3 §6.5.5.2 Table 12).
+            _ if rc.ac_type == AcType::Rfu => (Err(StatusWord::IncorrectP1P2), phase),
+            TxPhase::Initiated { pdol_values } => {
+                self.first_generate_ac(i, view.data, rc, pdol_values)
+            }
+            TxPhase::Online(online) => self.second_generate_ac(i, view.data, rc, online),
+        };
+        self.session.phase = next;
+        result
     }
 
-    fn cvr_inputs(&self, i: usize, first: AcType, second: Option<AcType>) -> CvrInputs {
+    fn cvr_inputs(
+        &self,
+        i: usize,
+        first: AcType,
+        second: Option<AcType>,
+        issuer_auth: &IssuerAuth,
+    ) -> CvrInputs {
         let s = &self.session;
         let st = &self.state;
         let r = &self.perso.risk;
@@ -60,16 +107,16 @@ impl<S: CardStore> Card<S> {
         CvrInputs {
             first: Some(first),
             second,
-            pin_performed: s.pin.performed,
+            pin_performed: s.pin.result != PinResult::NotPerformed,
             pin_enciphered: s.pin.enciphered,
-            pin_failed: s.pin.failed,
-            pin_successful: s.pin.successful,
+            pin_failed: s.pin.result == PinResult::Failed,
+            pin_successful: s.pin.result == PinResult::Successful,
             pin_try_counter: st.pin_try_counter,
             pin_limit_exceeded: st.pin_try_counter == 0,
             last_online_not_completed: st.last_online_not_completed,
             issuer_auth_failed_last: st.issuer_auth_failed_last,
-            issuer_auth_performed: s.issuer_auth_performed,
-            issuer_auth_failed: s.issuer_auth_failed,
+            issuer_auth_performed: issuer_auth.performed(),
+            issuer_auth_failed: issuer_auth.failed(),
             script_commands: st.script_commands_last,
             script_failed: st.script_failed_last,
             pin_changed: st.pin_changed_last,
@@ -83,20 +130,68 @@ impl<S: CardStore> Card<S> {
         }
     }
 
-    fn first_generate_ac(&mut self, i: usize, data: &[u8], rc: ReferenceControl) -> CmdResult {
+    /// The first GENERATE AC: an ARQC starts the online phase, a TC or AAC ends the
+    /// transaction. On an error the transaction stays where it was.
+    fn first_generate_ac(
+        &mut self,
+        i: usize,
+        data: &[u8],
+        rc: ReferenceControl,
+        pdol_values: Vec<u8>,
+    ) -> (CmdResult, TxPhase) {
         let app = &self.perso.apps[i];
-        let values = split_dol(&app.cdol1, data).ok_or(StatusWord::WrongLength)?;
+        let Some(values) = split_dol(&app.cdol1, data) else {
+            return (
+                Err(StatusWord::WrongLength),
+                TxPhase::Initiated { pdol_values },
+            );
+        };
         // the terminal's part of the AC data (Book 2 §8.1.1); AIP and ATC follow in compute_ac
         let tx_data: Vec<u8> = AC_DATA_ELEMENTS[..AC_TERMINAL_ELEMENTS]
             .iter()
             .flat_map(|&(t, l, _)| dol_value(&values, t, l))
             .collect();
         let un: [u8; 4] = dol_value(&values, 0x9F37, 4).try_into().unwrap_or([0; 4]);
-        let aid = app.aid.clone();
+        let c = match self.first_cryptogram(i, rc, &tx_data, un) {
+            Ok(c) => c,
+            Err(sw) => return (Err(sw), TxPhase::Initiated { pdol_values }),
+        };
+        let cda = CdaData {
+            pdol_values: &pdol_values,
+            cdol1_values: data,
+            cdol2_values: None,
+            un,
+        };
+        let response = self.ac_response(i, rc, &c, &cda);
+        let next = if c.result == AcType::Arqc {
+            TxPhase::Online(OnlineTx {
+                pdol_values,
+                first: FirstAc {
+                    ac: c.ac,
+                    un,
+                    cdol1_values: data.to_vec(),
+                    tx_data,
+                },
+                issuer_auth: IssuerAuth::NotPerformed,
+                script_commands: 0,
+            })
+        } else {
+            TxPhase::Offline
+        };
+        (response, next)
+    }
 
+    fn first_cryptogram(
+        &mut self,
+        i: usize,
+        rc: ReferenceControl,
+        tx_data: &[u8],
+        un: [u8; 4],
+    ) -> Result<Cryptogram, StatusWord> {
+        let aid = &self.perso.apps[i].aid;
         // Card action analysis (Book 3 §9.3; CCD Annex C): the card never returns more
         // than asked (AAC < ARQC < TC) and goes online when its risk checks say so.
-        let probe = self.cvr_inputs(i, AcType::Tc, None);
+        let probe = self.cvr_inputs(i, AcType::Tc, None, &IssuerAuth::NotPerformed);
         let r = &self.perso.risk;
         let wants_online = probe.lower_offline_exceeded
             || probe.go_online_next
@@ -105,7 +200,7 @@ impl<S: CardStore> Card<S> {
             || probe.script_failed
             || (probe.pin_limit_exceeded && r.online_if_pin_blocked);
         let declines = self.session.pin.limit_exceeded_now && r.decline_if_pin_blocked;
-        let result = if self.state.app_blocked(&aid) || rc.ac_type == AcType::Aac {
+        let result = if self.state.app_blocked(aid) || rc.ac_type == AcType::Aac {
             // A blocked application gives AAC only (Book 3 §6.5.1).
             AcType::Aac
         } else if rc.ac_type == AcType::Arqc {
@@ -118,9 +213,9 @@ impl<S: CardStore> Card<S> {
             AcType::Tc
         };
 
-        let cvr = self.cvr_inputs(i, result, None);
+        let cvr = self.cvr_inputs(i, result, None, &IssuerAuth::NotPerformed);
         let iad = cvr::iad(self.perso.cvn, self.perso.dki, &cvr);
-        let ac = self.compute_ac(i, &tx_data, un, &iad)?;
+        let ac = self.compute_ac(i, tx_data, un, &iad)?;
 
         // State changes of this GENERATE AC, durable before the answer.
         match result {
@@ -131,26 +226,41 @@ impl<S: CardStore> Card<S> {
             _ => {}
         }
         self.persist()?;
-        self.session.first_ac = Some(FirstAc {
-            ac_type: result,
-            ac,
-            un,
-            cdol1_values: data.to_vec(),
-            tx_data,
-        });
-        self.session.finished = result != AcType::Arqc;
-        self.ac_response(i, rc, result, ac, &iad, data, None)
+        Ok(Cryptogram { result, ac, iad })
     }
 
+    /// The second GENERATE AC ends the online transaction; on an error it stays online.
     fn second_generate_ac(
         &mut self,
         i: usize,
         data: &[u8],
         rc: ReferenceControl,
-        first: FirstAc,
-    ) -> CmdResult {
-        // Only after an ARQC, and only TC or AAC may be asked (Book 3 §6.5.5.4, §9.3).
-        if first.ac_type != AcType::Arqc || rc.ac_type == AcType::Arqc {
+        mut online: OnlineTx,
+    ) -> (CmdResult, TxPhase) {
+        match self.second_cryptogram(i, data, rc, &mut online) {
+            Ok(c) => {
+                let cda = CdaData {
+                    pdol_values: &online.pdol_values,
+                    cdol1_values: &online.first.cdol1_values,
+                    cdol2_values: Some(data),
+                    un: online.first.un,
+                };
+                let response = self.ac_response(i, rc, &c, &cda);
+                (response, TxPhase::Completed(online))
+            }
+            Err(sw) => (Err(sw), TxPhase::Online(online)),
+        }
+    }
+
+    fn second_cryptogram(
+        &mut self,
+        i: usize,
+        data: &[u8],
+        rc: ReferenceControl,
+        online: &mut OnlineTx,
+    ) -> Result<Cryptogram, StatusWord> {
+        // Only TC or AAC may be asked (Book 3 §6.5.5.4, §9.3).
+        if rc.ac_type == AcType::Arqc {
             return Err(StatusWord::ConditionsNotSatisfied);
         }
         let app = &self.perso.apps[i];
@@ -160,31 +270,34 @@ impl<S: CardStore> Card<S> {
         let tag91 = values
             .iter()
             .find(|(t, _)| *t == 0x91)
-            .map(|(_, v)| v.clone());
+            .map(|(_, v)| v.as_slice());
 
         // Issuer authentication inside the second GENERATE AC when no EXTERNAL
         // AUTHENTICATE came (Book 3 §6.5.5.3, Book 2 §8.2).
         if let Some(iad91) = tag91.filter(|v| v.iter().any(|&b| b != 0))
-            && !self.session.external_auth_done
+            && !matches!(online.issuer_auth, IssuerAuth::External(_))
         {
-            self.authenticate_issuer(&first, &iad91);
+            let check = check_arpc(&self.perso, self.state.atc, &online.first, iad91);
+            online.issuer_auth = IssuerAuth::InGenerateAc(check);
         }
-        let online = !arc_unable_online(&arc);
-        let mut csu: Option<Csu> = None;
-        if let Some(ArpcResponse::Csu { csu: b, .. }) = &self.session.issuer_auth {
-            csu = Some(Csu::from_bytes(*b));
-        }
-        let probe = self.cvr_inputs(i, AcType::Arqc, Some(AcType::Tc));
+        let auth = &online.issuer_auth;
+        let auth_failed = auth.failed();
+        let is_online = !arc_unable_online(&arc);
+        let csu = match auth.response() {
+            Some(ArpcResponse::Csu { csu: b, .. }) => Some(Csu::from_bytes(*b)),
+            _ => None,
+        };
+        let probe = self.cvr_inputs(i, AcType::Arqc, Some(AcType::Tc), auth);
         let issuer_approves = match csu {
             Some(c) => c.approved,
             None => arc_approved(&arc),
         };
         let result = if rc.ac_type == AcType::Aac || self.state.app_blocked(&aid) {
             AcType::Aac
-        } else if self.session.issuer_auth_failed {
+        } else if auth_failed {
             // A bad ARPC: decline (Book 2 §8.2, docs/emv.md §6.4).
             AcType::Aac
-        } else if online {
+        } else if is_online {
             if issuer_approves {
                 AcType::Tc
             } else {
@@ -201,7 +314,7 @@ impl<S: CardStore> Card<S> {
 
         // The Card Status Update, authenticated by the ARPC (Book 3 Annex C10;
         // docs/emv.md §5.7).
-        if let Some(c) = csu.filter(|_| !self.session.issuer_auth_failed) {
+        if let Some(c) = csu.filter(|_| !auth_failed) {
             if c.update_pin_try_counter {
                 self.state.pin_try_counter = c.pin_try_counter.min(self.perso.pin_try_limit);
             }
@@ -224,12 +337,12 @@ impl<S: CardStore> Card<S> {
                 CsuCounters::NoChange => {}
             }
         }
-        if online {
+        if is_online {
             // The online transaction completed (Book 3 Annex C, "last online transaction
             // not completed" cleared; the Last Online ATC Register updated).
             self.state.last_online_not_completed = false;
-            self.state.issuer_auth_failed_last = self.session.issuer_auth_failed;
-            if !self.session.issuer_auth_failed {
+            self.state.issuer_auth_failed_last = auth_failed;
+            if !auth_failed {
                 self.state.last_online_atc = self.state.atc;
                 if csu.is_none() {
                     self.state.consecutive_offline = 0;
@@ -239,10 +352,10 @@ impl<S: CardStore> Card<S> {
             self.state.consecutive_offline = self.state.consecutive_offline.saturating_add(1);
         }
 
-        let mut cvr = self.cvr_inputs(i, AcType::Arqc, Some(result));
-        cvr.unable_to_go_online = !online;
+        let mut cvr = self.cvr_inputs(i, AcType::Arqc, Some(result), &online.issuer_auth);
+        cvr.unable_to_go_online = !is_online;
         let iad = cvr::iad(self.perso.cvn, self.perso.dki, &cvr);
-        let mut tx = first.tx_data.clone();
+        let mut tx = online.first.tx_data.clone();
         // TVR and UN as the terminal sends them now (CDOL2), when it does.
         for (t, off, len) in [(0x95u32, 14usize, 5usize), (0x9F37, 25, 4)] {
             if let Some((_, v)) = values.iter().find(|(x, _)| *x == t)
@@ -251,34 +364,9 @@ impl<S: CardStore> Card<S> {
                 tx[off..off + len].copy_from_slice(v);
             }
         }
-        let ac = self.compute_ac(i, &tx, first.un, &iad)?;
+        let ac = self.compute_ac(i, &tx, online.first.un, &iad)?;
         self.persist()?;
-        self.session.finished = true;
-        self.ac_response(i, rc, result, ac, &iad, &first.cdol1_values, Some(data))
-    }
-
-    /// Verifies tag 91 against the first ARQC (method 1 or 2 per CVN) and records the
-    /// result in the session.
-    pub(crate) fn authenticate_issuer(&mut self, first: &FirstAc, tag91: &[u8]) -> bool {
-        self.session.issuer_auth_performed = true;
-        match cryptogram::verify_issuer_authentication_data(
-            self.perso.cvn,
-            &self.perso.keys.ac,
-            self.state.atc,
-            &first.un,
-            &first.ac,
-            tag91,
-        ) {
-            Ok(resp) => {
-                self.session.issuer_auth = Some(resp);
-                self.session.issuer_auth_failed = false;
-                true
-            }
-            Err(_) => {
-                self.session.issuer_auth_failed = true;
-                false
-            }
-        }
+        Ok(Cryptogram { result, ac, iad })
     }
 
     fn compute_ac(
@@ -303,17 +391,14 @@ impl<S: CardStore> Card<S> {
 
     /// Format 1 (80) or 2 (77) response, with a CDA signature when asked and possible
     /// (Book 3 §6.5.5.4; Book 2 §6.6.1: not for an AAC, AC then inside 9F4B).
-    #[allow(clippy::too_many_arguments)]
     fn ac_response(
         &mut self,
         i: usize,
         rc: ReferenceControl,
-        result: AcType,
-        ac: [u8; 8],
-        iad: &[u8],
-        cdol1_values: &[u8],
-        cdol2_values: Option<&[u8]>,
+        c: &Cryptogram,
+        cda_data: &CdaData<'_>,
     ) -> CmdResult {
+        let (result, ac, iad) = (c.result, c.ac, c.iad.as_slice());
         let app = &self.perso.apps[i];
         let cid = result.bits();
         let atc = self.state.atc.to_be_bytes();
@@ -325,17 +410,12 @@ impl<S: CardStore> Card<S> {
                 tlvs.extend(encode_tlv(Tag::new(0x9F36), &atc));
                 tlvs.extend(encode_tlv(Tag::new(0x9F10), iad));
                 let hash = oda::cda_transaction_data_hash(
-                    &self.session.pdol_values,
-                    cdol1_values,
-                    cdol2_values,
+                    cda_data.pdol_values,
+                    cda_data.cdol1_values,
+                    cda_data.cdol2_values,
                     &tlvs,
                 );
-                let un = self
-                    .session
-                    .first_ac
-                    .as_ref()
-                    .map(|f| f.un)
-                    .unwrap_or_default();
+                let un = cda_data.un;
                 let dn: [u8; 8] = self.rng.bytes();
                 let sdad = oda::sign_cda(
                     icc,

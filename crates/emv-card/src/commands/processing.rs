@@ -5,7 +5,7 @@ use emv_apdu::{CommandView, Response, StatusWord};
 use emv_tlv::{Tag, encode_tlv};
 
 use crate::Card;
-use crate::card::{CmdResult, Selected};
+use crate::card::{CmdResult, Selected, TxPhase};
 use crate::store::CardStore;
 
 /// Data objects a terminal may read with GET DATA when the profile defines them (Book 3
@@ -18,7 +18,7 @@ impl<S: CardStore> Card<S> {
     pub(crate) fn get_processing_options(&mut self, view: &CommandView<'_>) -> CmdResult {
         let i = self.app_index().ok_or(StatusWord::ConditionsNotSatisfied)?;
         // One GET PROCESSING OPTIONS per transaction (Book 3 §6.5.8.1).
-        if self.session.gpo_done {
+        if !matches!(self.session.phase, TxPhase::Ready) {
             return Err(StatusWord::ConditionsNotSatisfied);
         }
         let app = &self.perso.apps[i];
@@ -41,8 +41,7 @@ impl<S: CardStore> Card<S> {
             .ok_or(StatusWord::ConditionsNotSatisfied)?;
         self.state.atc = atc;
         self.persist()?;
-        self.session.gpo_done = true;
-        self.session.pdol_values = pdol_values;
+        self.session.phase = TxPhase::Initiated { pdol_values };
         let app = &self.perso.apps[i];
         // Response format 1 (80: AIP ‖ AFL) or 2 (77: 82, 94), Book 3 §6.5.8.4.
         let data = if app.response_format == 1 {

@@ -11,7 +11,7 @@ use emv_crypto::offline_pin::{self, card_status_word};
 use emv_crypto::pinblock::{self, Pin, PinBlockFormat};
 
 use crate::Card;
-use crate::card::CmdResult;
+use crate::card::{CmdResult, PinResult};
 use crate::store::CardStore;
 
 impl<S: CardStore> Card<S> {
@@ -23,7 +23,7 @@ impl<S: CardStore> Card<S> {
         }
         // A blocked PIN is refused without looking at the data (Book 3 §6.5.12.4).
         if self.state.pin_try_counter == 0 {
-            self.session.pin.performed = true;
+            self.session.pin.attempted(false);
             return Err(StatusWord::AuthMethodBlocked);
         }
         // Control nibble 2, length 4–12, BCD digits, F filler; else 6A80 and no try
@@ -46,8 +46,7 @@ impl<S: CardStore> Card<S> {
             return Err(StatusWord::ConditionsNotSatisfied);
         };
         if self.state.pin_try_counter == 0 {
-            self.session.pin.performed = true;
-            self.session.pin.enciphered = true;
+            self.session.pin.attempted(true);
             return Err(StatusWord::AuthMethodBlocked);
         }
         // Without a challenge issued by the command just before, the ICC UN cannot
@@ -67,8 +66,7 @@ impl<S: CardStore> Card<S> {
 
     /// The comparison with the counter rules of Book 3 §6.5.12.4 and docs/emv.md §4.4.
     fn check_pin(&mut self, candidate: &Pin, enciphered: bool) -> CmdResult {
-        self.session.pin.performed = true;
-        self.session.pin.enciphered |= enciphered;
+        self.session.pin.attempted(enciphered);
         let before = self.state.pin_try_counter;
         // 1. Decrement and make it durable before comparing.
         self.state.pin_try_counter = before.saturating_sub(1);
@@ -83,14 +81,12 @@ impl<S: CardStore> Card<S> {
             // 3. Correct: the counter goes back to the limit (only consecutive failures
             //    block), then durable.
             self.state.pin_try_counter = self.perso.pin_try_limit;
-            self.session.pin.successful = true;
-            self.session.pin.failed = false;
+            self.session.pin.result = PinResult::Successful;
             // If this write fails the durable counter stays one lower: safe side.
             let _ = self.persist();
             Ok(Response::success(Vec::new()))
         } else {
-            self.session.pin.failed = true;
-            self.session.pin.successful = false;
+            self.session.pin.result = PinResult::Failed;
             let left = self.state.pin_try_counter;
             if left == 0 {
                 // 63C0: the PIN just became blocked (docs/emv.md §4.4).

@@ -10,7 +10,9 @@ use emv_crypto::Cvn;
 use emv_crypto::cryptogram::{self, AcData};
 use emv_crypto::keys::TdesKey;
 use emv_crypto::pinblock::Pin;
-use emv_crypto::script::{IccKeys, ScriptCommand, ScriptContext, build_script_command};
+use emv_crypto::script::{
+    IccKeys, ScriptCommand, ScriptContext, build_script_command, command_mac,
+};
 use emv_tlv::Tag;
 
 pub fn perso(name: &str) -> Arc<Personalisation> {
@@ -204,6 +206,24 @@ impl Issuer {
     pub fn script(&self, atc: u16, arqc: [u8; 8], index: u32, cmd: &ScriptCommand) -> Vec<u8> {
         let ctx = ScriptContext::new(self.cvn, atc, arqc).command(index);
         build_script_command(&self.keys, &ctx, cmd).unwrap()
+    }
+
+    /// Any command `header ‖ Lc ‖ data ‖ MAC`, MACed as the CVN specifies (for malformed
+    /// script commands with a valid MAC); `lc` overrides the Lc byte.
+    pub fn secured(
+        &self,
+        atc: u16,
+        arqc: [u8; 8],
+        index: u32,
+        header: [u8; 4],
+        data: &[u8],
+    ) -> Vec<u8> {
+        let ctx = ScriptContext::new(self.cvn, atc, arqc).command(index);
+        let (smi, _) = ctx.session_keys(&self.keys).unwrap();
+        let lc = u8::try_from(data.len() + 8).unwrap();
+        let h5 = [header[0], header[1], header[2], header[3], lc];
+        let mac = command_mac(&smi, &ctx.mac_input(&h5, data)).unwrap();
+        [&h5[..], data, &mac[..]].concat()
     }
 
     pub fn pin_change(new: &str) -> ScriptCommand {

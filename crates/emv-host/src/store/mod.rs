@@ -1,0 +1,193 @@
+//! The store interface (docs/issuer-host.md §9): where cards, scripts, the journal and the
+//! audit live. The rules ([`crate::rules`]) never see it; the service runs each request
+//! in one [`Store::write`] transaction, loads what the rules need through [`StoreTx`] and
+//! applies their [`Effects`] there.
+//!
+//! A backend implements both traits; [`SqliteStore`] is the one today. The contract a
+//! networked backend (several host processes on one database) keeps as well:
+//! - everything a [`Store::write`] closure does commits together, and only then does the
+//!   caller get its answer; an `Err` from the closure leaves nothing behind;
+//! - [`StoreTx::card_for_update`] locks the card until the transaction ends (SQLite:
+//!   `BEGIN IMMEDIATE` holds the database's write lock before anything is read; a server
+//!   database: `SELECT … FOR UPDATE`, or `SERIALIZABLE` with a retry), so two requests
+//!   never both read the same counter and both write it back;
+//! - errors are the crate's [`Error`]: a backend maps its driver's errors into
+//!   [`Error::Store`] (no driver type crosses these traits).
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+pub use sqlite::group_commit::MAX_BATCH;
+pub use sqlite::schema::{DB_FILE, SCHEMA_VERSION, SyncMode, db_path, migrate, open_connection};
+
+use crate::Error;
+use crate::audit::{AuditEntry, AuditRecord};
+use crate::pin::PinRecord;
+use crate::provision::{CardStatus, Plastic, PlasticStatus};
+use crate::rules::{
+    Approval, AuthorisationId, CardId, CardRecord, CardRef, CardState, CardSummary, Effects,
+    JournalEntry, NewScript, ScriptChange, ScriptId, ScriptRow,
+};
+
+/// A storage backend.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `work` in one read-write transaction and returns its result once committed.
+    /// An `Err` from `work` rolls back all it did.
+    fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, Error> + Send + 'static;
+
+    /// Runs `work` in a read-only transaction (one consistent snapshot); nothing it does
+    /// is kept.
+    fn read<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, Error>;
+
+    /// The card's online PIN counter, status and number of open scripts, in one read;
+    /// `None` when the reference finds no card or, without a PSN, several.
+    fn card_summary(&self, card: &CardRef) -> Result<Option<CardSummary>, Error>;
+}
+
+/// A card as provisioning writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCard<'a> {
+    /// PAN.
+    pub pan: &'a str,
+    /// PAN sequence number.
+    pub psn: &'a str,
+    /// Application expiry YYMM.
+    pub expiry: &'a str,
+    /// Cryptogram version's name.
+    pub cvn: &'static str,
+    /// The ICC master keys, sealed.
+    pub icc_keys: &'a str,
+    /// The PIN's verification data.
+    pub pin: &'a PinRecord,
+    /// Online PIN try limit (and the counter of a new or reset card).
+    pub online_pin_try_limit: u8,
+    /// The chip's PIN Try Limit.
+    pub offline_pin_try_limit: u8,
+    /// Issuer status.
+    pub status: CardStatus,
+    /// Open-to-buy, minor units.
+    pub open_to_buy: i64,
+    /// Account currency.
+    pub currency: u16,
+    /// When.
+    pub at: i64,
+}
+
+/// One transaction's view of the store: typed reads and writes, nothing else.
+pub trait StoreTx {
+    // -- cards
+
+    /// The card `card` names: [`Error::UnknownCard`] if none, [`Error::AmbiguousCard`]
+    /// if the PAN alone names several.
+    fn find_card(&mut self, card: &CardRef) -> Result<CardRecord, Error>;
+
+    /// [`Self::find_card`], locking the card until the transaction ends: every
+    /// read-modify-write of a card starts here.
+    fn card_for_update(&mut self, card: &CardRef) -> Result<CardRecord, Error>;
+
+    /// Writes the card's state back whole; `touched_at` also sets its `updated_at`.
+    fn update_card(
+        &mut self,
+        card: CardId,
+        state: &CardState,
+        touched_at: Option<i64>,
+    ) -> Result<(), Error>;
+
+    // -- plastics
+
+    /// The card's plastics, by expiry then id.
+    fn plastics(&mut self, card: CardId) -> Result<Vec<Plastic>, Error>;
+
+    /// The card's plastics with this expiry: id and status.
+    fn plastics_with_expiry(
+        &mut self,
+        card: CardId,
+        expiry: &str,
+    ) -> Result<Vec<(String, PlasticStatus)>, Error>;
+
+    /// The card and status of a plastic.
+    fn plastic(&mut self, plastic_id: &str) -> Result<Option<(CardRef, PlasticStatus)>, Error>;
+
+    // -- scripts
+
+    /// The card's open scripts (pending or sent), oldest first.
+    fn scripts_open(&mut self, card: CardId) -> Result<Vec<ScriptRow>, Error>;
+
+    /// The card's `limit` newest scripts, oldest first.
+    fn scripts_recent(&mut self, card: CardId, limit: u32) -> Result<Vec<ScriptRow>, Error>;
+
+    /// Queues a script (superseding the open ones when it says so); its id.
+    fn queue_script(&mut self, card: CardId, script: NewScript, at: i64)
+    -> Result<ScriptId, Error>;
+
+    /// Records what happened to a script.
+    fn update_script(&mut self, script: ScriptId, change: &ScriptChange) -> Result<(), Error>;
+
+    // -- journal and audit
+
+    /// Journals an authorisation.
+    fn insert_authorisation(&mut self, card: CardId, entry: &JournalEntry<'_>)
+    -> Result<(), Error>;
+
+    /// The newest approval of the card with this STAN not reversed yet.
+    fn approval(&mut self, card: CardId, stan: u32) -> Result<Option<Approval>, Error>;
+
+    /// Marks an approval reversed.
+    fn mark_reversed(&mut self, id: AuthorisationId) -> Result<(), Error>;
+
+    /// Writes an audit record.
+    fn insert_audit(&mut self, record: &AuditRecord<'_>) -> Result<(), Error>;
+
+    /// The newest `limit` audit records, newest first.
+    fn audit_log(&mut self, limit: u32) -> Result<Vec<AuditEntry>, Error>;
+
+    // -- provisioning
+
+    /// The card with exactly this PAN and PSN.
+    fn card_id(&mut self, pan: &str, psn: &str) -> Result<Option<CardId>, Error>;
+
+    /// A new card, its counter at the limit.
+    fn insert_card(&mut self, card: &NewCard<'_>) -> Result<CardId, Error>;
+
+    /// Keys, expiry, limits and currency refreshed; PIN, counters (the online one at most
+    /// the new limit), balance, chip knowledge and scripts kept.
+    fn refresh_card(&mut self, id: CardId, card: &NewCard<'_>) -> Result<(), Error>;
+
+    /// Everything set to the provisioning data, chip knowledge and the stored answer
+    /// forgotten, open scripts superseded, plastics removed.
+    fn reset_card(&mut self, id: CardId, card: &NewCard<'_>) -> Result<(), Error>;
+
+    /// The card a plastic id belongs to.
+    fn plastic_owner(&mut self, plastic_id: &str) -> Result<Option<CardId>, Error>;
+
+    /// Adds a plastic to a card.
+    fn insert_plastic(&mut self, card: CardId, plastic: &Plastic) -> Result<(), Error>;
+
+    /// Refreshes a plastic's expiry (its status stays).
+    fn set_plastic_expiry(&mut self, plastic_id: &str, expiry: &str) -> Result<(), Error>;
+
+    /// Applies a decision's effects to `card`.
+    fn apply(&mut self, card: CardId, effects: &Effects<'_>) -> Result<(), Error> {
+        if let Some(state) = effects.card {
+            self.update_card(card, state, effects.touched_at)?;
+        }
+        for (id, change) in &effects.scripts {
+            self.update_script(*id, change)?;
+        }
+        if let Some(entry) = &effects.journal {
+            self.insert_authorisation(card, entry)?;
+        }
+        if let Some(id) = effects.reversed {
+            self.mark_reversed(id)?;
+        }
+        if let Some(record) = &effects.audit {
+            self.insert_audit(record)?;
+        }
+        Ok(())
+    }
+}
