@@ -261,6 +261,37 @@ pub struct Advice {
     pub icc_data: Vec<u8>,
 }
 
+impl AuthRequest {
+    /// A card-not-present purchase (e-commerce: no chip data, no terminal), as an issuer's
+    /// own channels and test tools send it: ISO 8583 channel "e-commerce", DE 55 absent,
+    /// the online PIN block if the channel captured one.
+    pub fn card_not_present(
+        pan: &str,
+        amount: u64,
+        currency: u16,
+        country: u16,
+        pin: Option<PinData>,
+    ) -> Self {
+        AuthRequest {
+            message_type: MessageType::AuthorisationRequest,
+            pan: pan.into(),
+            psn: None,
+            expiry: None,
+            transaction_type: TransactionType::Purchase,
+            amount,
+            amount_other: 0,
+            currency,
+            channel: Channel::Ecommerce,
+            terminal_type: 0,
+            terminal_country: country,
+            terminal_id: String::new(),
+            stan: 0,
+            pin,
+            icc_data: Vec::new(),
+        }
+    }
+}
+
 /// Why the terminal could not get an answer from the host: the kernel then follows
 /// "unable to go online" (EMV 4.4 Book 4 §10.7, default action codes).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

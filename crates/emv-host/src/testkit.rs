@@ -413,21 +413,6 @@ pub fn pin_block_iso4(pin: &str, pan: &str) -> Result<PinData, Error> {
 
 /// A card-not-present request (no chip data), optionally with an online PIN (format 0).
 pub fn card_not_present(pan: &str, amount: u64, pin: Option<&str>) -> Result<AuthRequest, Error> {
-    Ok(AuthRequest {
-        message_type: MessageType::AuthorisationRequest,
-        pan: pan.into(),
-        psn: None,
-        expiry: None,
-        transaction_type: TransactionType::Purchase,
-        amount,
-        amount_other: 0,
-        currency: 978,
-        channel: Channel::Ecommerce,
-        terminal_type: 0,
-        terminal_country: 250,
-        terminal_id: String::new(),
-        stan: 0,
-        pin: pin.map(|p| pin_block_iso0(p, pan)).transpose()?,
-        icc_data: Vec::new(),
-    })
+    let pin = pin.map(|p| pin_block_iso0(p, pan)).transpose()?;
+    Ok(AuthRequest::card_not_present(pan, amount, 978, 250, pin))
 }

@@ -23,10 +23,10 @@
 //! 7. TSI "Cardholder verification was performed" whenever the list had rules.
 
 use emv_apdu::{StatusWord, Transport, commands};
-use emv_auth::{Host, PinData};
+use emv_auth::Host;
 use emv_crypto::oda::{self, RsaPublicKey};
 use emv_crypto::offline_pin::{self, OfflinePin};
-use emv_crypto::pinblock::{self, Fill, PinBlockFormat};
+use emv_crypto::pinblock::Fill;
 use emv_tlv::bits::{
     Aip, CvRule, CvmCode, CvmCondition, CvmList, CvmResults, TerminalCapabilities as Caps, Tsi, Tvr,
 };
@@ -37,7 +37,6 @@ use crate::error::KernelError;
 use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
 use crate::pinpad::{PinEntry, PinKind, PinPad, PinPadStatus, PinPrompt};
-use crate::profile::PinKey;
 use crate::util::{cn_digits, from_bcd, hex};
 
 /// Most offline PIN entries asked for one CVM (a card counts down from at most 15).
@@ -908,21 +907,10 @@ where
         let mut nibbles = vec![0u8; 16];
         self.rng.fill(&mut nibbles);
         let fill = Fill::Nibbles(nibbles.iter().map(|n| n & 0x0F).collect());
-        let block = match &cfg.key {
-            PinKey::Tdes(k) => {
-                pinblock::encrypt_pin_block(k, PinBlockFormat::Iso0, &pin, Some(&pan), &fill)
-                    .map(|b| b.to_vec())
-            }
-            PinKey::Aes(k) => {
-                pinblock::encrypt_pin_block_iso4(k, &pin, &pan, &fill).map(|b| b.to_vec())
-            }
-        }
-        .map_err(|e| KernelError::terminate(format!("building the online PIN block: {e}")))?;
-        self.online_pin = Some(PinData {
-            pin_block: block,
-            format: cfg.key.format(),
-            key_id: cfg.key_id.clone(),
-        });
+        let data = cfg
+            .pin_block(&pin, &pan, &fill)
+            .map_err(|e| KernelError::terminate(format!("building the online PIN block: {e}")))?;
+        self.online_pin = Some(data);
         // Book 3 §10.5.2: 'Online PIN entered'; cardholder verification is considered
         // successful and complete; CVM Result 'unknown' (Book 4 Annex A4).
         self.set_tvr(

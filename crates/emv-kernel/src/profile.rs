@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use emv_crypto::{AesKey, TdesKey};
+use emv_auth::PinData;
+use emv_crypto::pinblock::{self, Fill, Pin, PinBlockFormat};
+use emv_crypto::{AesKey, CryptoError, TdesKey};
 use emv_tlv::Tag;
 use emv_tlv::bits::{AdditionalTerminalCapabilities, TerminalCapabilities, TerminalType};
 use serde::Deserialize;
@@ -85,6 +87,27 @@ pub struct OnlinePinKey {
     pub key_id: String,
     /// The key.
     pub key: PinKey,
+}
+
+impl OnlinePinKey {
+    /// The online PIN block of `pin` for `pan` under this key, as the host receives it:
+    /// ISO 9564-1 format 0 under TDES or format 4 under AES, the fill from `fill`.
+    pub fn pin_block(&self, pin: &Pin, pan: &str, fill: &Fill) -> Result<PinData, CryptoError> {
+        let block = match &self.key {
+            PinKey::Tdes(k) => {
+                pinblock::encrypt_pin_block(k, PinBlockFormat::Iso0, pin, Some(pan), fill)
+                    .map(|b| b.to_vec())
+            }
+            PinKey::Aes(k) => {
+                pinblock::encrypt_pin_block_iso4(k, pin, pan, fill).map(|b| b.to_vec())
+            }
+        }?;
+        Ok(PinData {
+            pin_block: block,
+            format: self.key.format(),
+            key_id: self.key_id.clone(),
+        })
+    }
 }
 
 /// One application the terminal supports (Book 1 §12.3.1: the terminal's list of AIDs,

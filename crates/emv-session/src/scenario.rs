@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use emv_auth::TransactionType;
+use emv_auth::{AuthRequest, TransactionType};
+use emv_crypto::pinblock::{Fill, Pin};
 use emv_host::{CardStatus, HostKeys, Issuer, PinResetMode};
 use emv_kernel::{
     Kernel, KernelConfig, Outcome, Profile, ScriptedPinPad, TransactionDate, TransactionParams,
@@ -911,9 +912,13 @@ fn host_call(
             (o.message.clone(), to_json(&o))
         }
         HostCall::ChangePin(pin) => {
-            // The back office sends the new PIN as an ISO 9564 format 0 block under the
-            // TEST terminal key, as a PIN pad would (emv-host change-pin API).
-            let block = emv_host::testkit::pin_block_iso0(pin, &card.pan)?;
+            // The back office sends the new PIN as an ISO 9564-1 format 0 block under the
+            // TEST terminal PIN key, as the attended POS's PIN pad would (docs/issuer-host.md
+            // §7, change-pin API).
+            let key = Profile::builtin("pos-attended")?
+                .online_pin
+                .ok_or_else(|| SessionError::Input("pos-attended has no online PIN key".into()))?;
+            let block = key.pin_block(&Pin::new(pin)?, &card.pan, &Fill::Random)?;
             let o = host.change_pin(&card, &block)?;
             (o.message.clone(), to_json(&o))
         }
@@ -947,7 +952,8 @@ fn host_call(
             ("the card is active again at the host".into(), to_json(&v))
         }
         HostCall::Ecommerce(amount) => {
-            let req = emv_host::testkit::card_not_present(&card.pan, *amount, None)?;
+            // the test cards' account: EUR (978) at a French merchant (250)
+            let req = AuthRequest::card_not_present(&card.pan, *amount, 978, 250, None);
             let r = emv_auth::Host::authorise(host, &req)?;
             (
                 format!(
