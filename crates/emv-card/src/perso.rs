@@ -152,6 +152,94 @@ const TAG_PDOL: u32 = 0x9F38;
 const TAG_PTC: u32 = 0x9F17;
 const TAG_ATC: u32 = 0x9F36;
 
+/// What the `[card]` section gives once checked.
+struct CardChecks {
+    expiry: (u8, u8),
+    effective: Option<(u8, u8)>,
+    initial_pin: Pin,
+    initial_ptc: u8,
+}
+
+/// `[card]`: PAN and PSN (EMV 4.4 Book 3 Annex A: 5A cn ≤ 19, 5F34 n2), dates, service
+/// code, the PIN (ISO 9564-1: 4-12 digits), PIN Try Limit 1-15 and the starting counter.
+fn check_card(cx: &Ctx<'_>, c: &crate::profile::CardSection) -> Result<CardChecks, CardError> {
+    emv_crypto::kdf::validate_pan(&c.pan).map_err(|e| cx.err("card.pan", e.to_string()))?;
+    emv_crypto::kdf::validate_psn(&c.psn).map_err(|e| cx.err("card.psn", e.to_string()))?;
+    let expiry = cx.yymm("card.expiry", &c.expiry)?;
+    let effective = c
+        .effective
+        .as_deref()
+        .map(|e| cx.yymm("card.effective", e))
+        .transpose()?;
+    cx.digits("card.service_code", &c.service_code, 3..=3)?;
+    let initial_pin = Pin::new(&c.pin).map_err(|e| cx.err("card.pin", e.to_string()))?;
+    if !(1..=15).contains(&c.pin_try_limit) {
+        return Err(cx.err(
+            "card.pin_try_limit",
+            format!("{} is not 1–15", c.pin_try_limit),
+        ));
+    }
+    let initial_ptc = c.pin_try_counter.unwrap_or(c.pin_try_limit);
+    if initial_ptc > c.pin_try_limit {
+        return Err(cx.err(
+            "card.pin_try_counter",
+            format!(
+                "{initial_ptc} is above the PIN Try Limit {}",
+                c.pin_try_limit
+            ),
+        ));
+    }
+    Ok(CardChecks {
+        expiry,
+        effective,
+        initial_pin,
+        initial_ptc,
+    })
+}
+
+/// The card's keys, derived from the issuer master keys of `[keys]` for its CVN.
+fn icc_keys(cx: &Ctx<'_>, file: &ProfileFile, cvn: Cvn) -> Result<IccKeys, CardError> {
+    let key = |field: &str, s: &str| {
+        TdesKey::from_hex(s.trim()).map_err(|e| cx.err(field, e.to_string()))
+    };
+    let imk_ac = key("keys.imk_ac", &file.keys.imk_ac)?;
+    let imk_smi = key("keys.imk_smi", &file.keys.imk_smi)?;
+    let imk_smc = key("keys.imk_smc", &file.keys.imk_smc)?;
+    let c = &file.card;
+    Ok(IccKeys::derive(
+        cvn,
+        &imk_ac,
+        &imk_smi,
+        &imk_smc,
+        &c.pan,
+        Some(&c.psn),
+    )?)
+}
+
+/// `[risk]` (lower ≤ upper consecutive offline limit, Book 3 §10.6.3) and `[host]`
+/// (plastic expiry dates, the host's PIN verification method).
+fn check_risk_and_host(cx: &Ctx<'_>, file: &ProfileFile) -> Result<(), CardError> {
+    if file.risk.lower_consecutive_offline_limit > file.risk.upper_consecutive_offline_limit {
+        return Err(cx.err(
+            "risk.lower_consecutive_offline_limit",
+            "is above risk.upper_consecutive_offline_limit",
+        ));
+    }
+    for (i, p) in file.host.plastics.iter().enumerate() {
+        cx.yymm(&format!("host.plastics[{i}].expiry"), &p.expiry)?;
+    }
+    if !["pvv", "ibm3624", "encrypted"].contains(&file.host.pin_verification.as_str()) {
+        return Err(cx.err(
+            "host.pin_verification",
+            format!(
+                "{:?}: expected pvv, ibm3624 or encrypted",
+                file.host.pin_verification
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `[oda]`: the test CA index and the issuer's, ICC's and PIN encipherment keys by name.
 fn oda_keys(
     cx: &Ctx<'_>,
@@ -390,59 +478,16 @@ impl Personalisation {
         if matches!(cvn, Cvn::Interac133) {
             return Err(cx.err("cvn", "interac-133 cards are not modelled"));
         }
-        emv_crypto::kdf::validate_pan(&c.pan).map_err(|e| cx.err("card.pan", e.to_string()))?;
-        emv_crypto::kdf::validate_psn(&c.psn).map_err(|e| cx.err("card.psn", e.to_string()))?;
-        let (exp_yy, exp_mm) = cx.yymm("card.expiry", &c.expiry)?;
-        let effective = c
-            .effective
-            .as_deref()
-            .map(|e| cx.yymm("card.effective", e))
-            .transpose()?;
-        cx.digits("card.service_code", &c.service_code, 3..=3)?;
-        let initial_pin = Pin::new(&c.pin).map_err(|e| cx.err("card.pin", e.to_string()))?;
-        if !(1..=15).contains(&c.pin_try_limit) {
-            return Err(cx.err(
-                "card.pin_try_limit",
-                format!("{} is not 1–15", c.pin_try_limit),
-            ));
-        }
-        let mut initial_ptc = c.pin_try_counter.unwrap_or(c.pin_try_limit);
-        if initial_ptc > c.pin_try_limit {
-            return Err(cx.err(
-                "card.pin_try_counter",
-                format!(
-                    "{initial_ptc} is above the PIN Try Limit {}",
-                    c.pin_try_limit
-                ),
-            ));
-        }
+        let CardChecks {
+            expiry: (exp_yy, exp_mm),
+            effective,
+            initial_pin,
+            mut initial_ptc,
+        } = check_card(&cx, c)?;
         let [dki] = cx.hex_n::<1>("card.dki", &c.dki)?;
-        let key = |field: &str, s: &str| {
-            TdesKey::from_hex(s.trim()).map_err(|e| cx.err(field, e.to_string()))
-        };
-        let imk_ac = key("keys.imk_ac", &file.keys.imk_ac)?;
-        let imk_smi = key("keys.imk_smi", &file.keys.imk_smi)?;
-        let imk_smc = key("keys.imk_smc", &file.keys.imk_smc)?;
-        let keys = IccKeys::derive(cvn, &imk_ac, &imk_smi, &imk_smc, &c.pan, Some(&c.psn))?;
+        let keys = icc_keys(&cx, &file, cvn)?;
         let mut initial_atc = c.atc;
-        if file.risk.lower_consecutive_offline_limit > file.risk.upper_consecutive_offline_limit {
-            return Err(cx.err(
-                "risk.lower_consecutive_offline_limit",
-                "is above risk.upper_consecutive_offline_limit",
-            ));
-        }
-        for (i, p) in file.host.plastics.iter().enumerate() {
-            cx.yymm(&format!("host.plastics[{i}].expiry"), &p.expiry)?;
-        }
-        if !["pvv", "ibm3624", "encrypted"].contains(&file.host.pin_verification.as_str()) {
-            return Err(cx.err(
-                "host.pin_verification",
-                format!(
-                    "{:?}: expected pvv, ibm3624 or encrypted",
-                    file.host.pin_verification
-                ),
-            ));
-        }
+        check_risk_and_host(&cx, &file)?;
 
         let (ca_index, issuer_key, icc_key, pin_key) = match &file.oda {
             Some(o) => {
