@@ -16,7 +16,12 @@
 //! The crash itself is `crates/emv-card/tests/crash.rs`'s: the test re-executes its own
 //! binary (`--exact scenario_crash_child`) with the crash point in the environment, and the
 //! write hook aborts the process there.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

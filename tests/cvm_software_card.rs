@@ -9,7 +9,12 @@
 //!
 //! A failing case prints its name, the field, the expected and the actual value, and the
 //! CV Rule trace of the kernel.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -2,7 +2,12 @@
 //! the outcome's journal holds, in order, with the stage of each exchange, the issuer's
 //! answer and the script results; the trace recorder and a planned card pull consume the
 //! same stream.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use emv_apdu::TransportError;
 use emv_auth::TransactionType;

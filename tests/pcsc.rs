@@ -4,7 +4,12 @@
 //! pcsc`). Without pcscd the tests say so on stderr and pass, unless
 //! `EMVBENCH_REQUIRE_PCSC=1` (CI), which makes them fail instead.
 #![cfg(feature = "pcsc")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::io::Write as _;
 

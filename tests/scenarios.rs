@@ -4,7 +4,12 @@
 //!
 //! Re-record the traces after an intended change with
 //! `cargo run -- scenario run scenarios/*.toml --record-dir apdu-traces`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::path::{Path, PathBuf};
 

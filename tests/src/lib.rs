@@ -6,6 +6,7 @@
 //!
 //! [`stage_of`]: the transaction stage a command of the APDU log was sent in (the fault
 //! injection tests check that a transaction ends at the stage of the command that failed).
+#![allow(clippy::too_many_lines)] // test tables read top to bottom
 
 use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, ResponseCode};
 use emv_card::Personalisation;

@@ -1,4 +1,5 @@
 //! Property tests: encode/parse round trips and parser robustness.
+#![allow(clippy::too_many_lines)] // test tables read top to bottom
 
 use emv_apdu::{ApduCase, Command, CommandView, LengthForm, Response, ResponseView, StatusWord};
 use proptest::prelude::*;

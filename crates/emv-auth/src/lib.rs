@@ -6,6 +6,7 @@
 //! Byte fields serialise as upper-case hex strings so the JSON forms are readable.
 //! Pure: no I/O.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::too_many_lines))] // test tables read top to bottom
 
 use std::fmt;
 

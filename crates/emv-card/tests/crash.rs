@@ -4,7 +4,7 @@
 //!
 //! The test re-executes its own binary as the child (`--exact crash_child`) with the
 //! crash point in the environment; the child aborts the process at that point.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod common;
 

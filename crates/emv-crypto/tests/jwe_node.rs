@@ -3,6 +3,7 @@
 //! and to keys Node generates and exports as JWK (the browser's "View PIN" flow).
 //!
 //! Skips with a loud message when `node` is not on PATH, unless `EMVBENCH_REQUIRE_NODE=1`.
+#![allow(clippy::too_many_lines)] // test tables read top to bottom
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! The HTTP API through `tower::ServiceExt::oneshot` (no port), and the `HttpHost`
 //! client against a real listener.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 use axum::Router;
 use axum::body::Body;

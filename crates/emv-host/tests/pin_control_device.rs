@@ -9,7 +9,12 @@
 //!
 //! Without `node` (or `chromium`) the tests are skipped loudly; `EMVBENCH_REQUIRE_NODE=1` /
 //! `EMVBENCH_REQUIRE_BROWSER=1` make them mandatory (CI sets both).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::collections::HashMap;
 use std::io::Write;

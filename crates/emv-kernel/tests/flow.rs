@@ -3,7 +3,7 @@
 //! restrictions (§10.4), terminal risk management (§10.6), action analysis and GENERATE AC
 //! (§10.7, §10.8), online processing, issuer authentication and scripts (§10.9-10.11).
 //! Every test checks that the card's whole script was consumed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 use emv_apdu::commands::{self, AcType};
 use emv_auth::{ResponseCode, TransactionType};

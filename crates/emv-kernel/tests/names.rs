@@ -1,5 +1,6 @@
 //! The outcome object's names (`docs/formats.md`): what `name()` prints is what the JSON
 //! says, for every value of the enums that have both.
+#![allow(clippy::too_many_lines)] // test tables read top to bottom
 
 use emv_kernel::outcome::{CvmPerformed, OutcomeKind};
 

@@ -6,7 +6,12 @@
 //!
 //! Run: `cargo bench -p emv-session --bench transaction` (add `-- --quick` for a short run).
 // Fixed, known-good inputs: a failure here is a bug in the bench itself.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    clippy::too_many_lines
+)]
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Property tests: parse ∘ encode is the identity on canonical input, raw bytes are kept on
 //! non-canonical input, DOL build then split gives the values back, and no input panics.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 use emv_tlv::{Builder, Dol, DolEntry, Format, Tag, TlvErrorKind, encode_length, parse_all};
 use proptest::prelude::*;

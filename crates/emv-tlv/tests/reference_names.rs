@@ -2,7 +2,7 @@
 //! notes (docs/emv.md §2.2-§2.4, §3.1-§3.2, after EMV 4.4 Book 3 Annex C
 //! and Book 4 Annex A4) decodes to its name. The expected names are copied here from that
 //! table so the test stands alone.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 use emv_tlv::bits::{CvmCode, CvmCondition, CvmResult, Describe, Tsi, Tvr};
 

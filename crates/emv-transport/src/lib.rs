@@ -11,6 +11,7 @@
 //! The kernel only sees [`emv_apdu::Transport`]; the T=0 `61xx`/`6Cxx` loop stays in
 //! [`emv_apdu::exchange`].
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::too_many_lines))] // test tables read top to bottom
 
 pub mod atr;
 #[cfg(feature = "pcsc")]

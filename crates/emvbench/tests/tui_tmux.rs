@@ -5,7 +5,12 @@
 //!
 //! Needs Debian's `tmux`; without it the test says so and passes, unless
 //! `EMVBENCH_REQUIRE_TMUX=1` (CI sets it) makes a missing tmux a failure.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::path::Path;
 use std::process::{Command, Output};
