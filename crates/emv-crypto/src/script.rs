@@ -156,7 +156,7 @@ fn current_pin_block(pin: &Pin) -> Zeroizing<[u8; 8]> {
     out
 }
 
-/// The 8-byte VIS PIN block (VIS 1.5 PIN change; pyemv `format_vis_pin_block`):
+/// The 8-byte VIS PIN block (docs/emv.md §5.6; pyemv `format_vis_pin_block`):
 /// `(00000000 ‖ UDK-A[4..8]) ⊕ (0N ‖ new PIN ‖ F…F)`, further XORed with the current PIN
 /// (left-justified, zero-filled) when the issuer requires it (P2 = 01).
 pub fn vis_pin_block(
@@ -616,7 +616,7 @@ mod tests {
         Pin::new(s).unwrap()
     }
 
-    /// pyemv-reference common inputs: IMK-AC/SMI/SMC and PAN 4761… or 5413…, ATC 0001.
+    /// docs/test-vectors.md §1 common inputs: IMK-AC/SMI/SMC and PAN 4761… or 5413…, ATC 0001.
     fn keys(cvn: Cvn, pan: &str) -> IccKeys {
         IccKeys::derive(
             cvn,

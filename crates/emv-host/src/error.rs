@@ -87,7 +87,7 @@ pub enum Error {
     /// with, or minted by another host instance.
     #[error("invalid controlId: {0}")]
     InvalidControlId(&'static str),
-    /// The PIN Control id is older than its 30 seconds (MISSION.md "View PIN").
+    /// The PIN Control id is older than its 30 seconds (docs/pin.md §7 step 3).
     #[error("the controlId has expired (it is valid for 30 seconds): request a new one")]
     ControlIdExpired,
     /// The PIN Control id was already used (single use).

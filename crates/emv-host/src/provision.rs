@@ -10,15 +10,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::Error;
 use crate::keys::Secret;
 
-/// How the host keeps the means to verify a PIN (MISSION.md: "The host keeps the PIN (never
-/// in clear: as a PIN verification value or under a storage key)").
+/// How the host keeps the means to verify a PIN (docs/pin.md §5: never in clear, as a PIN
+/// verification value, an IBM 3624 offset or under a storage key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PinVerificationMethod {
-    /// Visa PIN Verification Value (4 digits) under the PVK (emv-reference §6.2).
+    /// Visa PIN Verification Value (4 digits) under the PVK (docs/pin.md §5).
     #[default]
     Pvv,
-    /// IBM 3624 offset under the PVK and decimalisation table (emv-reference §6.2).
+    /// IBM 3624 offset under the PVK and decimalisation table (docs/pin.md §5).
     Ibm3624,
     /// The PIN as an ISO 9564 format 4 block under the storage key.
     Encrypted,
@@ -79,9 +79,9 @@ impl FromStr for CardStatus {
     }
 }
 
-/// Status of one plastic (physical card) of a card number (MISSION.md, View PIN: "several
+/// Status of one plastic (physical card) of a card number (docs/pin.md §7 step 2: several
 /// plastics can share a card number with different expiry dates; only an ACTIVE plastic
-/// should be used").
+/// should be used).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PlasticStatus {

@@ -1,5 +1,5 @@
-//! Issuer scripts that bring the chip's offline PIN in step with the host (MISSION.md:
-//! "Keeping offline and online in step"; emv-reference §4, §4.8): PIN UNBLOCK and PIN
+//! Issuer scripts that bring the chip's offline PIN in step with the host (docs/pin.md §6;
+//! docs/emv.md §5): PIN UNBLOCK and PIN
 //! CHANGE, built per CVN with the card's secure-messaging keys, and the Issuer Script
 //! Results (9F5B) that settle them.
 
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::chip::ChipData;
 
-/// Total size of the scripts in one response (EMV 4.4 Book 4 §6.3.9; emv-reference §4.1).
+/// Total size of the scripts in one response (EMV 4.4 Book 4 §6.3.9; docs/emv.md §5.1).
 pub const MAX_SCRIPTS_LEN: usize = 128;
 
 /// What a pending script does on the chip.
@@ -115,7 +115,7 @@ pub fn script_id(id: i64) -> [u8; 4] {
 /// Builds Issuer Script Template 2 (`72`, run after the final GENERATE AC; EMV 4.4 Book 3
 /// §10.10) with Script Identifier `id` and one command: PIN UNBLOCK (`84 24 00 00`) or
 /// PIN CHANGE (`84 24 00 02`, enciphered new PIN), secured for this transaction's ATC and
-/// ARQC (emv-reference §4.4–§4.6).
+/// ARQC (docs/emv.md §5.4–§5.6).
 pub fn build_template(
     keys: &IccKeys,
     cvn: emv_crypto::Cvn,
@@ -142,7 +142,7 @@ pub fn build_template(
     Ok(issuer_script_template(0x72, Some(id), &[apdu])?)
 }
 
-/// One Issuer Script Result (emv-reference §4.2; EMV 4.4 Book 4 Annex A5).
+/// One Issuer Script Result (docs/emv.md §5.2; EMV 4.4 Book 4 Annex A5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScriptResult {
     /// Byte 1 b8-b5: 0 not performed, 1 failed, 2 successful.
