@@ -57,6 +57,8 @@ const SNAPSHOT_GRACE_SECONDS: i64 = 300;
 /// What a token allows (docs/issuer-host.md §6.1: `{"scope":"VIEW_PIN"|"SET_PIN"}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Scope {
     /// Show the current PIN on the device.
     ViewPin,
@@ -65,12 +67,9 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The wire name.
+    /// The wire name (`VIEW_PIN`, `SET_PIN`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::ViewPin => "VIEW_PIN",
-            Self::SetPin => "SET_PIN",
-        }
+        self.into()
     }
 }
 
