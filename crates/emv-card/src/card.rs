@@ -425,7 +425,7 @@ impl<S: CardStore> Card<S> {
             });
         }
         if !cla_ok(cmd, view.cla) {
-            // A post-issuance command without secure messaging (Book 3 §6.5.10, S9).
+            // A post-issuance command without secure messaging (Book 3 §6.5.10; docs/emv.md §5.3).
             if cmd.is_post_issuance() && view.cla & 0x0C == 0 {
                 return sw(StatusWord::ConditionsNotSatisfied);
             }

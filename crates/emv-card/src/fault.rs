@@ -6,12 +6,15 @@ use emv_apdu::KnownCommand;
 
 use crate::profile::FaultSection;
 
-/// Which commands a rule applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which commands a rule applies to, named as a profile's `command` names it
+/// (`select`, `gpo` or `get-processing-options`, `read-record`, …, `script`, `any`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", parse_err_ty = String, parse_err_fn = unknown_target)]
 pub enum FaultTarget {
     /// SELECT.
     Select,
     /// GET PROCESSING OPTIONS.
+    #[strum(serialize = "gpo", serialize = "get-processing-options")]
     Gpo,
     /// READ RECORD.
     ReadRecord,
@@ -33,30 +36,14 @@ pub enum FaultTarget {
     Any,
 }
 
-impl FaultTarget {
-    fn parse(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "select" => Self::Select,
-            "gpo" | "get-processing-options" => Self::Gpo,
-            "read-record" => Self::ReadRecord,
-            "get-data" => Self::GetData,
-            "get-challenge" => Self::GetChallenge,
-            "verify" => Self::Verify,
-            "internal-authenticate" => Self::InternalAuthenticate,
-            "generate-ac" => Self::GenerateAc,
-            "external-authenticate" => Self::ExternalAuthenticate,
-            "script" => Self::Script,
-            "any" => Self::Any,
-            other => {
-                return Err(format!(
-                    "command {other:?}: expected select, gpo, read-record, get-data, \
-                     get-challenge, verify, internal-authenticate, generate-ac, \
-                     external-authenticate, script or any"
-                ));
-            }
-        })
-    }
+fn unknown_target(s: &str) -> String {
+    format!(
+        "command {s:?}: expected select, gpo, read-record, get-data, get-challenge, verify, \
+         internal-authenticate, generate-ac, external-authenticate, script or any"
+    )
+}
 
+impl FaultTarget {
     /// Whether `cmd` is targeted.
     pub fn matches(self, cmd: KnownCommand) -> bool {
         match self {
@@ -107,7 +94,7 @@ pub struct Fault {
 impl Fault {
     /// From a profile table.
     pub fn from_section(s: &FaultSection) -> Result<Self, String> {
-        let target = FaultTarget::parse(&s.command)?;
+        let target = s.command.parse::<FaultTarget>()?;
         let tag = |t: &str| {
             emv_tlv::Tag::from_hex(t.trim())
                 .map(emv_tlv::Tag::value)
@@ -230,5 +217,30 @@ mod tests {
             ..FaultSection::default()
         };
         assert!(Fault::from_section(&s).unwrap_err().contains("verfy"));
+    }
+
+    #[test]
+    fn target_names() {
+        for (name, t) in [
+            ("select", FaultTarget::Select),
+            ("gpo", FaultTarget::Gpo),
+            ("get-processing-options", FaultTarget::Gpo),
+            ("read-record", FaultTarget::ReadRecord),
+            ("get-data", FaultTarget::GetData),
+            ("get-challenge", FaultTarget::GetChallenge),
+            ("verify", FaultTarget::Verify),
+            ("internal-authenticate", FaultTarget::InternalAuthenticate),
+            ("generate-ac", FaultTarget::GenerateAc),
+            ("external-authenticate", FaultTarget::ExternalAuthenticate),
+            ("script", FaultTarget::Script),
+            ("any", FaultTarget::Any),
+        ] {
+            assert_eq!(name.parse::<FaultTarget>(), Ok(t));
+        }
+        assert_eq!(
+            "Verify".parse::<FaultTarget>().unwrap_err(),
+            "command \"Verify\": expected select, gpo, read-record, get-data, get-challenge, \
+             verify, internal-authenticate, generate-ac, external-authenticate, script or any"
+        );
     }
 }

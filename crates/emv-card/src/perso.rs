@@ -467,7 +467,7 @@ impl Personalisation {
     ) -> Result<Self, CardError> {
         let cx = Ctx { origin };
         let c = &file.card;
-        let cvn: Cvn = file.cvn.parse().map_err(|e| {
+        let cvn = Cvn::from_written(&file.cvn).map_err(|e| {
             cx.err(
                 "cvn",
                 format!(

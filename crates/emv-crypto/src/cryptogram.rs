@@ -21,7 +21,6 @@
 //! Table 26).
 
 use core::fmt;
-use core::str::FromStr;
 
 use crate::CryptoError;
 use crate::block::{Padding, tdes_encrypt_block};
@@ -30,32 +29,34 @@ use crate::keys::TdesKey;
 use crate::mac::{retail_mac, verify_mac_value};
 use crate::session;
 
-/// A supported Cryptogram Version Number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+/// A supported Cryptogram Version Number, named `visa-10` … `interac-133` and parsed from
+/// that name or the same without the `-` (`visa10`), in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(ascii_case_insensitive, parse_err_ty = CryptoError, parse_err_fn = unknown_cvn)]
 pub enum Cvn {
     /// Visa CVN 10 (IAD byte `0A`).
-    #[strum(serialize = "visa-10")]
+    #[strum(to_string = "visa-10", serialize = "visa10")]
     Visa10,
     /// Visa CVN 18 (`12`).
-    #[strum(serialize = "visa-18")]
+    #[strum(to_string = "visa-18", serialize = "visa18")]
     Visa18,
     /// Visa CVN 22 (IAD format 2 byte `22`).
-    #[strum(serialize = "visa-22")]
+    #[strum(to_string = "visa-22", serialize = "visa22")]
     Visa22,
     /// Mastercard M/Chip CVN 16 (`10`).
-    #[strum(serialize = "mc-16")]
+    #[strum(to_string = "mc-16", serialize = "mc16")]
     Mc16,
     /// Mastercard M/Chip CVN 17 (`11`).
-    #[strum(serialize = "mc-17")]
+    #[strum(to_string = "mc-17", serialize = "mc17")]
     Mc17,
     /// Mastercard M/Chip CVN 20 (`14`).
-    #[strum(serialize = "mc-20")]
+    #[strum(to_string = "mc-20", serialize = "mc20")]
     Mc20,
     /// Mastercard M/Chip CVN 21 (`15`).
-    #[strum(serialize = "mc-21")]
+    #[strum(to_string = "mc-21", serialize = "mc21")]
     Mc21,
     /// Interac CVN 133 (`85`).
-    #[strum(serialize = "interac-133")]
+    #[strum(to_string = "interac-133", serialize = "interac133")]
     Interac133,
 }
 
@@ -126,6 +127,16 @@ impl Cvn {
     /// The CLI name (`visa-10` … `mc-21`, `interac-133`).
     pub fn name(self) -> &'static str {
         self.into()
+    }
+
+    /// Parses a CVN as a person writes it in a card profile or a provisioning request:
+    /// trimmed, in any case, with `_` or a space for the `-`, or without it (`Visa_18`,
+    /// `mc 16`, `visa18`). The error names the input as given.
+    pub fn from_written(s: &str) -> Result<Self, CryptoError> {
+        s.trim()
+            .replace(['_', ' '], "-")
+            .parse()
+            .map_err(|_: CryptoError| unknown_cvn(s))
     }
 
     /// The CVN byte as carried in the IAD (9F10).
@@ -269,15 +280,8 @@ impl Cvn {
     }
 }
 
-impl FromStr for Cvn {
-    type Err = CryptoError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
-        Self::ALL
-            .into_iter()
-            .find(|c| c.name() == t || c.name().replace('-', "") == t)
-            .ok_or_else(|| CryptoError::UnknownCvn(format!("{s:?}")))
-    }
+fn unknown_cvn(s: &str) -> CryptoError {
+    CryptoError::UnknownCvn(format!("{s:?}"))
 }
 
 impl fmt::Display for Cvn {
@@ -1141,6 +1145,14 @@ mod tests {
         }
         assert_eq!("MC-16".parse::<Cvn>().unwrap(), Cvn::Mc16);
         assert_eq!("visa18".parse::<Cvn>().unwrap(), Cvn::Visa18);
+        assert_eq!(Cvn::from_written(" Visa_18 ").unwrap(), Cvn::Visa18);
+        assert_eq!(Cvn::from_written("MC 16").unwrap(), Cvn::Mc16);
+        assert_eq!(Cvn::from_written("interac133").unwrap(), Cvn::Interac133);
+        let e = Cvn::from_written(" visa_11").unwrap_err();
+        assert!(
+            matches!(&e, CryptoError::UnknownCvn(s) if s == "\" visa_11\""),
+            "{e}"
+        );
         let e = "visa-11".parse::<Cvn>().unwrap_err();
         assert!(e.to_string().contains("visa-10, visa-18"));
         assert!(Cvn::from_iad(&hex!("06010B03A00000")).is_err());

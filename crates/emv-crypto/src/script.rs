@@ -27,7 +27,6 @@
 //! without), PUT DATA `04 DA tag`.
 
 use core::fmt;
-use core::str::FromStr;
 
 use zeroize::Zeroizing;
 
@@ -49,9 +48,10 @@ pub fn command_mac(sk_smi: &TdesKey, mac_input: &[u8]) -> Result<[u8; 8], Crypto
 }
 
 /// How command data (the new PIN) is enciphered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
 pub enum PinEncipherment {
     /// EMV generic / CCD: TDES-CBC, IV 0, always padding method 2.
+    #[strum(serialize = "EMV")]
     Emv,
     /// Mastercard / Interac: TDES-CBC, IV 0, padding method 2 only if not a multiple of 8.
     Mastercard,
@@ -61,11 +61,7 @@ pub enum PinEncipherment {
 
 impl PinEncipherment {
     fn name(self) -> &'static str {
-        match self {
-            Self::Emv => "EMV",
-            Self::Mastercard => "Mastercard",
-            Self::Visa => "Visa",
-        }
+        self.into()
     }
 }
 
@@ -156,7 +152,7 @@ fn current_pin_block(pin: &Pin) -> Zeroizing<[u8; 8]> {
     out
 }
 
-/// The 8-byte VIS PIN block (VIS 1.5 PIN change; pyemv `format_vis_pin_block`):
+/// The 8-byte VIS PIN block (docs/emv.md §5.6; pyemv `format_vis_pin_block`):
 /// `(00000000 ‖ UDK-A[4..8]) ⊕ (0N ‖ new PIN ‖ F…F)`, further XORed with the current PIN
 /// (left-justified, zero-filled) when the issuer requires it (P2 = 01).
 pub fn vis_pin_block(
@@ -312,16 +308,22 @@ impl ScriptContext {
     }
 }
 
-/// Kind of post-issuance command, as the CLI names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Kind of post-issuance command, as the CLI names it (`pin-unblock`, `pin-change`,
+/// `app-block`, `app-unblock`, `card-block`, `put-data`), parsed in any case and also from
+/// `application-block` and `application-unblock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", ascii_case_insensitive)]
+#[strum(parse_err_ty = CryptoError, parse_err_fn = unknown_script_command)]
 pub enum ScriptCommandKind {
     /// PIN CHANGE/UNBLOCK with P2 = 00.
     PinUnblock,
     /// PIN CHANGE/UNBLOCK with P2 = 01 or 02.
     PinChange,
     /// APPLICATION BLOCK.
+    #[strum(to_string = "app-block", serialize = "application-block")]
     ApplicationBlock,
     /// APPLICATION UNBLOCK.
+    #[strum(to_string = "app-unblock", serialize = "application-unblock")]
     ApplicationUnblock,
     /// CARD BLOCK.
     CardBlock,
@@ -329,36 +331,26 @@ pub enum ScriptCommandKind {
     PutData,
 }
 
-impl FromStr for ScriptCommandKind {
-    type Err = CryptoError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "pin-unblock" => Ok(Self::PinUnblock),
-            "pin-change" => Ok(Self::PinChange),
-            "app-block" | "application-block" => Ok(Self::ApplicationBlock),
-            "app-unblock" | "application-unblock" => Ok(Self::ApplicationUnblock),
-            "card-block" => Ok(Self::CardBlock),
-            "put-data" => Ok(Self::PutData),
-            other => Err(CryptoError::InvalidInput {
-                what: "script command",
-                reason: format!(
-                    "expected pin-unblock, pin-change, app-block, app-unblock, card-block or put-data, got {other:?}"
-                ),
-            }),
-        }
+fn unknown_script_command(s: &str) -> CryptoError {
+    CryptoError::InvalidInput {
+        what: "script command",
+        reason: format!(
+            "expected pin-unblock, pin-change, app-block, app-unblock, card-block or put-data, got {:?}",
+            s.trim().to_ascii_lowercase()
+        ),
+    }
+}
+
+impl ScriptCommandKind {
+    /// The CLI name.
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 }
 
 impl fmt::Display for ScriptCommandKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::PinUnblock => "pin-unblock",
-            Self::PinChange => "pin-change",
-            Self::ApplicationBlock => "app-block",
-            Self::ApplicationUnblock => "app-unblock",
-            Self::CardBlock => "card-block",
-            Self::PutData => "put-data",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -616,7 +608,7 @@ mod tests {
         Pin::new(s).unwrap()
     }
 
-    /// pyemv-reference common inputs: IMK-AC/SMI/SMC and PAN 4761… or 5413…, ATC 0001.
+    /// docs/test-vectors.md §1 common inputs: IMK-AC/SMI/SMC and PAN 4761… or 5413…, ATC 0001.
     fn keys(cvn: Cvn, pan: &str) -> IccKeys {
         IccKeys::derive(
             cvn,
@@ -1174,6 +1166,25 @@ mod tests {
             ScriptCommandKind::PinChange
         );
         assert!("x".parse::<ScriptCommandKind>().is_err());
+        for (kind, name) in [
+            (ScriptCommandKind::PinUnblock, "pin-unblock"),
+            (ScriptCommandKind::PinChange, "pin-change"),
+            (ScriptCommandKind::ApplicationBlock, "app-block"),
+            (ScriptCommandKind::ApplicationUnblock, "app-unblock"),
+            (ScriptCommandKind::CardBlock, "card-block"),
+            (ScriptCommandKind::PutData, "put-data"),
+        ] {
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(name.parse::<ScriptCommandKind>().unwrap(), kind);
+            assert_eq!(
+                name.to_uppercase().parse::<ScriptCommandKind>().unwrap(),
+                kind
+            );
+        }
+        assert_eq!(
+            "Application-Block".parse::<ScriptCommandKind>().unwrap(),
+            ScriptCommandKind::ApplicationBlock
+        );
         assert!(ScriptCommand::from_kind(ScriptCommandKind::PinChange, None, None).is_err());
         assert!(
             ScriptCommand::from_kind(ScriptCommandKind::CardBlock, Some(pin("1234")), None)

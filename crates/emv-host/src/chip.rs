@@ -137,7 +137,7 @@ pub fn parse(icc: &[u8]) -> Result<Option<ChipData>, Error> {
     }))
 }
 
-/// What the last CVR said about the chip's offline PIN (emv-reference §3.5).
+/// What the last CVR said about the chip's offline PIN (docs/emv.md §4.5).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChipPinState {
     /// PIN Try Limit exceeded (offline PIN blocked); `None` when the layout is not known.
@@ -162,14 +162,14 @@ pub fn pin_state(cvn: Cvn, iad: &[u8]) -> ChipPinState {
         return ChipPinState::default();
     };
     match iad.format {
-        // VIS CVR byte 3 b7 "PIN Try Limit exceeded" (emv-reference §3.5)
+        // VIS CVR byte 3 b7 "PIN Try Limit exceeded" (docs/emv.md §4.5)
         IadFormat::Visa => VisaCvr::from_slice(iad.cvr())
             .map(|c| ChipPinState {
                 offline_pin_blocked: Some(c.is_set(VisaCvr::PIN_TRY_LIMIT_EXCEEDED)),
                 pin_try_counter: None,
             })
             .unwrap_or_default(),
-        // M/Chip CVR byte 4 b4 "PIN Try Limit exceeded", byte 3 b4-b1 PTC (emv-reference §3.5)
+        // M/Chip CVR byte 4 b4 "PIN Try Limit exceeded", byte 3 b4-b1 PTC (docs/emv.md §4.5)
         IadFormat::Mastercard => McCvr::from_slice(iad.cvr())
             .map(|c| ChipPinState {
                 offline_pin_blocked: Some(c.is_set(McCvr::PTL_EXCEEDED)),

@@ -9,7 +9,8 @@ use thiserror::Error;
 /// Declines (wrong PIN, replay, insufficient funds, ...) are *not* errors: they are
 /// answers with an ISO 8583 response code. An `Error` means the message or call could not
 /// be processed at all, and nothing was changed in the store.
-#[derive(Debug, Error)]
+#[derive(Debug, Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Error {
     /// No card with this PAN (and PSN) is provisioned.
@@ -31,12 +32,14 @@ pub enum Error {
     BadRequest(String),
     /// The ICC data (DE 55) cannot be used: malformed TLV, missing or mis-sized tags.
     #[error("ICC data (DE 55): {0}")]
+    #[strum(serialize = "invalid-icc-data")]
     IccData(String),
     /// The PIN block names a terminal key the host does not know.
     #[error("unknown PIN key id {0:?}")]
     UnknownKeyId(String),
     /// The PIN block format does not fit the key or is not accepted.
     #[error("PIN block: {0}")]
+    #[strum(serialize = "wrong-pin-block-format")]
     PinBlockFormat(String),
     /// The PIN block does not decrypt to a valid ISO 9564 PIN field under the named key.
     #[error("PIN block could not be decrypted to a valid ISO 9564 PIN field ({0})")]
@@ -46,6 +49,7 @@ pub enum Error {
     WeakPin(&'static str),
     /// Card provisioning data is invalid.
     #[error("provisioning: {0}")]
+    #[strum(serialize = "invalid-provisioning")]
     Provision(String),
     /// The key file is missing, malformed or incomplete.
     #[error("key file: {0}")]
@@ -64,9 +68,11 @@ pub enum Error {
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The store transaction could not be committed (the work was not saved).
     #[error("store commit failed: {0}")]
+    #[strum(serialize = "store-commit")]
     Commit(String),
     /// The store holds data the host cannot read (corrupted or from a newer version).
     #[error("store data: {0}")]
+    #[strum(serialize = "store-data")]
     Corrupt(String),
     /// File system or network I/O failed.
     #[error("{context}: {source}")]
@@ -87,7 +93,7 @@ pub enum Error {
     /// with, or minted by another host instance.
     #[error("invalid controlId: {0}")]
     InvalidControlId(&'static str),
-    /// The PIN Control id is older than its 30 seconds (MISSION.md "View PIN").
+    /// The PIN Control id is older than its 30 seconds (docs/pin.md §7 step 3).
     #[error("the controlId has expired (it is valid for 30 seconds): request a new one")]
     ControlIdExpired,
     /// The PIN Control id was already used (single use).
@@ -118,6 +124,7 @@ pub enum Error {
     },
     /// The device's public key cannot be used (it must be an EC P-256 public JWK).
     #[error("publicKey: {0}")]
+    #[strum(serialize = "invalid-public-key")]
     InvalidDeviceKey(String),
     /// The encrypted PIN from the device cannot be opened or is not a PIN of 4-12 digits.
     #[error("{0}")]
@@ -127,37 +134,7 @@ pub enum Error {
 impl Error {
     /// A short machine-readable name of the error, used as `error` in HTTP bodies.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::UnknownCard { .. } => "unknown-card",
-            Self::AmbiguousCard { .. } => "ambiguous-card",
-            Self::BadRequest(_) => "bad-request",
-            Self::IccData(_) => "invalid-icc-data",
-            Self::UnknownKeyId(_) => "unknown-key-id",
-            Self::PinBlockFormat(_) => "wrong-pin-block-format",
-            Self::PinBlockUndecryptable(_) => "pin-block-undecryptable",
-            Self::WeakPin(_) => "weak-pin",
-            Self::Provision(_) => "invalid-provisioning",
-            Self::KeyFile(_) => "key-file",
-            Self::PinNotRecoverable(_) => "pin-not-recoverable",
-            Self::Unauthorized => "unauthorized",
-            Self::Crypto(_) => "crypto",
-            Self::Store(_) => "store",
-            Self::Corrupt(_) => "store-data",
-            Self::Commit(_) => "store-commit",
-            Self::Io { .. } => "io",
-            Self::Stopped => "stopped",
-            Self::UnknownPlastic(_) => "unknown-plastic",
-            Self::InvalidControlId(_) => "invalid-control-id",
-            Self::ControlIdExpired => "control-id-expired",
-            Self::ControlIdUsed => "control-id-used",
-            Self::WrongScope { .. } => "wrong-scope",
-            Self::UnknownSnapshot => "unknown-snapshot",
-            Self::SnapshotUsed => "snapshot-used",
-            Self::SnapshotExpired => "snapshot-expired",
-            Self::RateLimited { .. } => "rate-limited",
-            Self::InvalidDeviceKey(_) => "invalid-public-key",
-            Self::InvalidPin(_) => "invalid-pin",
-        }
+        self.into()
     }
 
     /// Whether the caller's input caused the error (as opposed to the host failing).

@@ -381,7 +381,7 @@ struct SetBody {
     encrypted_pin: String,
 }
 
-/// issue 7 item 2: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`,
+/// docs/issuer-host.md §6.2: `Cache-Control: no-store`, `Referrer-Policy: no-referrer`,
 /// `X-Content-Type-Options: nosniff` on every answer of the device's routes.
 async fn strict_headers(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;

@@ -26,7 +26,7 @@ pub struct PinRecord {
     pub pin_len: u8,
 }
 
-/// IBM 3624 validation data: the leftmost (up to) 16 PAN digits (emv-reference §6.2).
+/// IBM 3624 validation data: the leftmost (up to) 16 PAN digits (docs/pin.md §5).
 fn validation_data(pan: &str) -> Result<String, Error> {
     Ok(pvv::validation_data_from_pan(pan, 0, pan.len().min(16))?)
 }
@@ -41,9 +41,9 @@ impl PinRecord {
         pin: &Pin,
     ) -> Result<Self, Error> {
         let value = match method {
-            // emv-reference §6.2: Visa PVV over the 4 leftmost PIN digits
+            // docs/pin.md §5: Visa PVV over the 4 leftmost PIN digits
             PinVerificationMethod::Pvv => pvv::visa_pvv(keys.pvk(pvki)?, pan, pvki, pin)?,
-            // emv-reference §6.2: IBM 3624 offset = (PIN - natural PIN) mod 10
+            // docs/pin.md §5: IBM 3624 offset = (PIN - natural PIN) mod 10
             PinVerificationMethod::Ibm3624 => pvv::ibm3624_offset(
                 keys.pvk(pvki)?,
                 keys.decimalisation(),
@@ -138,7 +138,7 @@ pub fn open_pin(keys: &HostKeys, pan: &str, block: &[u8]) -> Result<Pin, Error> 
 }
 
 /// Decrypts the terminal's PIN block (DE 52) with the key it names: ISO 9564-1 format 0
-/// under a TDES key or format 4 under an AES key (emv-reference §6.1). Every failure is a
+/// under a TDES key or format 4 under an AES key (ISO 9564-1; docs/pin.md §4). Every failure is a
 /// client error that names the problem; none reveals PIN digits.
 pub fn decrypt_terminal_pin(keys: &HostKeys, pan: &str, data: &PinData) -> Result<Pin, Error> {
     let key = keys.terminal_key(&data.key_id)?;
@@ -179,7 +179,7 @@ pub fn decrypt_terminal_pin(keys: &HostKeys, pan: &str, data: &PinData) -> Resul
 }
 
 /// PIN policy for PINs set through the API (a common issuer rule; Visa response code P6
-/// "Unsafe PIN", emv-reference §6.4): no single repeated digit (0000, 1111) and no run of
+/// "Unsafe PIN", docs/pin.md §5): no single repeated digit (0000, 1111) and no run of
 /// consecutive ascending or descending digits (1234, 9876, 0123).
 pub fn check_pin_policy(pin: &Pin) -> Result<(), Error> {
     let d = pin.digits();

@@ -1,24 +1,24 @@
 //! PIN Control: View PIN and Set PIN for the issuer's app, without the app's back-end
-//! ever seeing the PIN (MISSION.md "View PIN"; API shape after emv-reference §7.1).
+//! ever seeing the PIN (docs/pin.md §7; the API: docs/issuer-host.md §6).
 //!
 //! The flow and its rules (each cites its source):
 //! 1. The back-end asks for a token for one **plasticId** with its issuer API key
 //!    ([`PinControl::issue_token`]). Only the plasticId is validated (unknown → 404); no
 //!    balance, status or limit check happens, but the plastic's status is returned
-//!    (MISSION.md "View PIN" step 2). Tokens are rate-limited per plastic.
+//!    (docs/pin.md §7 step 2). Tokens are rate-limited per plastic.
 //! 2. The token (`id`) is a compact JWE (`dir` + `A256GCM`) under a key this host instance
 //!    made at start-up and never shows: encrypted and integrity-protected, it carries the
-//!    plasticId, scope, expiry (30 s, MISSION.md step 3) and a one-time identifier.
+//!    plasticId, scope, expiry (30 s, docs/pin.md §7 step 3) and a one-time identifier.
 //!    A restart invalidates every outstanding token, so the used-id list can live in
 //!    memory (kept until the ids expire).
 //! 3. The device POSTs `controlId=<id>` to the `pinURL` ([`PinControl::open_snapshot`]):
 //!    the id is checked (tampered → 400, expired → 410, used → 409) and spent, and an
 //!    HTML *snapshot* is served ([`page`]): no PIN inside, strict headers, a per-response
-//!    CSP nonce (issue 7 item 2).
+//!    CSP nonce (docs/issuer-host.md §6.2).
 //! 4. View: the page makes an ECDH P-256 key pair (private key non-extractable) and sends
 //!    the public JWK for its snapshot ([`PinControl::view`]); the PIN comes back as a JWE
 //!    (`ECDH-ES` + `A256GCM`, `apv` = the snapshot id) that only that key opens. One
-//!    reveal per snapshot (MISSION.md step 5).
+//!    reveal per snapshot (docs/issuer-host.md §6.3).
 //! 5. Set: the snapshot carries a fresh service P-256 public key; the page encrypts the
 //!    chosen PIN to it (`ECDH-ES` + `A256GCM`, `apv` = the snapshot id) and
 //!    [`PinControl::set`] checks it (4-12 digits, no trivial PIN), stores the new
@@ -41,7 +41,7 @@ use crate::provision::PlasticStatus;
 use crate::service::PinOutcome;
 use crate::{Error, Issuer};
 
-/// Lifetime of a PIN Control id (MISSION.md "View PIN" step 3: "valid for 30 seconds").
+/// Lifetime of a PIN Control id (docs/pin.md §7 step 3: valid for 30 seconds).
 pub const TOKEN_SECONDS: i64 = 30;
 
 /// Wrong PINs (format or policy) accepted on one Set PIN snapshot before it is spent.
@@ -54,9 +54,11 @@ const MAX_CONTROL_ID_LEN: usize = 4096;
 /// precise answer ("used", "expired") rather than "unknown".
 const SNAPSHOT_GRACE_SECONDS: i64 = 300;
 
-/// What a token allows (emv-reference §7.1: `{"scope":"VIEW_PIN"|"SET_PIN"}`).
+/// What a token allows (docs/issuer-host.md §6.1: `{"scope":"VIEW_PIN"|"SET_PIN"}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Scope {
     /// Show the current PIN on the device.
     ViewPin,
@@ -65,12 +67,9 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The wire name.
+    /// The wire name (`VIEW_PIN`, `SET_PIN`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::ViewPin => "VIEW_PIN",
-            Self::SetPin => "SET_PIN",
-        }
+        self.into()
     }
 }
 
@@ -84,12 +83,12 @@ pub struct PinControlConfig {
     /// (e.g. `'self' https://app.example.com`); `'none'` (the default) forbids framing.
     /// WebViews that load the page at top level are not affected.
     pub frame_ancestors: String,
-    /// Seconds the PIN stays on screen before the page hides and wipes it (MISSION.md
-    /// "View PIN" step 6: "automatic close after about one minute").
+    /// Seconds the PIN stays on screen before the page hides and wipes it (docs/pin.md
+    /// §7 step 6: one minute by default).
     pub display_seconds: u32,
     /// Seconds a served snapshot can reveal or set its PIN.
     pub snapshot_seconds: u32,
-    /// Tokens per plastic allowed in `rate_window_seconds` (issue 7 item 5).
+    /// Tokens per plastic allowed in `rate_window_seconds` (docs/issuer-host.md §6.1).
     pub rate_limit: u32,
     /// The rate-limit window in seconds.
     pub rate_window_seconds: u32,
@@ -156,7 +155,7 @@ impl PinControlConfig {
 /// A clock in Unix seconds (tests inject one they can move).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// The answer to a token request (emv-reference §7.1 `{"id", "pinURL"}`, plus the
+/// The answer to a token request (docs/issuer-host.md §6.1 `{"id", "pinURL"}`, plus the
 /// lifetime and the plastic's status).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenAnswer {
@@ -351,7 +350,7 @@ impl PinControl {
         }
         let action = format!("pin-control-token {}", scope.name());
         let now = self.now();
-        // issue 7 item 5: rate limiting per plastic (counted for known plastics only)
+        // docs/issuer-host.md §6.1: rate limiting per plastic (counted for known plastics only)
         let limited = {
             let mut st = self.state();
             let window = i64::from(self.config.rate_window_seconds);
@@ -430,7 +429,7 @@ impl PinControl {
             self.issuer
                 .plastic_event(&claims.pid, &claims.act, "pin-control-open", outcome)
         };
-        // MISSION.md "View PIN" step 3: valid 30 seconds
+        // docs/pin.md §7 step 3: valid 30 seconds
         if now > claims.exp {
             audit("refused: controlId expired")?;
             return Err(Error::ControlIdExpired);
@@ -445,7 +444,7 @@ impl PinControl {
         let expires = now + i64::from(self.config.snapshot_seconds);
         {
             let mut st = self.state();
-            // single use: the one-time id is spent here, once (issue 7 item 1)
+            // single use: the one-time id is spent here, once (docs/issuer-host.md §6.1)
             if st.used.contains_key(&claims.jti) {
                 drop(st);
                 audit("refused: controlId already used")?;
@@ -495,7 +494,7 @@ impl PinControl {
                 got: s.scope.name(),
             });
         }
-        // issue 7 item 5: a second reveal for the same snapshot fails
+        // docs/issuer-host.md §6.3: a second reveal for the same snapshot fails
         if s.used {
             return Err(Error::SnapshotUsed);
         }
@@ -555,7 +554,7 @@ impl PinControl {
         match result {
             Ok(out) => Ok(set_answer(&out)),
             Err(e @ (Error::InvalidPin(_) | Error::WeakPin(_))) => {
-                // the cardholder may choose again, a few times (issue 7 item 4)
+                // the cardholder may choose again, a few times (docs/issuer-host.md §6.4)
                 let mut st = self.state();
                 if let Some(s) = st.snapshots.get_mut(snapshot_id) {
                     s.set_failures = s.set_failures.saturating_add(1);
@@ -578,7 +577,7 @@ fn set_answer(out: &PinOutcome) -> SetAnswer {
     }
 }
 
-/// The device's key: an EC P-256 public JWK (issue 7 item 3: ECDH P-256).
+/// The device's key: an EC P-256 public JWK (docs/issuer-host.md §6.3: ECDH P-256).
 fn device_public_key(v: &serde_json::Value) -> Result<PublicJwk, Error> {
     let obj = v
         .as_object()

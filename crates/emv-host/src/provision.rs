@@ -2,7 +2,6 @@
 //! card's profile (or reads it from a TOML file): identity, keys, PIN, limits, plastics.
 
 use std::fmt;
-use std::str::FromStr;
 
 use emv_crypto::Cvn;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -10,15 +9,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::Error;
 use crate::keys::Secret;
 
-/// How the host keeps the means to verify a PIN (MISSION.md: "The host keeps the PIN (never
-/// in clear: as a PIN verification value or under a storage key)").
+/// How the host keeps the means to verify a PIN (docs/pin.md §5: never in clear, as a PIN
+/// verification value, an IBM 3624 offset or under a storage key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", parse_err_ty = Error, parse_err_fn = unknown_pin_method)]
 pub enum PinVerificationMethod {
-    /// Visa PIN Verification Value (4 digits) under the PVK (emv-reference §6.2).
+    /// Visa PIN Verification Value (4 digits) under the PVK (docs/pin.md §5).
     #[default]
     Pvv,
-    /// IBM 3624 offset under the PVK and decimalisation table (emv-reference §6.2).
+    /// IBM 3624 offset under the PVK and decimalisation table (docs/pin.md §5).
     Ibm3624,
     /// The PIN as an ISO 9564 format 4 block under the storage key.
     Encrypted,
@@ -27,29 +28,19 @@ pub enum PinVerificationMethod {
 impl PinVerificationMethod {
     /// The name stored and shown (`pvv`, `ibm3624`, `encrypted`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Pvv => "pvv",
-            Self::Ibm3624 => "ibm3624",
-            Self::Encrypted => "encrypted",
-        }
+        self.into()
     }
 }
 
-impl FromStr for PinVerificationMethod {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "pvv" => Ok(Self::Pvv),
-            "ibm3624" => Ok(Self::Ibm3624),
-            "encrypted" => Ok(Self::Encrypted),
-            other => Err(Error::Corrupt(format!("unknown PIN method {other:?}"))),
-        }
-    }
+fn unknown_pin_method(s: &str) -> Error {
+    Error::Corrupt(format!("unknown PIN method {s:?}"))
 }
 
 /// The issuer's status of a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", parse_err_ty = Error, parse_err_fn = unknown_card_status)]
 pub enum CardStatus {
     /// Usable.
     #[default]
@@ -59,31 +50,27 @@ pub enum CardStatus {
 }
 
 impl CardStatus {
-    /// The name stored and shown.
+    /// The name stored and shown (`active`, `blocked`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Blocked => "blocked",
-        }
+        self.into()
     }
 }
 
-impl FromStr for CardStatus {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "active" => Ok(Self::Active),
-            "blocked" => Ok(Self::Blocked),
-            other => Err(Error::Corrupt(format!("unknown card status {other:?}"))),
-        }
-    }
+fn unknown_card_status(s: &str) -> Error {
+    Error::Corrupt(format!("unknown card status {s:?}"))
 }
 
-/// Status of one plastic (physical card) of a card number (MISSION.md, View PIN: "several
+/// Status of one plastic (physical card) of a card number (docs/pin.md §7 step 2: several
 /// plastics can share a card number with different expiry dates; only an ACTIVE plastic
-/// should be used").
+/// should be used).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(
+    serialize_all = "SCREAMING_SNAKE_CASE",
+    parse_err_ty = Error,
+    parse_err_fn = unknown_plastic_status
+)]
 pub enum PlasticStatus {
     /// In use.
     #[default]
@@ -99,32 +86,14 @@ pub enum PlasticStatus {
 }
 
 impl PlasticStatus {
-    /// The name stored and shown.
+    /// The name stored and shown (`ACTIVE`, `INACTIVE`, `LOST`, `STOLEN`, `REPLACED`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Active => "ACTIVE",
-            Self::Inactive => "INACTIVE",
-            Self::Lost => "LOST",
-            Self::Stolen => "STOLEN",
-            Self::Replaced => "REPLACED",
-        }
+        self.into()
     }
 }
 
-impl FromStr for PlasticStatus {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        [
-            Self::Active,
-            Self::Inactive,
-            Self::Lost,
-            Self::Stolen,
-            Self::Replaced,
-        ]
-        .into_iter()
-        .find(|p| p.name() == s)
-        .ok_or_else(|| Error::Corrupt(format!("unknown plastic status {s:?}")))
-    }
+fn unknown_plastic_status(s: &str) -> Error {
+    Error::Corrupt(format!("unknown plastic status {s:?}"))
 }
 
 /// One plastic of a card.
@@ -204,7 +173,7 @@ mod cvn_serde {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cvn, D::Error> {
         let s = String::deserialize(d)?;
-        Cvn::from_str(&s).map_err(serde::de::Error::custom)
+        Cvn::from_written(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -265,5 +234,48 @@ impl fmt::Display for CardProvision {
             self.psn,
             self.cvn
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_round_trip() {
+        for (m, name) in [
+            (PinVerificationMethod::Pvv, "pvv"),
+            (PinVerificationMethod::Ibm3624, "ibm3624"),
+            (PinVerificationMethod::Encrypted, "encrypted"),
+        ] {
+            assert_eq!(m.name(), name);
+            assert_eq!(name.parse::<PinVerificationMethod>().unwrap(), m);
+        }
+        for (s, name) in [
+            (CardStatus::Active, "active"),
+            (CardStatus::Blocked, "blocked"),
+        ] {
+            assert_eq!(s.name(), name);
+            assert_eq!(name.parse::<CardStatus>().unwrap(), s);
+        }
+        for (p, name) in [
+            (PlasticStatus::Active, "ACTIVE"),
+            (PlasticStatus::Inactive, "INACTIVE"),
+            (PlasticStatus::Lost, "LOST"),
+            (PlasticStatus::Stolen, "STOLEN"),
+            (PlasticStatus::Replaced, "REPLACED"),
+        ] {
+            assert_eq!(p.name(), name);
+            assert_eq!(name.parse::<PlasticStatus>().unwrap(), p);
+        }
+        let e = "PVV".parse::<PinVerificationMethod>().unwrap_err();
+        assert_eq!(e.to_string(), "store data: unknown PIN method \"PVV\"");
+        let e = "Active".parse::<CardStatus>().unwrap_err();
+        assert_eq!(e.to_string(), "store data: unknown card status \"Active\"");
+        let e = "active".parse::<PlasticStatus>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "store data: unknown plastic status \"active\""
+        );
     }
 }

@@ -1,10 +1,9 @@
-//! Issuer scripts that bring the chip's offline PIN in step with the host (MISSION.md:
-//! "Keeping offline and online in step"; emv-reference §4, §4.8): PIN UNBLOCK and PIN
+//! Issuer scripts that bring the chip's offline PIN in step with the host (docs/pin.md §6;
+//! docs/emv.md §5): PIN UNBLOCK and PIN
 //! CHANGE, built per CVN with the card's secure-messaging keys, and the Issuer Script
 //! Results (9F5B) that settle them.
 
 use std::fmt;
-use std::str::FromStr;
 
 use emv_crypto::Pin;
 use emv_crypto::script::{
@@ -15,12 +14,14 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::chip::ChipData;
 
-/// Total size of the scripts in one response (EMV 4.4 Book 4 §6.3.9; emv-reference §4.1).
+/// Total size of the scripts in one response (EMV 4.4 Book 4 §6.3.9; docs/emv.md §5.1).
 pub const MAX_SCRIPTS_LEN: usize = 128;
 
 /// What a pending script does on the chip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", parse_err_ty = Error, parse_err_fn = unknown_kind)]
 pub enum ScriptKind {
     /// PIN CHANGE/UNBLOCK with P2 = 00: the PIN Try Counter back to the limit.
     PinUnblock,
@@ -29,13 +30,14 @@ pub enum ScriptKind {
 }
 
 impl ScriptKind {
-    /// The stored and shown name.
+    /// The stored and shown name (`pin-unblock`, `pin-change`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::PinUnblock => "pin-unblock",
-            Self::PinChange => "pin-change",
-        }
+        self.into()
     }
+}
+
+fn unknown_kind(s: &str) -> Error {
+    Error::Corrupt(format!("unknown script kind {s:?}"))
 }
 
 impl fmt::Display for ScriptKind {
@@ -44,20 +46,11 @@ impl fmt::Display for ScriptKind {
     }
 }
 
-impl FromStr for ScriptKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "pin-unblock" => Ok(Self::PinUnblock),
-            "pin-change" => Ok(Self::PinChange),
-            other => Err(Error::Corrupt(format!("unknown script kind {other:?}"))),
-        }
-    }
-}
-
 /// Where a script is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case", parse_err_ty = Error, parse_err_fn = unknown_state)]
 pub enum ScriptState {
     /// Waiting for the next online authorisation.
     Pending,
@@ -71,25 +64,14 @@ pub enum ScriptState {
 }
 
 impl ScriptState {
-    /// The stored name.
+    /// The stored name (`pending`, `sent`, `done`, `superseded`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Done => "done",
-            Self::Superseded => "superseded",
-        }
+        self.into()
     }
 }
 
-impl FromStr for ScriptState {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        [Self::Pending, Self::Sent, Self::Done, Self::Superseded]
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| Error::Corrupt(format!("unknown script state {s:?}")))
-    }
+fn unknown_state(s: &str) -> Error {
+    Error::Corrupt(format!("unknown script state {s:?}"))
 }
 
 /// A script as the status API shows it.
@@ -115,7 +97,7 @@ pub fn script_id(id: i64) -> [u8; 4] {
 /// Builds Issuer Script Template 2 (`72`, run after the final GENERATE AC; EMV 4.4 Book 3
 /// §10.10) with Script Identifier `id` and one command: PIN UNBLOCK (`84 24 00 00`) or
 /// PIN CHANGE (`84 24 00 02`, enciphered new PIN), secured for this transaction's ATC and
-/// ARQC (emv-reference §4.4–§4.6).
+/// ARQC (docs/emv.md §5.4–§5.6).
 pub fn build_template(
     keys: &IccKeys,
     cvn: emv_crypto::Cvn,
@@ -142,7 +124,7 @@ pub fn build_template(
     Ok(issuer_script_template(0x72, Some(id), &[apdu])?)
 }
 
-/// One Issuer Script Result (emv-reference §4.2; EMV 4.4 Book 4 Annex A5).
+/// One Issuer Script Result (docs/emv.md §5.2; EMV 4.4 Book 4 Annex A5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScriptResult {
     /// Byte 1 b8-b5: 0 not performed, 1 failed, 2 successful.
@@ -200,5 +182,32 @@ mod tests {
         assert_eq!(r[0].script_id, [0, 0, 0, 1]);
         assert_eq!(r[1].describe(), "failed at command 2");
         assert!(parse_results(&[0x20, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn stored_names_round_trip() {
+        for (k, name) in [
+            (ScriptKind::PinUnblock, "pin-unblock"),
+            (ScriptKind::PinChange, "pin-change"),
+        ] {
+            assert_eq!(k.name(), name);
+            assert_eq!(name.parse::<ScriptKind>().unwrap(), k);
+        }
+        for (s, name) in [
+            (ScriptState::Pending, "pending"),
+            (ScriptState::Sent, "sent"),
+            (ScriptState::Done, "done"),
+            (ScriptState::Superseded, "superseded"),
+        ] {
+            assert_eq!(s.name(), name);
+            assert_eq!(name.parse::<ScriptState>().unwrap(), s);
+        }
+        let e = "PIN-UNBLOCK".parse::<ScriptKind>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "store data: unknown script kind \"PIN-UNBLOCK\""
+        );
+        let e = "gone".parse::<ScriptState>().unwrap_err();
+        assert_eq!(e.to_string(), "store data: unknown script state \"gone\"");
     }
 }

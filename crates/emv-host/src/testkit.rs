@@ -200,7 +200,7 @@ impl TestCard {
     pub fn iad(&self) -> Vec<u8> {
         let cvn = self.cvn.iad_byte();
         if self.cvn.is_visa() {
-            // 06 DKI CVN 03 CVR(3): byte 3 b7 = PIN Try Limit exceeded (emv-reference §3.5)
+            // 06 DKI CVN 03 CVR(3): byte 3 b7 = PIN Try Limit exceeded (docs/emv.md §4.5)
             let b3 = if self.chip_pin.blocked { 0x40 } else { 0x00 };
             vec![0x06, 0x01, cvn, 0x03, 0xA0, b3, 0x00]
         } else {

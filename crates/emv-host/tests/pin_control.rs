@@ -157,7 +157,7 @@ fn plastics_are_validated_listed_and_their_status_returned() {
         f.pc.issue_token("", Scope::ViewPin, "a", ""),
         Err(Error::BadRequest(_))
     ));
-    // MISSION.md View PIN step 2: no status check, but the status is returned
+    // docs/pin.md §7 step 2: no status check, but the status is returned
     let a =
         f.pc.issue_token(OLD_PLASTIC, Scope::ViewPin, "a", "")
             .unwrap();

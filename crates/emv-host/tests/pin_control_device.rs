@@ -1,4 +1,4 @@
-//! PIN Control end to end over a real listener (issue 7 "Tests" and "Acceptance"):
+//! PIN Control end to end over a real listener (docs/issuer-host.md §6):
 //! - an independent client (Node: fetch + WebCrypto, no project code) plays the back-end
 //!   and the device and must recover the PIN; expired, replayed and tampered ids fail;
 //! - a real headless Chromium (Debian's `chromium`, driven over the DevTools pipe by

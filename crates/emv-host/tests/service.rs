@@ -302,7 +302,7 @@ fn bad_pin_blocks_are_errors_and_change_nothing() {
 
 #[test]
 fn offline_blocked_chip_is_unblocked_by_an_atm_with_online_pin() {
-    // MISSION.md case 2, Visa CVN 18: ARPC method 2, the CSU also resets the PTC
+    // docs/pin.md §6.2, Visa CVN 18: ARPC method 2, the CSU also resets the PTC
     let (_d, issuer, mut c) = setup(Cvn::Visa18);
     c.chip_pin = testkit::ChipPin {
         ptc: 0,
@@ -418,7 +418,7 @@ fn unblock_api_queues_the_script_for_the_next_authorisation_and_failures_are_res
 
 #[test]
 fn pin_reset_with_a_new_pin_is_written_to_the_chip_by_pin_change() {
-    // MISSION.md cases 1 and 3
+    // docs/pin.md §6.1 and §6.3
     let (dir, issuer, mut c) = setup(Cvn::Visa10);
     let out = issuer
         .reset_pin(&card(), PinResetMode::New, "test")

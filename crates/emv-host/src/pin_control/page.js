@@ -1,4 +1,4 @@
-// PIN Control device page (emvbench): MISSION.md "View PIN" steps 4-6, issue 7 items 3-4.
+// PIN Control device page (emvbench): docs/pin.md §7 steps 4-6, docs/issuer-host.md §6.3-§6.4.
 // The PIN reaches this page only as a JWE (ECDH-ES + A256GCM) encrypted to a P-256 key made
 // here with WebCrypto (private key non-extractable); it is decrypted here, shown for
 // displaySeconds, then hidden and its bytes wiped. Set PIN encrypts the chosen PIN to the
@@ -12,7 +12,7 @@
   const EC = { name: 'ECDH', namedCurve: 'P-256' };
   const DOTS = '\u2022\u2022\u2022\u2022';
 
-  // Tell the embedding app (emv-reference §7.1 callback names: view_pin_success,
+  // Tell the embedding app (docs/issuer-host.md §6.5 callback names: view_pin_success,
   // view_pin_error, set_pin_success, set_pin_error, set_pin_validation_error; plus
   // pin_closed and pin_control_error): iframe parent and opener by postMessage (no secret
   // in the message), Android JS interface `android_handler`, iOS WKWebView message handler
@@ -122,7 +122,7 @@
   let closed = false;
   let timer = null;
   let tick = null;
-  // Hide and wipe (MISSION.md "View PIN" step 6), then tell the app.
+  // Hide and wipe (docs/pin.md §7 step 6), then tell the app.
   function close(reason) {
     if (closed) return;
     closed = true;

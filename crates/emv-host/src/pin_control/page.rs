@@ -2,7 +2,7 @@
 //! nonce. The script ([`PAGE_JS`]) and the stylesheet ([`PAGE_CSS`]) are plain files next
 //! to this one so they can be read and reviewed as what they are.
 //!
-//! No PIN is ever in the page (issue 7 item 2): the script fetches it encrypted to a key
+//! No PIN is ever in the page (docs/issuer-host.md §6.2): the script fetches it encrypted to a key
 //! it made on the device.
 
 use super::{PinControlConfig, Scope, SnapshotView};
@@ -17,7 +17,7 @@ pub const PAGE_JS: &str = include_str!("page.js");
 /// property an issuer can override ([`PinControlConfig::theme_css`]).
 pub const PAGE_CSS: &str = include_str!("page.css");
 
-/// The `Content-Security-Policy` of a page with `nonce` (issue 7 item 2: script nonce,
+/// The `Content-Security-Policy` of a page with `nonce` (docs/issuer-host.md §6.2: script nonce,
 /// `default-src 'none'`, `connect-src 'self'`, configurable `frame-ancestors`).
 pub fn content_security_policy(nonce: &str, config: &PinControlConfig) -> String {
     format!(
@@ -27,7 +27,7 @@ pub fn content_security_policy(nonce: &str, config: &PinControlConfig) -> String
     )
 }
 
-/// The other strict headers of every PIN Control answer (issue 7 item 2).
+/// The other strict headers of every PIN Control answer (docs/issuer-host.md §6.2).
 pub const STRICT_HEADERS: [(&str, &str); 3] = [
     ("cache-control", "no-store"),
     ("referrer-policy", "no-referrer"),

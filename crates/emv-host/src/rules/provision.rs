@@ -7,27 +7,26 @@ use super::CardId;
 use crate::Error;
 
 /// What provisioning did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProvisionOutcome {
     /// A new card.
+    #[strum(serialize = "provision-create")]
     Created,
     /// An existing card: keys, expiry, limits and plastics refreshed; PIN, counters,
     /// balance, chip knowledge and scripts kept.
+    #[strum(serialize = "provision-update")]
     Updated,
     /// An existing card reset to the provisioning data (PIN, counters, balance, status),
     /// chip knowledge forgotten, open scripts superseded.
+    #[strum(serialize = "provision-reset")]
     Reset,
 }
 
 impl ProvisionOutcome {
-    /// The audit action.
+    /// The audit action (`provision-create`, `provision-update`, `provision-reset`).
     pub fn action(self) -> &'static str {
-        match self {
-            Self::Created => "provision-create",
-            Self::Updated => "provision-update",
-            Self::Reset => "provision-reset",
-        }
+        self.into()
     }
 }
 

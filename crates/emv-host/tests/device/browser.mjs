@@ -16,7 +16,7 @@ const started = Date.now();
 const ms = () => Date.now() - started;
 const log = [];
 const profile = mkdtempSync(join(tmpdir(), 'emvbench-chromium-'));
-// issue 7: without the networking flags chromium keeps trying to reach the internet
+// without the networking flags chromium keeps trying to reach the internet
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--no-default-browser-check',
   '--disable-dev-shm-usage', '--remote-debugging-pipe',

@@ -1,4 +1,4 @@
-// An independent PIN Control client (issue 7 "Acceptance"): plain fetch + WebCrypto, no
+// An independent PIN Control client (docs/issuer-host.md §6): plain fetch + WebCrypto, no
 // project code. Plays the issuer back-end (token with the API key) and the device (posts
 // controlId, makes its own P-256 key pair, decrypts the ECDH-ES JWE). Reads its settings as
 // JSON on stdin; prints one JSON object with what it saw.

@@ -21,7 +21,9 @@ pub const DB_FILE: &str = "host.sqlite3";
 
 /// How far a commit goes before its callers are answered: SQLite's `PRAGMA synchronous`
 /// in WAL mode (<https://sqlite.org/pragma.html#pragma_synchronous>, "WAL mode").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
+#[strum(parse_err_ty = String, parse_err_fn = unknown_sync_mode)]
 pub enum SyncMode {
     /// `synchronous=FULL`: the WAL is fsynced at every commit. An answer survives a crash
     /// of the process, of the OS and a power cut. The default (docs/dependencies.md §5).
@@ -35,12 +37,9 @@ pub enum SyncMode {
 }
 
 impl SyncMode {
-    /// The name used on the command line and in `PRAGMA synchronous`.
+    /// The name used on the command line and in `PRAGMA synchronous` (`full`, `normal`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Full => "full",
-            Self::Normal => "normal",
-        }
+        self.into()
     }
 
     /// `PRAGMA synchronous` values (0 off, 1 normal, 2 full).
@@ -52,16 +51,11 @@ impl SyncMode {
     }
 }
 
-impl std::str::FromStr for SyncMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "full" => Ok(Self::Full),
-            "normal" => Ok(Self::Normal),
-            other => Err(format!("sync mode {other:?}: expected full or normal")),
-        }
-    }
+fn unknown_sync_mode(s: &str) -> String {
+    format!(
+        "sync mode {:?}: expected full or normal",
+        s.to_ascii_lowercase()
+    )
 }
 
 /// Migrations: entry `i` takes the schema from version `i` to `i + 1`.
@@ -207,6 +201,19 @@ pub fn db_path(data_dir: &Path) -> Result<PathBuf, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_mode_names() {
+        for (m, name) in [(SyncMode::Full, "full"), (SyncMode::Normal, "normal")] {
+            assert_eq!(m.name(), name);
+            assert_eq!(name.parse::<SyncMode>(), Ok(m));
+        }
+        assert_eq!("NORMAL".parse::<SyncMode>(), Ok(SyncMode::Normal));
+        assert_eq!(
+            "Fast".parse::<SyncMode>(),
+            Err("sync mode \"fast\": expected full or normal".to_string())
+        );
+    }
 
     #[test]
     fn migrates_once_and_refuses_newer_schemas() {
