@@ -8,7 +8,7 @@
 //! injection tests check that a transaction ends at the stage of the command that failed).
 #![allow(clippy::too_many_lines)] // test tables read top to bottom
 
-use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, ResponseCode};
+use emv_auth::{Advice, AdviceResponse, AuthRequest, AuthResponse, Host, HostError, ResponseCode};
 use emv_card::Personalisation;
 use emv_crypto::cryptogram::{ArpcResponse, generate_arpc};
 use emv_crypto::{CryptoError, Cvn, TdesKey};
@@ -83,15 +83,19 @@ impl Host for ChipHost {
             response_code: ResponseCode::APPROVED,
             reason: "approved by the test issuer".into(),
             auth_code: Some("123456".into()),
+            rrn: Some("000000000001".into()),
             issuer_authentication_data: Some(iad),
             issuer_scripts: Vec::new(),
             online_pin: None,
         })
     }
 
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError> {
         self.advices.push(advice.clone());
-        Ok(())
+        Ok(AdviceResponse {
+            response_code: ResponseCode::APPROVED,
+            reversed: advice.reason == emv_auth::AdviceReason::Reversal,
+        })
     }
 }
 

@@ -162,6 +162,90 @@ pub struct AuthRequest {
     /// 95, 9A, 9C, 9F02, 5F2A, 82, 9F1A, 9F34, 9F33, 9F35, ...). Empty for card-not-present.
     #[serde(default, with = "hexser")]
     pub icc_data: Vec<u8>,
+    /// Point-of-service entry mode (DE 22), when the acquirer sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_mode: Option<EntryMode>,
+    /// Transmission date and time (DE 7), `MMDDhhmmss` UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transmitted_at: Option<String>,
+    /// Retrieval reference number (DE 37), 12 characters, when the acquirer assigned one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rrn: Option<String>,
+    /// Card acceptor identification code (DE 42), the merchant.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub merchant_id: String,
+}
+
+/// How the PAN was read: ISO 8583:1987 DE 22 positions 1–2 (point-of-service entry mode),
+/// with the values of the card schemes' acquirer specifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "kebab-case")]
+pub enum EntryMode {
+    /// `00`: unknown.
+    Unknown,
+    /// `01`: key entered (manual, mail/telephone order, e-commerce).
+    Manual,
+    /// `02`: magnetic stripe, track data may be incomplete.
+    MagStripe,
+    /// `05`: integrated circuit card (contact chip).
+    Chip,
+    /// `07`: contactless chip.
+    Contactless,
+    /// `80`: magnetic stripe fallback after a failed chip read.
+    Fallback,
+    /// `81`: e-commerce.
+    Ecommerce,
+    /// `90`: magnetic stripe, full track read.
+    MagStripeFull,
+    /// `91`: contactless magnetic stripe.
+    ContactlessMagStripe,
+}
+
+impl EntryMode {
+    /// The two-digit DE 22 positions 1–2 code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Unknown => 0,
+            Self::Manual => 1,
+            Self::MagStripe => 2,
+            Self::Chip => 5,
+            Self::Contactless => 7,
+            Self::Fallback => 80,
+            Self::Ecommerce => 81,
+            Self::MagStripeFull => 90,
+            Self::ContactlessMagStripe => 91,
+        }
+    }
+
+    /// The entry mode with this DE 22 positions 1–2 code, if it is one of the above.
+    pub fn from_code(code: u8) -> Option<Self> {
+        [
+            Self::Unknown,
+            Self::Manual,
+            Self::MagStripe,
+            Self::Chip,
+            Self::Contactless,
+            Self::Fallback,
+            Self::Ecommerce,
+            Self::MagStripeFull,
+            Self::ContactlessMagStripe,
+        ]
+        .into_iter()
+        .find(|m| m.code() == code)
+    }
+
+    /// Whether the PAN came from a chip (contact or contactless EMV): the request must then
+    /// carry the chip's ARQC in DE 55.
+    pub fn is_chip(self) -> bool {
+        matches!(self, Self::Chip | Self::Contactless)
+    }
+
+    /// The name used in JSON.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// What the host concluded about an online PIN.
@@ -200,6 +284,10 @@ pub struct AuthResponse {
     /// Authorisation identification response (DE 38), on approval.
     #[serde(default)]
     pub auth_code: Option<String>,
+    /// Retrieval reference number (DE 37): the request's, or the one the host assigned.
+    /// Advices and reversals of this transaction quote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rrn: Option<String>,
     /// Issuer Authentication Data, tag 91 value (ARPC ‖ ARC or ARPC ‖ CSU ‖ ...).
     #[serde(default, with = "hexser::option")]
     pub issuer_authentication_data: Option<Vec<u8>>,
@@ -243,12 +331,16 @@ pub enum AdviceReason {
 /// A completion/advice after the final GENERATE AC: tells the host how the card ended
 /// the transaction and what happened to the scripts (9F5B), so it can settle pending
 /// scripts (EMV 4.4 Book 4 §6.3.9, Annex A5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Advice {
     /// Why this advice is sent.
     #[serde(default)]
     pub reason: AdviceReason,
+    /// Whether the terminal expects an answer (0400 reversal request) or only informs
+    /// (0120/0220 completion, 0420 reversal advice, store-and-forward).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub request: bool,
     /// Primary account number.
     pub pan: String,
     /// PAN sequence number.
@@ -260,6 +352,54 @@ pub struct Advice {
     /// ICC data after the final GENERATE AC (9F26, 9F27, 9F36, 9F10, 95, 9B, 9F5B ...).
     #[serde(default, with = "hexser")]
     pub icc_data: Vec<u8>,
+    /// Retrieval reference number (DE 37) of the answer this advice is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rrn: Option<String>,
+    /// Terminal identification (DE 41).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub terminal_id: String,
+    /// Amount of the original transaction (DE 4), minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<u64>,
+    /// Currency of the original transaction (DE 49).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<u16>,
+    /// Transmission date and time of this advice (DE 7), `MMDDhhmmss` UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transmitted_at: Option<String>,
+    /// Original data elements (DE 90): which request this advice or reversal is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<OriginalData>,
+}
+
+/// ISO 8583:1987 DE 90, original data elements (n 42): the message a reversal or advice
+/// refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OriginalData {
+    /// Original message type (`0100`, `0200`).
+    pub mti: String,
+    /// Original STAN (DE 11).
+    pub stan: u32,
+    /// Original transmission date and time (DE 7), `MMDDhhmmss`.
+    pub transmitted_at: String,
+    /// Original acquiring institution id (DE 32), up to 11 digits, zero padded.
+    #[serde(default)]
+    pub acquirer: String,
+    /// Original forwarding institution id (DE 33), up to 11 digits, zero padded.
+    #[serde(default)]
+    pub forwarder: String,
+}
+
+/// The issuer's answer to an advice or reversal (ISO 8583 0130/0230/0410/0430).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdviceResponse {
+    /// Response code (DE 39): `00` taken (a reversal of an already reversed transaction
+    /// too), `25` no such original transaction.
+    pub response_code: ResponseCode,
+    /// Whether this advice gave an approval's amount back.
+    #[serde(default)]
+    pub reversed: bool,
 }
 
 impl AuthRequest {
@@ -289,6 +429,10 @@ impl AuthRequest {
             stan: 0,
             pin,
             icc_data: Vec::new(),
+            entry_mode: Some(EntryMode::Ecommerce),
+            transmitted_at: None,
+            rrn: None,
+            merchant_id: String::new(),
         }
     }
 }
@@ -314,8 +458,8 @@ pub trait Host {
     /// Sends an authorisation/financial request and returns the issuer's answer.
     fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError>;
 
-    /// Sends a completion or reversal advice.
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError>;
+    /// Sends a completion advice, a reversal request or a reversal advice.
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError>;
 }
 
 /// No issuer host at all (a terminal without a link, `--host none`): every message fails
@@ -332,7 +476,7 @@ impl Host for NoHost {
         Err(HostError::Unreachable(Self::WHY.into()))
     }
 
-    fn advise(&mut self, _advice: &Advice) -> Result<(), HostError> {
+    fn advise(&mut self, _advice: &Advice) -> Result<AdviceResponse, HostError> {
         Err(HostError::Unreachable(Self::WHY.into()))
     }
 }
@@ -341,7 +485,7 @@ impl<H: Host + ?Sized> Host for &mut H {
     fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError> {
         (**self).authorise(request)
     }
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError> {
         (**self).advise(advice)
     }
 }
@@ -350,7 +494,7 @@ impl<H: Host + ?Sized> Host for Box<H> {
     fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError> {
         (**self).authorise(request)
     }
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError> {
         (**self).advise(advice)
     }
 }
@@ -381,6 +525,10 @@ mod tests {
                 key_id: "TPK-TEST-01".into(),
             }),
             icc_data: vec![0x9F, 0x36, 0x02, 0x00, 0x07],
+            entry_mode: Some(EntryMode::Chip),
+            transmitted_at: Some("0115120000".into()),
+            rrn: None,
+            merchant_id: "MERCHANT0000001".into(),
         };
         let json = serde_json::to_string(&req).unwrap();
         assert!(json.contains("\"icc_data\":\"9F36020007\""), "{json}");
@@ -389,6 +537,11 @@ mod tests {
             "{json}"
         );
         assert!(json.contains("\"channel\":\"atm\""), "{json}");
+        assert!(json.contains("\"entry_mode\":\"chip\""), "{json}");
+        assert!(
+            !json.contains("rrn"),
+            "absent optional fields stay out: {json}"
+        );
         let back: AuthRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back, req);
     }
@@ -426,6 +579,20 @@ mod tests {
     }
 
     #[test]
+    fn entry_modes_map_to_their_de22_codes() {
+        for code in 0..=99u8 {
+            if let Some(m) = EntryMode::from_code(code) {
+                assert_eq!(m.code(), code);
+                assert_eq!(m.name(), json_name(m));
+                assert_eq!(m.name().parse::<EntryMode>().unwrap(), m);
+            }
+        }
+        assert_eq!(EntryMode::from_code(5), Some(EntryMode::Chip));
+        assert_eq!(EntryMode::from_code(3), None);
+        assert!(EntryMode::Contactless.is_chip() && !EntryMode::Fallback.is_chip());
+    }
+
+    #[test]
     fn unknown_request_field_is_rejected() {
         let err = serde_json::from_str::<AuthRequest>(
             r#"{"pan":"1","amount":1,"currency":978,"pinn":"1234"}"#,
@@ -440,6 +607,7 @@ mod tests {
             response_code: ResponseCode::APPROVED,
             reason: "approved".into(),
             auth_code: None,
+            rrn: Some("612345000001".into()),
             issuer_authentication_data: Some(vec![1, 2, 3, 4, 0x03, 0x90, 0, 0]),
             issuer_scripts: vec![vec![0x72, 0x02, 0xAA, 0xBB]],
             online_pin: None,

@@ -14,20 +14,34 @@ impl ResponseCode {
     pub const APPROVED: Self = Self(*b"00");
     /// `05` Do not honour.
     pub const DO_NOT_HONOUR: Self = Self(*b"05");
+    /// `12` Invalid transaction.
+    pub const INVALID_TRANSACTION: Self = Self(*b"12");
+    /// `13` Invalid amount.
+    pub const INVALID_AMOUNT: Self = Self(*b"13");
     /// `14` Invalid card number.
     pub const INVALID_CARD_NUMBER: Self = Self(*b"14");
+    /// `25` Unable to locate record on file (no such original transaction).
+    pub const NO_ORIGINAL: Self = Self(*b"25");
+    /// `30` Format error.
+    pub const FORMAT_ERROR: Self = Self(*b"30");
     /// `51` Insufficient funds.
     pub const INSUFFICIENT_FUNDS: Self = Self(*b"51");
     /// `54` Expired card.
     pub const EXPIRED_CARD: Self = Self(*b"54");
     /// `55` Incorrect PIN.
     pub const INCORRECT_PIN: Self = Self(*b"55");
+    /// `57` Transaction not permitted to cardholder.
+    pub const NOT_PERMITTED: Self = Self(*b"57");
     /// `62` Restricted card.
     pub const RESTRICTED_CARD: Self = Self(*b"62");
     /// `75` Allowable number of PIN tries exceeded.
     pub const PIN_TRIES_EXCEEDED: Self = Self(*b"75");
+    /// `63` Security violation (a message whose MAC does not verify).
+    pub const SECURITY_VIOLATION: Self = Self(*b"63");
     /// `91` Issuer or switch inoperative.
     pub const ISSUER_UNAVAILABLE: Self = Self(*b"91");
+    /// `96` System malfunction.
+    pub const SYSTEM_MALFUNCTION: Self = Self(*b"96");
     /// `Z3` Unable to go online, offline declined (terminal-generated, Book 4 Annex A6).
     pub const UNABLE_TO_GO_ONLINE_DECLINED: Self = Self(*b"Z3");
     /// `Y3` Unable to go online, offline approved (terminal-generated).
@@ -64,12 +78,17 @@ impl ResponseCode {
         match &self.0 {
             b"00" => "Approved",
             b"05" => "Do not honour",
+            b"12" => "Invalid transaction",
+            b"13" => "Invalid amount",
             b"14" => "Invalid card number",
+            b"25" => "Unable to locate record on file",
+            b"30" => "Format error",
             b"51" => "Insufficient funds",
             b"54" => "Expired card",
             b"55" => "Incorrect PIN",
             b"57" => "Transaction not permitted to cardholder",
             b"62" => "Restricted card",
+            b"63" => "Security violation",
             b"75" => "Allowable number of PIN tries exceeded",
             b"91" => "Issuer or switch inoperative",
             b"96" => "System malfunction",

@@ -199,7 +199,10 @@ impl Host for ClonableHttp {
         })
     }
 
-    fn advise(&mut self, advice: &emv_auth::Advice) -> Result<(), emv_auth::HostError> {
+    fn advise(
+        &mut self,
+        advice: &emv_auth::Advice,
+    ) -> Result<emv_auth::AdviceResponse, emv_auth::HostError> {
         HttpHost::new(&self.0)?.advise(advice)
     }
 }

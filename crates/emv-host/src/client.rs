@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError};
+use emv_auth::{Advice, AdviceResponse, AuthRequest, AuthResponse, Host, HostError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -281,9 +281,8 @@ impl Host for HttpHost {
         self.call("POST", "/v1/authorise", Some(request))
     }
 
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
-        self.call::<_, serde_json::Value>("POST", "/v1/advice", Some(advice))
-            .map(|_| ())
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError> {
+        self.call("POST", "/v1/advice", Some(advice))
     }
 }
 
@@ -319,6 +318,7 @@ mod tests {
             psn: None,
             stan: 0,
             icc_data: vec![],
+            ..Advice::default()
         });
         assert!(matches!(e, Err(HostError::Unreachable(_))), "{e:?}");
     }

@@ -65,6 +65,18 @@ struct KeyFile {
     terminal_keys: Vec<TerminalKeyToml>,
     #[serde(default)]
     api_keys: Vec<ApiKeyToml>,
+    #[serde(default)]
+    acquirer_keys: Vec<ApiKeyToml>,
+    #[serde(default)]
+    iso8583_links: Vec<LinkToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkToml {
+    name: String,
+    mac_key: Secret,
+    pin_key: String,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +131,17 @@ pub enum TerminalKey {
     Aes(AesKey),
 }
 
+/// The keys of one ISO 8583 link (one acquirer or switch connection).
+#[derive(Debug, Clone)]
+pub struct LinkKeys {
+    /// The link's name (`--iso8583-link NAME`).
+    pub name: String,
+    /// The MAC key: ISO/IEC 9797-1 MAC algorithm 3 over the message, in DE 64 or DE 128.
+    pub mac_key: TdesKey,
+    /// The zone PIN key (a terminal key id) a PIN block is under when DE 53 is absent.
+    pub pin_key: String,
+}
+
 /// All keys of the host. `Debug` shows no key material.
 pub struct HostKeys {
     pvks: BTreeMap<u8, TdesKey>,
@@ -129,6 +152,8 @@ pub struct HostKeys {
     data_key: PrivateJwk,
     terminal: BTreeMap<String, TerminalKey>,
     api_keys: Vec<(String, Secret)>,
+    acquirer_keys: Vec<(String, Secret)>,
+    links: Vec<LinkKeys>,
 }
 
 impl fmt::Debug for HostKeys {
@@ -140,8 +165,49 @@ impl fmt::Debug for HostKeys {
                 "api_keys",
                 &self.api_keys.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
+            .field(
+                "acquirer_keys",
+                &self
+                    .acquirer_keys
+                    .iter()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "iso8583_links",
+                &self.links.iter().map(|l| &l.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
+}
+
+/// Named secrets of at least 16 characters (API keys, acquirer keys).
+fn named_keys(what: &str, keys: Vec<ApiKeyToml>) -> Result<Vec<(String, Secret)>, Error> {
+    let mut out: Vec<(String, Secret)> = Vec::new();
+    for a in keys {
+        if a.key.expose().len() < 16 {
+            return Err(kf(format!(
+                "{what} {} must be at least 16 characters",
+                a.name
+            )));
+        }
+        out.push((a.name, a.key));
+    }
+    Ok(out)
+}
+
+/// The name of the key `presented` matches, comparing every key in constant time.
+fn check_key<'a>(keys: &'a [(String, Secret)], presented: &str) -> Option<&'a str> {
+    let mut found = None;
+    for (name, key) in keys {
+        let a = presented.as_bytes();
+        let b = key.expose().as_bytes();
+        // lengths are not secret (keys have a fixed format); contents compared in constant time
+        if a.len() == b.len() && bool::from(a.ct_eq(b)) {
+            found = Some(name.as_str());
+        }
+    }
+    found
 }
 
 fn kf(msg: impl Into<String>) -> Error {
@@ -222,15 +288,36 @@ impl HostKeys {
                 return Err(kf(format!("terminal key id {} appears twice", t.id)));
             }
         }
-        let mut api_keys = Vec::new();
-        for a in file.api_keys {
-            if a.key.expose().len() < 16 {
+        let api_keys = named_keys("API key", file.api_keys)?;
+        let acquirer_keys = named_keys("acquirer key", file.acquirer_keys)?;
+        // the management and the network credentials are distinct: one must never
+        // open the other's routes
+        if let Some((name, _)) = acquirer_keys
+            .iter()
+            .find(|(_, k)| api_keys.iter().any(|(_, a)| a.expose() == k.expose()))
+        {
+            return Err(kf(format!(
+                "acquirer key {name} is also an issuer API key: use distinct keys"
+            )));
+        }
+        let mut links: Vec<LinkKeys> = Vec::new();
+        for l in file.iso8583_links {
+            let mac_key = TdesKey::from_hex(l.mac_key.expose())
+                .map_err(|e| kf(format!("ISO 8583 link {}: mac_key: {e}", l.name)))?;
+            if !terminal.contains_key(&l.pin_key) {
                 return Err(kf(format!(
-                    "API key {} must be at least 16 characters",
-                    a.name
+                    "ISO 8583 link {}: pin_key {} is not a [[terminal_keys]] id",
+                    l.name, l.pin_key
                 )));
             }
-            api_keys.push((a.name, a.key));
+            if links.iter().any(|k| k.name == l.name) {
+                return Err(kf(format!("ISO 8583 link {} appears twice", l.name)));
+            }
+            links.push(LinkKeys {
+                name: l.name,
+                mac_key,
+                pin_key: l.pin_key,
+            });
         }
         Ok(Self {
             pvks,
@@ -241,6 +328,8 @@ impl HostKeys {
             data_key,
             terminal,
             api_keys,
+            acquirer_keys,
+            links,
         })
     }
 
@@ -286,16 +375,33 @@ impl HostKeys {
 
     /// The name of the API key `presented` matches, comparing every key in constant time.
     pub fn check_api_key(&self, presented: &str) -> Option<&str> {
-        let mut found = None;
-        for (name, key) in &self.api_keys {
-            let a = presented.as_bytes();
-            let b = key.expose().as_bytes();
-            // lengths are not secret (keys have a fixed format); contents compared in constant time
-            if a.len() == b.len() && bool::from(a.ct_eq(b)) {
-                found = Some(name.as_str());
-            }
+        check_key(&self.api_keys, presented)
+    }
+
+    /// The first acquirer key of the key file, for terminals that hold the same key file
+    /// (`emvbench run --host http://...`).
+    pub fn client_acquirer_key(&self) -> Option<&Secret> {
+        self.acquirer_keys.first().map(|(_, k)| k)
+    }
+
+    /// The name of the acquirer key `presented` matches (constant time, like
+    /// [`HostKeys::check_api_key`]).
+    pub fn check_acquirer_key(&self, presented: &str) -> Option<&str> {
+        check_key(&self.acquirer_keys, presented)
+    }
+
+    /// The ISO 8583 link named `name`, or the key file's first link when `name` is `None`.
+    pub fn iso8583_link(&self, name: Option<&str>) -> Result<&LinkKeys, Error> {
+        match name {
+            Some(n) => self.links.iter().find(|l| l.name == n),
+            None => self.links.first(),
         }
-        found
+        .ok_or_else(|| {
+            kf(match name {
+                Some(n) => format!("no [[iso8583_links]] entry named {n}"),
+                None => "the key file has no [[iso8583_links]] entry".into(),
+            })
+        })
     }
 
     /// Encrypts data at rest under the data key (JWE compact, `dir` + A256GCM).
@@ -312,6 +418,51 @@ impl HostKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acquirer_keys_and_links_are_their_own_credentials() {
+        let k = HostKeys::load_test_keys().unwrap();
+        let acq = "test-acquirer-key-do-not-use-in-production";
+        assert_eq!(k.check_acquirer_key(acq), Some("test-acquirer"));
+        assert_eq!(
+            k.check_api_key(acq),
+            None,
+            "an acquirer key opens no management route"
+        );
+        assert_eq!(
+            k.check_acquirer_key("test-issuer-api-key-do-not-use-in-production"),
+            None
+        );
+        assert_eq!(k.client_acquirer_key().map(Secret::expose), Some(acq));
+        let link = k.iso8583_link(None).unwrap();
+        assert_eq!(
+            (link.name.as_str(), link.pin_key.as_str()),
+            ("test-link", "TPK-TEST-01")
+        );
+        assert_eq!(k.iso8583_link(Some("test-link")).unwrap().name, "test-link");
+        assert!(matches!(
+            k.iso8583_link(Some("other")),
+            Err(Error::KeyFile(_))
+        ));
+        let dbg = format!("{k:?}");
+        assert!(
+            dbg.contains("test-link") && !dbg.contains("4F1E8A3B"),
+            "{dbg}"
+        );
+
+        let base = std::fs::read_to_string(TEST_KEYS_PATH).unwrap();
+        let shared = base.replace(
+            "key = \"test-acquirer-key-do-not-use-in-production\"",
+            "key = \"test-issuer-api-key-do-not-use-in-production\"",
+        );
+        assert!(
+            matches!(HostKeys::from_toml(&shared), Err(Error::KeyFile(m)) if m.contains("distinct"))
+        );
+        let bad_pin_key = base.replace("pin_key = \"TPK-TEST-01\"", "pin_key = \"TPK-NONE\"");
+        assert!(
+            matches!(HostKeys::from_toml(&bad_pin_key), Err(Error::KeyFile(m)) if m.contains("TPK-NONE"))
+        );
+    }
 
     #[test]
     fn test_key_file_loads_and_redacts() {

@@ -37,7 +37,7 @@ pub mod time;
 
 pub use client::HttpHost;
 pub use error::Error;
-pub use keys::HostKeys;
+pub use keys::{HostKeys, LinkKeys};
 pub use pin_control::{PinControl, PinControlConfig};
 pub use provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
 pub use service::{CardRef, CardSummary, CardView, Issuer, PinOutcome, PinResetMode};

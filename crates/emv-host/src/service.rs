@@ -6,7 +6,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use emv_auth::{Advice, AdviceReason, AuthRequest, AuthResponse, Host, HostError, PinData};
+use emv_auth::{
+    Advice, AdviceReason, AdviceResponse, AuthRequest, AuthResponse, Host, HostError, PinData,
+};
 use emv_crypto::script::IccKeys;
 use emv_crypto::{CryptoError, Pin, TdesKey};
 use serde::{Deserialize, Serialize};
@@ -601,9 +603,12 @@ impl<S: Store> Host for Issuer<S> {
         Issuer::authorise(self, request).map_err(HostError::from)
     }
 
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError> {
         Issuer::advise(self, advice)
-            .map(|_| ())
+            .map(|o| AdviceResponse {
+                response_code: o.response_code,
+                reversed: o.reversed,
+            })
             .map_err(HostError::from)
     }
 }

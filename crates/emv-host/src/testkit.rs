@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use emv_auth::{AuthRequest, AuthResponse, Channel, MessageType, PinData, TransactionType};
+use emv_auth::{
+    AuthRequest, AuthResponse, Channel, EntryMode, MessageType, PinData, TransactionType,
+};
 use emv_crypto::cryptogram::{ArpcResponse, generate_ac, verify_issuer_authentication_data};
 use emv_crypto::pinblock::{self, Fill, PinBlockFormat};
 use emv_crypto::script::{
@@ -273,6 +275,10 @@ impl TestCard {
             stan: u32::from(atc),
             pin: pin.map(|p| pin_block_iso0(p, &self.pan)).transpose()?,
             icc_data: icc,
+            entry_mode: Some(EntryMode::Chip),
+            transmitted_at: Some("0115120000".into()),
+            rrn: None,
+            merchant_id: String::new(),
         };
         Ok(Online {
             request,

@@ -233,6 +233,7 @@ async fn authorise_and_advice_over_http_settle_an_unblock() {
         psn: Some("01".into()),
         stan: o.request.stan,
         icc_data: [vec![0x9F, 0x5B, 0x05], testkit::script_results_ok(&resp)].concat(),
+        ..Advice::default()
     };
     let (s, v) = call(
         &app,
@@ -454,6 +455,7 @@ fn http_host_client_against_a_real_listener() {
         psn: None,
         stan: 1,
         icc_data: Vec::new(),
+        ..Advice::default()
     })
     .unwrap();
     let v = host.card_status(&CardRef::new(PAN, Some("01"))).unwrap();

@@ -339,6 +339,7 @@ fn offline_blocked_chip_is_unblocked_by_an_atm_with_online_pin() {
             psn: Some("01".into()),
             stan: o.request.stan,
             icc_data: [vec![0x9F, 0x5B, 0x05], testkit::script_results_ok(&r)].concat(),
+            ..Advice::default()
         })
         .unwrap();
     assert_eq!(out.confirmed.len(), 1);
@@ -381,6 +382,7 @@ fn unblock_api_queues_the_script_for_the_next_authorisation_and_failures_are_res
             psn: None,
             stan: o1.request.stan,
             icc_data: [&[0x9F, 0x5B, 0x05, 0x11][..], id].concat(),
+            ..Advice::default()
         })
         .unwrap();
     assert_eq!(out.retry.len(), 1);
@@ -404,6 +406,7 @@ fn unblock_api_queues_the_script_for_the_next_authorisation_and_failures_are_res
             psn: None,
             stan: o3.request.stan,
             icc_data: Vec::new(),
+            ..Advice::default()
         })
         .unwrap();
     assert!(out.reversed);
@@ -452,6 +455,7 @@ fn pin_reset_with_a_new_pin_is_written_to_the_chip_by_pin_change() {
             psn: None,
             stan: o.request.stan,
             icc_data: [vec![0x9F, 0x5B, 0x05], testkit::script_results_ok(&r)].concat(),
+            ..Advice::default()
         })
         .unwrap();
     assert_eq!(issuer.card_status(&card()).unwrap().pending_scripts, 0);

@@ -13,7 +13,7 @@
 //! redacting an APDU for people is [`emv_apdu::describe`]'s job, never an observer's.
 
 use emv_apdu::TransportError;
-use emv_auth::{Advice, AuthRequest, AuthResponse, HostError};
+use emv_auth::{Advice, AdviceResponse, AuthRequest, AuthResponse, HostError};
 use emv_tlv::bits::Bit;
 use serde::{Serialize, Serializer};
 
@@ -239,7 +239,7 @@ pub enum Event<'a> {
         /// The advice.
         advice: &'a Advice,
         /// Whether the issuer took it.
-        delivered: Result<(), &'a HostError>,
+        delivered: Result<&'a AdviceResponse, &'a HostError>,
     },
     /// An issuer script was run (Book 3 §10.10).
     ScriptResult(&'a ScriptResult),

@@ -13,7 +13,7 @@ use crate::error::KernelError;
 use crate::event::{
     ApduRecord, Decision, Event, Events, Exchange, Observer, ScriptResult, Stage, Topic,
 };
-use crate::outcome::{CvmPerformed, Outcome, OutcomeKind};
+use crate::outcome::{CvmPerformed, Outcome, OutcomeKind, Reversal};
 use crate::params::TransactionParams;
 use crate::pinpad::PinPad;
 use crate::profile::Profile;
@@ -249,6 +249,10 @@ pub struct Transaction<'a, T: ?Sized, P: ?Sized, H: ?Sized> {
     pub(crate) host_response: Option<AuthResponse>,
     pub(crate) arc: Option<[u8; 2]>,
     pub(crate) script_results: Vec<ScriptResult>,
+    /// An advice told the host how the transaction ended.
+    pub(crate) advised: bool,
+    /// The reversal of an approval the terminal could not complete.
+    pub(crate) reversal: Option<Reversal>,
     /// How the transaction ended, once it has.
     pub(crate) end: Option<End>,
 }
@@ -333,6 +337,8 @@ where
             first_cid: None,
             final_cid: None,
             host_response: None,
+            advised: false,
+            reversal: None,
             arc: None,
             script_results: Vec::new(),
             end: None,
@@ -350,6 +356,10 @@ where
     /// Runs every stage and returns the outcome.
     pub fn run(mut self) -> Outcome {
         if let Err(e) = self.run_stages() {
+            if self.approval_unsettled() {
+                // the host debited an approval the card never completed
+                self.reverse(&e.to_string());
+            }
             self.terminate_with(e);
         }
         self.finish()
@@ -570,6 +580,7 @@ where
             apdu_count: journal.apdus.len(),
             aid: self.selected.map(|c| c.df_name),
             arc: self.arc,
+            reversal: self.reversal,
             signature_required: self.signature_required,
             terminated_at,
             termination_reason,

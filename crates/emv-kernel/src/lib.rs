@@ -64,7 +64,7 @@ pub use event::{
     ApduRecord, Decision, Event, Exchange, Journal, Observer, ScriptResult, Stage, Topic,
 };
 pub use kernel::{Kernel, KernelConfig, OdaMethod, Transaction};
-pub use outcome::{CardState, CvmPerformed, HostState, Outcome, OutcomeKind};
+pub use outcome::{CardState, CvmPerformed, HostState, Outcome, OutcomeKind, Reversal};
 pub use params::{TransactionDate, TransactionParams, TransactionTime};
 pub use pinpad::{NoPinPad, PinEntry, PinKind, PinPad, PinPadStatus, PinPrompt, ScriptedPinPad};
 pub use profile::{AidConfig, OnlinePinKey, PinKey, Profile, RandomSelection};

@@ -4,14 +4,17 @@
 //! second GENERATE AC (§10.11) and the completion advice.
 
 use emv_apdu::{Transport, commands};
-use emv_auth::{Advice, AdviceReason, AuthRequest, Channel, Host, MessageType, ResponseCode};
+use emv_auth::{
+    Advice, AdviceReason, AdviceResponse, AuthRequest, Channel, EntryMode, Host, HostError,
+    MessageType, ResponseCode,
+};
 use emv_tlv::bits::{AcType, Aip, Tsi, Tvr};
 use emv_tlv::{Builder, Tag, tags};
 
 use crate::error::KernelError;
 use crate::event::{Event, Stage, Topic};
 use crate::kernel::Transaction;
-use crate::outcome::OutcomeKind;
+use crate::outcome::{OutcomeKind, Reversal};
 use crate::pinpad::PinPad;
 use crate::util::{cn_digits, hex};
 
@@ -87,7 +90,20 @@ where
             stan: self.params.stan,
             pin: self.online_pin.clone(),
             icc_data: self.icc_data(REQUEST_ICC_TAGS),
+            entry_mode: Some(EntryMode::Chip),
+            transmitted_at: Some(self.transmitted_at()),
+            rrn: None,
+            merchant_id: String::new(),
         }
+    }
+
+    /// DE 7, transmission date and time (`MMDDhhmmss`): the transaction's date and time.
+    fn transmitted_at(&self) -> String {
+        let (d, t) = (&self.params.date, &self.params.time);
+        format!(
+            "{:02}{:02}{:02}{:02}{:02}",
+            d.month, d.day, t.hour, t.minute, t.second
+        )
     }
 
     /// Online processing and completion (Book 3 §10.9-10.11).
@@ -166,12 +182,12 @@ where
         });
         // Book 4 §6.3.9 / Annex A5: tell the host how the card ended the transaction and
         // what became of its scripts. An approval the card declined is reversed.
-        let reason = if approve && !approved {
-            AdviceReason::Reversal
+        if approve && !approved {
+            self.reverse("the card declined the approval at the second GENERATE AC");
         } else {
-            AdviceReason::Completion
-        };
-        self.send_advice(reason);
+            // the decision log records whether the host took it (store-and-forward)
+            let _ = self.send_advice(AdviceReason::Completion);
+        }
         Ok(())
     }
 
@@ -209,7 +225,36 @@ where
         Ok(())
     }
 
-    fn send_advice(&mut self, reason: AdviceReason) {
+    /// An approval the terminal cannot complete is reversed (0400): the card declined it
+    /// at the second GENERATE AC, was pulled out, or failed after the host's answer
+    /// (EMV 4.4 Book 4 §12, acquirer interface: the reversal of an approved online
+    /// transaction). Called once; the outcome records it.
+    pub(crate) fn reverse(&mut self, why: &str) {
+        self.decide_per(
+            Topic::Advice,
+            "Book 4 §12 (reversal)",
+            format!("the issuer approved but the transaction did not complete ({why}): reversal"),
+        );
+        let answer = self.send_advice(AdviceReason::Reversal);
+        self.reversal = Some(Reversal {
+            why: why.to_owned(),
+            response_code: answer.as_ref().ok().map(|a| a.response_code),
+            error: answer.err().map(|e| e.to_string()),
+        });
+    }
+
+    /// Whether the host approved online and no advice has told it how the transaction
+    /// ended.
+    pub(crate) fn approval_unsettled(&self) -> bool {
+        !self.advised
+            && self
+                .host_response
+                .as_ref()
+                .is_some_and(|r| r.response_code.is_approved())
+    }
+
+    fn send_advice(&mut self, reason: AdviceReason) -> Result<AdviceResponse, HostError> {
+        self.advised = true;
         self.sync_results();
         if !self.script_results.is_empty() {
             let isr: Vec<u8> = self.script_results.iter().flat_map(|r| r.bytes()).collect();
@@ -217,22 +262,40 @@ where
         }
         let advice = Advice {
             reason,
+            request: reason == AdviceReason::Reversal,
             pan: self.pan(),
             psn: self.psn(),
             stan: self.params.stan,
             icc_data: self.icc_data(ADVICE_ICC_TAGS),
+            rrn: self.host_response.as_ref().and_then(|r| r.rrn.clone()),
+            terminal_id: self.profile.terminal_id.clone(),
+            amount: Some(self.params.amount),
+            currency: Some(self.profile.currency_code),
+            transmitted_at: Some(self.transmitted_at()),
+            original: None,
         };
         let delivered = self.host.advise(&advice);
         self.events.emit(&Event::Advice {
             advice: &advice,
-            delivered: delivered.as_ref().map(|_| ()),
+            delivered: delivered.as_ref(),
         });
-        match delivered {
-            Ok(()) => self.decide(Topic::Advice, format!("{reason:?} advice sent to the host")),
+        match &delivered {
+            Ok(a) if a.response_code.is_approved() => {
+                self.decide(Topic::Advice, format!("{reason:?} advice sent to the host"));
+            }
+            Ok(a) => self.decide(
+                Topic::Advice,
+                format!(
+                    "{reason:?} advice sent to the host, which answered {} ({})",
+                    a.response_code.as_str(),
+                    a.response_code.meaning()
+                ),
+            ),
             Err(e) => self.decide(
                 Topic::Advice,
                 format!("{reason:?} advice not delivered: {e}"),
             ),
         }
+        delivered
     }
 }

@@ -121,6 +121,18 @@ impl core::fmt::Display for CvmPerformed {
     }
 }
 
+/// A reversal (ISO 8583 0400) of an online approval the terminal could not complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reversal {
+    /// Why the transaction did not complete.
+    pub why: String,
+    /// The issuer's answer (DE 39): `00` amount given back, `25` no such original.
+    pub response_code: Option<ResponseCode>,
+    /// Why the reversal could not be delivered (the terminal keeps it for store-and-forward).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// The outcome of one transaction. Serialises to the outcome object of
 /// `docs/formats.md` §1 (hex fields upper-case without spaces) plus the logs.
 #[derive(Debug, Clone, Serialize)]
@@ -164,6 +176,10 @@ pub struct Outcome {
     /// unable to go online (in JSON as hex of the two ASCII characters).
     #[serde(serialize_with = "hex::option")]
     pub arc: Option<[u8; 2]>,
+    /// The reversal the terminal sent for an approval it could not complete (absent from
+    /// the JSON when there was none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reversal: Option<Reversal>,
     /// A signature is to be taken (signature or combined CVM).
     pub signature_required: bool,
     /// Stage at which the transaction was terminated.

@@ -3,7 +3,10 @@
 //! fake card for the CVM engine, and a configurable test host.
 
 use emv_apdu::{Transport, TransportError};
-use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, OnlinePinResult, ResponseCode};
+use emv_auth::{
+    Advice, AdviceReason, AdviceResponse, AuthRequest, AuthResponse, Host, HostError,
+    OnlinePinResult, ResponseCode,
+};
 use emv_crypto::oda::RsaPrivateKey;
 use emv_crypto::offline_pin::{self, OfflinePin};
 
@@ -292,6 +295,7 @@ impl TestHost {
             response_code: ResponseCode::APPROVED,
             reason: "approved by the test host".into(),
             auth_code: Some("123456".into()),
+            rrn: Some("000000000001".into()),
             issuer_authentication_data: arpc,
             issuer_scripts: scripts,
             online_pin: None,
@@ -304,6 +308,7 @@ impl TestHost {
             response_code: code,
             reason: "declined by the test host".into(),
             auth_code: None,
+            rrn: Some("000000000001".into()),
             issuer_authentication_data: None,
             issuer_scripts: Vec::new(),
             online_pin,
@@ -335,9 +340,12 @@ impl Host for TestHost {
         self.answer.clone()
     }
 
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError> {
         self.advices.push(advice.clone());
-        Ok(())
+        Ok(AdviceResponse {
+            response_code: ResponseCode::APPROVED,
+            reversed: advice.reason == AdviceReason::Reversal,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError};
+use emv_auth::{Advice, AdviceResponse, AuthRequest, AuthResponse, Host, HostError};
 use emv_crypto::jwe::{JweEncrypter, PrivateJwk, PublicJwk};
 use emv_host::pin_control::Scope;
 use emv_host::{
@@ -254,7 +254,7 @@ impl Host for IssuerLink {
         }
     }
 
-    fn advise(&mut self, advice: &Advice) -> Result<(), HostError> {
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError> {
         match self {
             Self::Embedded(i) => Host::advise(i, advice),
             Self::Remote(h) => h.advise(advice),

@@ -10,7 +10,10 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use emv_apdu::{Transport, TransportError};
-use emv_auth::{Advice, AuthRequest, AuthResponse, Host, HostError, TransactionType};
+use emv_auth::{
+    Advice, AdviceReason, AdviceResponse, AuthRequest, AuthResponse, Host, HostError, ResponseCode,
+    TransactionType,
+};
 use emv_kernel::{
     Kernel, KernelConfig, Profile, ScriptedPinPad, TransactionDate, TransactionParams,
     TransactionTime,
@@ -148,8 +151,11 @@ impl Host for AsHost {
         }
         serde_json::from_value(v).map_err(|e| HostError::Internal(format!("@host line: {e}")))
     }
-    fn advise(&mut self, _advice: &Advice) -> Result<(), HostError> {
-        Ok(())
+    fn advise(&mut self, advice: &Advice) -> Result<AdviceResponse, HostError> {
+        Ok(AdviceResponse {
+            response_code: ResponseCode::APPROVED,
+            reversed: advice.reason == AdviceReason::Reversal,
+        })
     }
 }
 

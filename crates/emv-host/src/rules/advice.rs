@@ -2,7 +2,7 @@
 //! (9F5B, EMV 4.4 Book 4 §6.3.9, Annex A5) settle the script queue; a reversal undoes the
 //! approval with its STAN.
 
-use emv_auth::{AdviceReason, TransactionType};
+use emv_auth::{AdviceReason, ResponseCode, TransactionType};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -11,8 +11,10 @@ use super::{
 use crate::scripts::{ScriptKind, ScriptResult, ScriptState};
 
 /// What a completion or reversal advice settled.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdviceOutcome {
+    /// The answer's response code (DE 39): `00` taken, `25` no such original.
+    pub response_code: ResponseCode,
     /// Scripts the chip ran (now done).
     pub confirmed: Vec<String>,
     /// Scripts that failed or were not delivered (sent again next time).
@@ -21,6 +23,18 @@ pub struct AdviceOutcome {
     pub ignored: Vec<String>,
     /// Whether an approval was reversed.
     pub reversed: bool,
+}
+
+impl Default for AdviceOutcome {
+    fn default() -> Self {
+        Self {
+            response_code: ResponseCode::APPROVED,
+            confirmed: Vec::new(),
+            retry: Vec::new(),
+            ignored: Vec::new(),
+            reversed: false,
+        }
+    }
 }
 
 /// An advice's effects on the card, its scripts and its journal.

@@ -77,6 +77,7 @@ pub fn response(code: ResponseCode, reason: impl Into<String>) -> AuthResponse {
         response_code: code,
         reason: reason.into(),
         auth_code: None,
+        rrn: None,
         issuer_authentication_data: None,
         issuer_scripts: Vec::new(),
         online_pin: None,
