@@ -6,7 +6,9 @@
 //! bounded time; a card that no longer communicates ends the transaction as `terminated`
 //! at the stage of the failed command, with a reason naming that command; and the chip's
 //! PIN Try Counter never ends higher than before unless the card itself granted it (a PIN
-//! it verified, or an issuer PIN script it accepted).
+//! it verified, or an issuer PIN script it accepted). And the issuer keeps a debit only for
+//! a transaction the card approved: an approval the terminal could not complete is
+//! reversed and the open-to-buy is whole again.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -211,6 +213,9 @@ struct Run {
     pin_granted: bool,
     ptc: u8,
     took: Duration,
+    /// The host's open-to-buy after the run, and before it.
+    open_to_buy: u64,
+    provisioned: u64,
 }
 
 impl Flow {
@@ -281,9 +286,9 @@ impl Flow {
         std::thread::spawn(move || {
             let mut t = Faulty::new(InProcessCard::new(flow.card()), at, fault);
             let mut issuer = Issuer::in_memory(HostKeys::load_test_keys().unwrap()).unwrap();
-            issuer
-                .provision(&emv_session::card_provision(&flow.perso).unwrap(), false)
-                .unwrap();
+            let provision = emv_session::card_provision(&flow.perso).unwrap();
+            issuer.provision(&provision, false).unwrap();
+            let card_ref = emv_host::CardRef::new(provision.pan.clone(), Some(&provision.psn));
             let mut pad = ScriptedPinPad::new(flow.pins.iter().copied()).unwrap();
             let start = Instant::now();
             t.power_on().unwrap();
@@ -298,6 +303,8 @@ impl Flow {
                 pin_granted: t.pin_granted,
                 ptc: t.card.inner().card().state().pin_try_counter,
                 took,
+                open_to_buy: issuer.card_status(&card_ref).unwrap().open_to_buy,
+                provisioned: provision.open_to_buy,
             });
         });
         match rx.recv_timeout(limit) {
@@ -389,6 +396,37 @@ fn garbage_handled(what: &str, command: &str, stage: Stage, fault: Fault, o: &Ou
             );
         }
         _ => {}
+    }
+}
+
+/// The host keeps the amount only when the card approved online; an approval the terminal
+/// could not complete was reversed (0400) and the host gave the amount back (EMV 4.4
+/// Book 4 §12, reversals).
+fn money_kept_only_for_approvals(what: &str, flow: &Flow, r: &Run) {
+    let o = &r.outcome;
+    let approved_by_host = o.host_response_code.is_some_and(|c| c.is_approved());
+    if o.outcome == OutcomeKind::OnlineApproved {
+        assert_eq!(r.open_to_buy, r.provisioned - flow.params.amount, "{what}");
+        assert!(o.reversal.is_none(), "{what}: {:?}", o.reversal);
+        return;
+    }
+    assert_eq!(
+        r.open_to_buy, r.provisioned,
+        "{what}: {:?} with host {:?} left a debit; reversal {:?}",
+        o.outcome, o.host_response_code, o.reversal
+    );
+    if approved_by_host {
+        let rev = o
+            .reversal
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what}: no reversal"));
+        assert_eq!(
+            rev.response_code,
+            Some(emv_auth::ResponseCode::APPROVED),
+            "{what}"
+        );
+    } else {
+        assert!(o.reversal.is_none(), "{what}: {:?}", o.reversal);
     }
 }
 
@@ -506,6 +544,7 @@ fn a_card_that_misbehaves_at_any_exchange_ends_the_transaction_cleanly() {
                 } else {
                     garbage_handled(&what, names[k - 1], stage, fault, o);
                 }
+                money_kept_only_for_approvals(&what, &flow, &r);
                 // a mute card costs the reader one waiting time, not one per command
                 if fault == Fault::Mute {
                     assert!(r.took < Duration::from_secs(5), "{what}: took {:?}", r.took);

@@ -232,7 +232,7 @@ where
     pub(crate) fn reverse(&mut self, why: &str) {
         self.decide_per(
             Topic::Advice,
-            "Book 4 §12 (reversal)",
+            "Book 4 §12",
             format!("the issuer approved but the transaction did not complete ({why}): reversal"),
         );
         let answer = self.send_advice(AdviceReason::Reversal);
@@ -280,6 +280,19 @@ where
             delivered: delivered.as_ref(),
         });
         match &delivered {
+            Ok(a) if reason == AdviceReason::Reversal => self.decide(
+                Topic::Advice,
+                format!(
+                    "reversal (0400) sent to the host, which answered {} ({}){}",
+                    a.response_code.as_str(),
+                    a.response_code.meaning(),
+                    if a.reversed {
+                        ": the amount is given back"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
             Ok(a) if a.response_code.is_approved() => {
                 self.decide(Topic::Advice, format!("{reason:?} advice sent to the host"));
             }

@@ -3,6 +3,7 @@
 //! [`Trace`](emv_transport::trace::Trace).
 
 use emv_apdu::TransportError;
+use emv_auth::AdviceReason;
 use emv_kernel::{Event, Observer};
 use emv_transport::trace::{Event as TraceEvent, Trace};
 
@@ -50,6 +51,19 @@ impl Observer for TraceRecorder<'_> {
                 }),
             },
             Event::HostAnswer(answer) => self.trace.push(TraceEvent::Host(host_json(*answer))),
+            // a reversal gives money back: the trace shows it (completion advices do not
+            // reach the card and are left out)
+            Event::Advice { advice, delivered } if advice.reason == AdviceReason::Reversal => {
+                let answer = match delivered {
+                    Ok(a) => a.response_code.as_str().to_owned(),
+                    Err(_) => "undelivered".to_owned(),
+                };
+                self.trace.marker(
+                    "reversal",
+                    &[],
+                    &[("stan", advice.stan.to_string()), ("response", answer)],
+                );
+            }
             _ => {}
         }
     }
@@ -59,11 +73,13 @@ impl Observer for TraceRecorder<'_> {
 fn host_json(answer: Result<&emv_auth::AuthResponse, &emv_auth::HostError>) -> String {
     match answer {
         Ok(resp) => {
-            // The authorisation code is random and never reaches the card: left out so
-            // that a recorded trace is the same on every run.
+            // The authorisation code and the retrieval reference number are the host's
+            // and never reach the card: left out so that a recorded trace is the same on
+            // every run and against every host.
             let mut v = serde_json::to_value(resp).unwrap_or_default();
             if let Some(m) = v.as_object_mut() {
                 m.remove("auth_code");
+                m.remove("rrn");
             }
             v.to_string()
         }

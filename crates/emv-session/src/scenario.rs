@@ -647,12 +647,16 @@ const CARD_FIELDS: &[&str] = &[
     "atc",
 ];
 const HOST_FIELDS: &[&str] = &["online_pin_tries_left", "card_status", "pending_scripts"];
+const REVERSAL_FIELDS: &[&str] = &["why", "response_code", "error"];
 
 fn check_field(action: &Action, field: &str) -> Result<(), String> {
     let ok = match field.split_once('.') {
         Some(("card", f)) => CARD_FIELDS.contains(&f),
         Some(("host", f)) => HOST_FIELDS.contains(&f),
         Some(("result", _)) => matches!(action, Action::Host(_)),
+        Some(("reversal", f)) => {
+            matches!(action, Action::Transaction { .. }) && REVERSAL_FIELDS.contains(&f)
+        }
         Some(_) => false,
         None => matches!(action, Action::Transaction { .. }) && OUTCOME_FIELDS.contains(&field),
     };
@@ -662,6 +666,7 @@ fn check_field(action: &Action, field: &str) -> Result<(), String> {
     let mut known: Vec<String> = Vec::new();
     if matches!(action, Action::Transaction { .. }) {
         known.extend(OUTCOME_FIELDS.iter().map(|f| (*f).to_string()));
+        known.extend(REVERSAL_FIELDS.iter().map(|f| format!("reversal.{f}")));
     }
     known.extend(CARD_FIELDS.iter().map(|f| format!("card.{f}")));
     known.extend(HOST_FIELDS.iter().map(|f| format!("host.{f}")));
