@@ -106,6 +106,26 @@ impl HttpHost {
         }
     }
 
+    /// POSTs an HTML form (`application/x-www-form-urlencoded`, as a device's browser
+    /// does) and returns the status and the body as text. No API key is sent: the form's
+    /// fields are the credential (a PIN Control `controlId`).
+    pub fn post_form(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<(u16, String), HostError> {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let key = self.api_key.take();
+        let r = self.exchange_as("POST", path, Some((FORM, body.as_bytes())), "text/html");
+        self.api_key = key;
+        let (status, bytes) = r?;
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
     fn connect(&self) -> Result<BufReader<TcpStream>, HostError> {
         let unreachable =
             |e: std::io::Error| HostError::Unreachable(format!("{}: {e}", self.authority));
@@ -130,22 +150,33 @@ impl HttpHost {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<(u16, Vec<u8>), HostError> {
+        self.exchange_as(method, path, body.map(|b| (JSON, b)), JSON)
+    }
+
+    /// One request with a body of `(content type, bytes)`, accepting `accept`.
+    fn exchange_as(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &[u8])>,
+        accept: &str,
+    ) -> Result<(u16, Vec<u8>), HostError> {
         let mut head = format!(
-            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n",
+            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\n",
             self.prefix, self.authority
         );
         if let Some(k) = &self.api_key {
             head.push_str(&format!("Authorization: Bearer {}\r\n", k.expose()));
         }
-        if let Some(b) = body {
+        if let Some((content_type, b)) = body {
             head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
                 b.len()
             ));
         }
         head.push_str("\r\n");
         let mut msg = zeroize::Zeroizing::new(head.into_bytes());
-        msg.extend_from_slice(body.unwrap_or_default());
+        msg.extend_from_slice(body.map(|(_, b)| b).unwrap_or_default());
         // a kept-alive connection the server closed while idle fails before any answer
         // byte: then (and only then) the request is sent once more on a new connection
         let reused = self.conn.is_some();
@@ -173,6 +204,24 @@ impl HttpHost {
         }
         Ok((status, body))
     }
+}
+
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// `application/x-www-form-urlencoded` encoding of one name or value (WHATWG URL §5.2).
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 enum Attempt {

@@ -6,12 +6,13 @@ use std::path::Path;
 
 use emv_auth::{Advice, AdviceResponse, AuthRequest, AuthResponse, Host, HostError};
 use emv_crypto::jwe::{JweEncrypter, PrivateJwk, PublicJwk};
-use emv_host::pin_control::Scope;
+use emv_host::pin_control::{Scope, SetAnswer, TokenAnswer, ViewAnswer};
 use emv_host::{
     CardProvision, CardRef, CardStatus, CardView, HostKeys, HttpHost, Issuer, PinControl,
     PinControlConfig, PinOutcome, PinResetMode, PlasticStatus,
 };
 use emv_kernel::HostState;
+use serde_json::json;
 
 use crate::SessionError;
 
@@ -177,18 +178,25 @@ impl IssuerLink {
 
     /// View PIN the way the cardholder's app does it (docs/pin.md §7): a token for
     /// the card's ACTIVE plastic, the device snapshot, a fresh P-256 device key, and the
-    /// PIN received as a JWE to that key and decrypted "on the device". Embedded host only.
+    /// PIN received as a JWE to that key and decrypted "on the device". A remote host is
+    /// driven through its HTTP routes exactly as a device would (token, the page, reveal).
     pub fn view_pin(&mut self, card: &CardRef) -> Result<zeroize::Zeroizing<String>, SessionError> {
-        let (pc, plastic) = self.pin_control(card)?;
-        let token = pc.issue_token(&plastic, Scope::ViewPin, ACTOR, "http://embedded")?;
-        let snap = pc.open_snapshot(&token.id)?;
         let device = PrivateJwk::generate_p256(&mut rand_core::UnwrapErr(getrandom::SysRng));
         let public_jwk = device
             .public_jwk()
             .ok_or_else(|| SessionError::Input("device key: no public key".into()))?;
         let public: serde_json::Value = serde_json::from_str(&public_jwk.to_json())
             .map_err(|e| SessionError::Input(format!("device key: {e}")))?;
-        let answer = pc.view(&snap.snapshot_id, &public)?;
+        let answer = if let Self::Remote(h) = self {
+            let page = remote_page(h, card, Scope::ViewPin)?;
+            let url = page_url(&page, "viewURL")?;
+            h.call::<_, ViewAnswer>("POST", &url, Some(&json!({ "publicKey": public })))?
+        } else {
+            let (pc, plastic) = self.pin_control(card)?;
+            let token = pc.issue_token(&plastic, Scope::ViewPin, ACTOR, "http://embedded")?;
+            let snap = pc.open_snapshot(&token.id)?;
+            pc.view(&snap.snapshot_id, &public)?
+        };
         let plain = emv_crypto::jwe::decrypt(&answer.pin, &device)?;
         let digits = String::from_utf8(plain.plaintext.to_vec())
             .map_err(|_| SessionError::Input("the revealed PIN is not digits".into()))?;
@@ -196,8 +204,23 @@ impl IssuerLink {
     }
 
     /// Set PIN the way the cardholder's app does it: the chosen PIN encrypted on the
-    /// device to the snapshot's service key (docs/issuer-host.md §6.4). Embedded host only.
+    /// device to the snapshot's service key (docs/issuer-host.md §6.4); a remote host
+    /// through its HTTP routes, as a device.
     pub fn set_pin(&mut self, card: &CardRef, pin: &str) -> Result<String, SessionError> {
+        if let Self::Remote(h) = self {
+            let page = remote_page(h, card, Scope::SetPin)?;
+            let url = page_url(&page, "setURL")?;
+            let id = page_url(&page, "snapshotId")?;
+            let key = page
+                .get("serviceKey")
+                .filter(|k| k.is_object())
+                .ok_or_else(|| SessionError::Input("the Set PIN page has no service key".into()))?;
+            let jwe = JweEncrypter::new(&PublicJwk::from_json(&key.to_string())?)
+                .agreement_info(b"", id.as_bytes())
+                .encrypt(pin.as_bytes())?;
+            let answer: SetAnswer = h.call("POST", &url, Some(&json!({ "encryptedPin": jwe })))?;
+            return Ok(serde_json::to_string(&answer).unwrap_or_default());
+        }
         let (pc, plastic) = self.pin_control(card)?;
         let token = pc.issue_token(&plastic, Scope::SetPin, ACTOR, "http://embedded")?;
         let snap = pc.open_snapshot(&token.id)?;
@@ -215,9 +238,7 @@ impl IssuerLink {
     fn pin_control(&self, card: &CardRef) -> Result<(PinControl, String), SessionError> {
         let Self::Embedded(issuer) = self else {
             return Err(SessionError::Input(
-                "View PIN / Set PIN in a session need the embedded host (use the HTTP API of a \
-                 remote one: POST /pin-control/v1/plastics/{plasticId}/token)"
-                    .into(),
+                "the embedded PIN Control needs the embedded host".into(),
             ));
         };
         // docs/pin.md §7 step 2: only an ACTIVE plastic should be used
@@ -237,6 +258,59 @@ impl IssuerLink {
             Self::Remote(_) => None,
         }
     }
+}
+
+/// The device's first steps on a remote host (docs/pin.md §7): the app's back end asks
+/// for a token for the card's ACTIVE plastic, the device POSTs the `controlId` to the
+/// `pinURL` and reads the page's data (`<script type="application/json" id="pc-data">`).
+fn remote_page(
+    h: &mut HttpHost,
+    card: &CardRef,
+    scope: Scope,
+) -> Result<serde_json::Value, SessionError> {
+    let plastics: Vec<emv_host::Plastic> =
+        h.call("GET", &card_path(card, "plastics"), None::<&()>)?;
+    // docs/pin.md §7 step 2: only an ACTIVE plastic should be used
+    let plastic = plastics
+        .into_iter()
+        .find(|p| p.status == PlasticStatus::Active)
+        .ok_or_else(|| SessionError::Input("the card has no ACTIVE plastic".into()))?;
+    let token: TokenAnswer = h.call(
+        "POST",
+        &format!("/pin-control/v1/plastics/{}/token", plastic.plastic_id),
+        Some(&json!({ "scope": scope })),
+    )?;
+    // the pinURL is absolute (the host's address as the back end reached it): its path
+    let path = match token.pin_url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => token.pin_url.as_str(),
+    };
+    let (status, html) = h.post_form(path, &[("controlId", &token.id)])?;
+    let data = html
+        .split_once("id=\"pc-data\">")
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .map(|(json, _)| json)
+        .ok_or_else(|| {
+            SessionError::Input(format!(
+                "the PIN page (HTTP {status}) has no pc-data element"
+            ))
+        })?;
+    let page: serde_json::Value = serde_json::from_str(data)
+        .map_err(|e| SessionError::Input(format!("the PIN page's data: {e}")))?;
+    if let Some(e) = page.get("error") {
+        return Err(SessionError::Input(format!(
+            "the PIN page (HTTP {status}): {e}"
+        )));
+    }
+    Ok(page)
+}
+
+/// A text field of the page's data.
+fn page_url(page: &serde_json::Value, field: &str) -> Result<String, SessionError> {
+    page.get(field)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| SessionError::Input(format!("the PIN page's data has no {field}")))
 }
 
 fn card_path(card: &CardRef, op: &str) -> String {

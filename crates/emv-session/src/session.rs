@@ -16,8 +16,8 @@ use crate::issuer::IssuerLink;
 use crate::provision::{card_provision, card_ref};
 use crate::record::TraceRecorder;
 
-/// Where the issuer host of a session is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the issuer host of a session is. `Debug` shows no key.
+#[derive(Clone, PartialEq, Eq)]
 pub enum HostSpec {
     /// In-process, its store in memory: it starts from the card profile every time.
     EmbeddedInMemory,
@@ -32,6 +32,20 @@ pub enum HostSpec {
     },
     /// No issuer: every authorisation fails as "unable to go online".
     None,
+}
+
+impl std::fmt::Debug for HostSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::EmbeddedInMemory => f.write_str("EmbeddedInMemory"),
+            Self::EmbeddedAt(d) => f.debug_tuple("EmbeddedAt").field(d).finish(),
+            Self::Remote { url, .. } => f
+                .debug_struct("Remote")
+                .field("url", url)
+                .finish_non_exhaustive(),
+            Self::None => f.write_str("None"),
+        }
+    }
 }
 
 impl HostSpec {

@@ -104,6 +104,7 @@ fn play(a: &Args, tmp: &Path) -> Result<ExitCode> {
             &RunOptions {
                 record: false,
                 host_dir: Some(dir),
+                host: None,
             },
         )
         .with_context(|| format!("flow {}: {}", i + 1, s.name))?;

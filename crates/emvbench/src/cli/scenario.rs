@@ -56,6 +56,22 @@ struct RunArgs {
     /// Host key file (default: $EMVBENCH_HOST_KEYS, else the repository's TEST keys).
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
+    /// The issuer host: `embedded` (a fresh in-memory host per scenario, seeded: the run
+    /// matches the recorded traces) or `http://HOST:PORT` (a running `emvbench host
+    /// serve`: the scenario's card is provisioned afresh there; the expectations must
+    /// hold, the exchanges may differ from the recorded trace where the host draws a
+    /// random PIN).
+    #[arg(long, value_name = "HOST", default_value = "embedded")]
+    host: String,
+    /// The issuer API key of a remote host's management routes (default: the key file's
+    /// first API key).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "EMVBENCH_API_KEY",
+        hide_env_values = true
+    )]
+    api_key: Option<String>,
 }
 
 /// Dispatch `emvbench scenario ...`.
@@ -84,11 +100,13 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for s in &scenarios {
         let keys = super::host::load_keys(a.keys.as_deref(), false)?;
+        let host = super::run::host_spec(&a.host, None, false, a.api_key.as_deref(), &keys)?;
         let ran = scenario::run(
             s,
             keys,
             &RunOptions {
                 record,
+                host: Some(host),
                 ..RunOptions::default()
             },
         )
