@@ -273,3 +273,82 @@ fn every_terminal_profile_end_to_end() {
         assert_eq!(st.atc, 1, "{who}");
     }
 }
+
+/// An issuer that answers, then the cardholder pulls the card out before the terminal can
+/// finish (the ATM has the approval, the cash never comes out).
+struct PulledAfterAnswer {
+    issuer: ChipHost,
+    presence: emv_transport::CardPresence,
+}
+
+impl emv_auth::Host for PulledAfterAnswer {
+    fn authorise(
+        &mut self,
+        request: &emv_auth::AuthRequest,
+    ) -> Result<emv_auth::AuthResponse, emv_auth::HostError> {
+        let answer = self.issuer.authorise(request);
+        self.presence.pull();
+        answer
+    }
+    fn advise(
+        &mut self,
+        advice: &emv_auth::Advice,
+    ) -> Result<emv_auth::AdviceResponse, emv_auth::HostError> {
+        self.issuer.advise(advice)
+    }
+}
+
+/// EMV 4.4 Book 4 §12 (acquirer interface): an approval the terminal cannot complete is
+/// reversed. The reversal quotes what the issuer needs to find its answer: PAN, STAN, the
+/// answer's RRN, terminal, amount, currency, DE 7; it asks for an answer (0400), and the
+/// outcome records it.
+#[test]
+fn an_approval_the_card_never_completed_is_reversed() {
+    let presence = emv_transport::CardPresence::default();
+    let mut c = emv_transport::Pullable::new(card("visa-cvn18"), presence.clone());
+    c.power_on().unwrap();
+    let issuer = ChipHost::for_card(c.inner().card().personalisation()).unwrap();
+    let mut host = PulledAfterAnswer { issuer, presence };
+    let profile = Profile::load("atm").unwrap();
+    let terminal_id = profile.terminal_id.clone();
+    let kernel = Kernel::new(profile, KernelConfig::default());
+    let mut pinpad = ScriptedPinPad::new(["1234"]).unwrap();
+    let params = TransactionParams {
+        amount: 6000,
+        transaction_type: emv_auth::TransactionType::Cash,
+        stan: 42,
+        ..TransactionParams::default()
+    };
+    let o = kernel.run(&mut c, &mut pinpad, &mut host, &params).unwrap();
+    assert_eq!(o.outcome.name(), "terminated");
+    assert_eq!(o.host_response_code, Some(emv_auth::ResponseCode::APPROVED));
+    let rev = o.reversal.as_ref().expect("a reversal in the outcome");
+    assert_eq!(rev.response_code, Some(emv_auth::ResponseCode::APPROVED));
+    assert!(rev.why.contains("card removed"), "{rev:?}");
+    let json = serde_json::to_value(&o).unwrap();
+    assert_eq!(json["reversal"]["response_code"], "00", "{json}");
+    let advices = &host.issuer.advices;
+    assert_eq!(advices.len(), 1, "{advices:?}");
+    let a = &advices[0];
+    assert_eq!(a.reason, emv_auth::AdviceReason::Reversal);
+    assert!(a.request, "a reversal asks for an answer (0400)");
+    assert_eq!(a.pan, host.issuer.requests[0].pan);
+    assert_eq!(a.stan, 42);
+    assert_eq!(a.rrn.as_deref(), Some("000000000001"), "the answer's RRN");
+    assert_eq!(a.terminal_id, terminal_id);
+    assert_eq!((a.amount, a.currency), (Some(6000), Some(978)));
+    assert_eq!(a.transmitted_at.as_deref(), Some("0115120000"));
+    // a completed approval is not reversed
+    let mut c = card("visa-cvn18");
+    c.power_on().unwrap();
+    let mut issuer = ChipHost::for_card(c.card().personalisation()).unwrap();
+    let mut pinpad = ScriptedPinPad::new(["1234"]).unwrap();
+    let o = kernel
+        .run(&mut c, &mut pinpad, &mut issuer, &params)
+        .unwrap();
+    assert_eq!(o.outcome.name(), "online-approved");
+    assert!(o.reversal.is_none());
+    assert!(serde_json::to_value(&o).unwrap().get("reversal").is_none());
+    assert_eq!(issuer.advices[0].reason, emv_auth::AdviceReason::Completion);
+    assert!(!issuer.advices[0].request);
+}

@@ -133,6 +133,18 @@ pub struct Reversal {
     pub error: Option<String>,
 }
 
+impl Reversal {
+    /// One line for reports: `reversed (0400): host 00 Approved — card removed ...`.
+    pub fn summary(&self) -> String {
+        let answer = match (&self.response_code, &self.error) {
+            (Some(rc), _) => format!("host {} {}", rc.as_str(), rc.meaning()),
+            (None, Some(e)) => format!("not delivered ({e})"),
+            (None, None) => "no answer".to_owned(),
+        };
+        format!("reversed (0400): {answer} — {}", self.why)
+    }
+}
+
 /// The outcome of one transaction. Serialises to the outcome object of
 /// `docs/formats.md` §1 (hex fields upper-case without spaces) plus the logs.
 #[derive(Debug, Clone, Serialize)]

@@ -144,6 +144,9 @@ fn result(out: &mut String, o: &Outcome) {
         let at = o.terminated_at.map(|s| s.name()).unwrap_or("?");
         let _ = writeln!(out, "  terminated at {at}: {reason}");
     }
+    if let Some(r) = &o.reversal {
+        let _ = writeln!(out, "  {}", r.summary());
+    }
     let cid = |c: Option<emv_tlv::bits::Cid>| c.map_or_else(|| "-".to_owned(), |c| c.to_hex());
     let _ = writeln!(
         out,

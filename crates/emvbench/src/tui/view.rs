@@ -494,6 +494,9 @@ fn outcome_lines(
         let at = o.terminated_at.map_or("?", |s| s.name());
         lines.push(Line::styled(format!("terminated at {at}: {r}"), theme.bad));
     }
+    if let Some(r) = &o.reversal {
+        lines.push(Line::styled(r.summary(), theme.bad));
+    }
     field(
         lines,
         "TVR",
