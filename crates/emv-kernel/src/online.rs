@@ -185,7 +185,7 @@ where
         if approve && !approved {
             self.reverse("the card declined the approval at the second GENERATE AC");
         } else {
-            // the decision log records whether the host took it (store-and-forward)
+            // the decision log records whether the host took it
             let _ = self.send_advice(AdviceReason::Completion);
         }
         Ok(())

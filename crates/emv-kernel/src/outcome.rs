@@ -128,7 +128,7 @@ pub struct Reversal {
     pub why: String,
     /// The issuer's answer (DE 39): `00` amount given back, `25` no such original.
     pub response_code: Option<ResponseCode>,
-    /// Why the reversal could not be delivered (the terminal keeps it for store-and-forward).
+    /// Why the reversal could not be delivered (the host was unreachable).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
