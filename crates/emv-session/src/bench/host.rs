@@ -10,13 +10,19 @@
 //! interval (`/proc/self/stat` utime + stime) says what one authorisation costs a core,
 //! whatever else the machine runs and however long fsync makes callers wait: one core's
 //! rate is authorisations per CPU-second.
+//!
+//! The same 16-caller run on the durable store goes once more through each network front
+//! end, served from this process on loopback ([`LocalServer`]): the HTTP API (one
+//! keep-alive connection per caller). The client's and the server's CPU are both in this
+//! process's CPU time; the wall-clock rates are compared with the in-process one.
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use emv_auth::{AuthRequest, ResponseCode};
+use emv_auth::{AuthRequest, Host, ResponseCode};
+use emv_host::local::LocalServer;
 use emv_host::testkit::{self, TempDir, TestCard};
-use emv_host::{HostKeys, Issuer, SyncMode};
+use emv_host::{HostKeys, HttpHost, Issuer, SyncMode};
 
 use super::{BenchOptions, Measurement, input, measurement};
 use crate::SessionError;
@@ -36,7 +42,15 @@ pub(super) struct HostRun {
     /// Authorisations per second, one caller (one thread: one core), on the in-memory
     /// store the embedded host of `emvbench run` uses without `--data`.
     pub in_memory: f64,
+    /// Wall-clock authorisations per second with 16 callers on the durable store:
+    /// in-process, then over each network front end (name, rate).
+    pub durable_16: f64,
+    /// The front ends' rates with 16 callers on the same durable store.
+    pub over_network: Vec<(&'static str, f64)>,
 }
+
+/// A caller's link to the host: the issuer itself, or a client of a front end.
+type Connect<'a> = &'a (dyn Fn() -> Result<Box<dyn Host + Send>, SessionError> + Sync);
 
 fn new_card(issuer: &Issuer) -> Result<TestCard, SessionError> {
     Ok(testkit::load_card(issuer)?)
@@ -48,9 +62,11 @@ fn requests(card: &mut TestCard, n: u64) -> Result<Vec<AuthRequest>, SessionErro
         .collect()
 }
 
-fn authorise_all(issuer: &Issuer, reqs: &[AuthRequest]) -> Result<(), SessionError> {
+fn authorise_all(host: &mut dyn Host, reqs: &[AuthRequest]) -> Result<(), SessionError> {
     for r in reqs {
-        let resp = issuer.authorise(r)?;
+        let resp = host
+            .authorise(r)
+            .map_err(|e| input(format!("host bench: {e}")))?;
         if resp.response_code != ResponseCode::APPROVED {
             return Err(input(format!(
                 "host bench: expected 00, got {} ({})",
@@ -73,23 +89,38 @@ pub fn process_cpu_time() -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 10))
 }
 
-/// `n` authorisations from `callers` threads (one card each); wall and CPU time.
+/// `n` authorisations from `callers` threads (one card each) straight into `issuer`; wall
+/// and CPU time.
 fn run(
     issuer: &Issuer,
     callers: usize,
     n: u64,
 ) -> Result<(Duration, Option<Duration>), SessionError> {
+    let direct = || Ok(Box::new(issuer.clone()) as Box<dyn Host + Send>);
+    run_over(issuer, callers, n, &direct)
+}
+
+/// `n` authorisations from `callers` threads (one card each, provisioned in `issuer`),
+/// each through its own link from `connect`; wall and CPU time.
+fn run_over(
+    issuer: &Issuer,
+    callers: usize,
+    n: u64,
+    connect: Connect<'_>,
+) -> Result<(Duration, Option<Duration>), SessionError> {
     let per = n / callers as u64;
     let mut batches = Vec::with_capacity(callers);
     for _ in 0..callers {
         let mut card = new_card(issuer)?;
-        batches.push(requests(&mut card, per)?);
+        batches.push((requests(&mut card, per)?, connect()?));
     }
     if callers == 1 {
-        let reqs = batches.pop().unwrap_or_default();
+        let Some((reqs, mut host)) = batches.pop() else {
+            return Err(input("host bench: no caller"));
+        };
         let cpu = process_cpu_time();
         let start = Instant::now();
-        authorise_all(issuer, &reqs)?;
+        authorise_all(host.as_mut(), &reqs)?;
         let wall = start.elapsed();
         let cpu = process_cpu_time()
             .zip(cpu)
@@ -99,11 +130,11 @@ fn run(
     let barrier = Arc::new(Barrier::new(callers + 1));
     let handles: Vec<_> = batches
         .into_iter()
-        .map(|reqs| {
-            let (issuer, barrier) = (issuer.clone(), barrier.clone());
+        .map(|(reqs, mut host)| {
+            let barrier = barrier.clone();
             std::thread::spawn(move || {
                 barrier.wait();
-                authorise_all(&issuer, &reqs)
+                authorise_all(host.as_mut(), &reqs)
             })
         })
         .collect();
@@ -126,6 +157,8 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
     let keys = || HostKeys::load_test_keys().map_err(SessionError::from);
     let mut ms = Vec::new();
     let mut per_core = [0.0; 2];
+    let mut durable_16 = 0.0;
+    let mut over_network = Vec::new();
     let name = |store: &str, callers: usize| {
         format!(
             "authorise, {store}, {callers} caller{}",
@@ -153,13 +186,11 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
         ));
         let n16 = opts.n(32_000) / CALLERS as u64 * CALLERS as u64;
         let (wall, cpu) = run(&issuer, CALLERS, n16)?;
-        ms.push(measurement(
-            "host",
-            &name(&store, CALLERS),
-            "authorisation",
-            n16,
-            wall,
-        ));
+        let m = measurement("host", &name(&store, CALLERS), "authorisation", n16, wall);
+        if sync == SyncMode::Full {
+            durable_16 = m.ops_per_sec;
+        }
+        ms.push(m);
         if let Some(cpu) = cpu {
             let m = measurement(
                 "host",
@@ -171,6 +202,27 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
             per_core[i] = m.ops_per_sec;
             ms.push(m);
         }
+    }
+    {
+        // the front ends over the durable store, 16 callers each
+        let dir = TempDir::new("bench-network");
+        let issuer = Issuer::open_with(dir.path(), keys()?, SyncMode::Full)?;
+        let n16 = opts.n(32_000) / CALLERS as u64 * CALLERS as u64;
+        let server = LocalServer::http(issuer.clone())?;
+        let url = server.url();
+        let http = || Ok(Box::new(HttpHost::new(&url)?) as Box<dyn Host + Send>);
+        run_over(&issuer, CALLERS, opts.n(1_600), &http)?;
+        let (wall, _) = run_over(&issuer, CALLERS, n16, &http)?;
+        let m = measurement(
+            "host",
+            &name("HTTP, SQLite sync=full", CALLERS),
+            "authorisation",
+            n16,
+            wall,
+        );
+        over_network.push(("HTTP", m.ops_per_sec));
+        ms.push(m);
+        server.stop()?;
     }
     let issuer = Issuer::in_memory(keys()?)?;
     run(&issuer, 1, opts.n(500))?;
@@ -190,6 +242,8 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
         per_core_full: per_core[0],
         per_core_normal: per_core[1],
         in_memory,
+        durable_16,
+        over_network,
     })
 }
 
