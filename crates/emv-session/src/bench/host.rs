@@ -24,7 +24,7 @@ use emv_host::local::LocalServer;
 use emv_host::testkit::{self, TempDir, TestCard};
 use emv_host::{HostKeys, HttpHost, Issuer, SyncMode};
 
-use super::{BenchOptions, Measurement, input, measurement};
+use super::{BenchOptions, Measurement, TargetCheck, input, measurement};
 use crate::SessionError;
 
 const PIN: &str = testkit::LOAD_PIN;
@@ -47,6 +47,45 @@ pub(super) struct HostRun {
     pub durable_16: f64,
     /// The front ends' rates with 16 callers on the same durable store.
     pub over_network: Vec<(&'static str, f64)>,
+}
+
+impl HostRun {
+    /// The host's targets and what this run measured.
+    pub fn targets(&self) -> Vec<TargetCheck> {
+        vec![
+            TargetCheck {
+                target: "≥ 20,000 host authorisations (online PIN + ARQC)/s in-process on one \
+                         core (the embedded host, one thread)"
+                    .into(),
+                measured: format!(
+                    "{:.0}/s on the in-memory store; on a SQLite file, per CPU-second with {} \
+                     callers: {:.0}/s sync=full, {:.0}/s sync=normal",
+                    self.in_memory, CALLERS, self.per_core_full, self.per_core_normal
+                ),
+                met: self.in_memory >= 20_000.0,
+            },
+            TargetCheck {
+                target: format!(
+                    "authorisations over each network front end ≥ 80% of the in-process rate \
+                     ({CALLERS} callers, SQLite sync=full, loopback)"
+                ),
+                measured: std::iter::once(format!("in-process {:.0}/s", self.durable_16))
+                    .chain(self.over_network.iter().map(|(n, r)| {
+                        format!(
+                            "{n} {r:.0}/s ({:.0}%)",
+                            100.0 * r / self.durable_16.max(1.0)
+                        )
+                    }))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                met: !self.over_network.is_empty()
+                    && self
+                        .over_network
+                        .iter()
+                        .all(|(_, r)| *r >= 0.8 * self.durable_16),
+            },
+        ]
+    }
 }
 
 /// A caller's link to the host: the issuer itself, or a client of a front end.
