@@ -4,7 +4,9 @@
 //! Bad input is a 4xx with `{"error": "<code>", "detail": "<what is wrong>"}` and never
 //! changes anything; declines are `200` with an ISO 8583 response code in the
 //! [`AuthResponse`]. The PIN management routes need `Authorization: Bearer <key>` or
-//! `X-Api-Key: <key>` (an issuer API key of the key file). `/openapi.json` describes it all.
+//! `X-Api-Key: <key>` (an issuer API key of the key file); the network routes
+//! (`/v1/authorise`, `/v1/advice`) an acquirer key (`X-Acquirer-Key: <key>`), unless the
+//! host serves them [`Network::Insecure`]. `/openapi.json` describes it all.
 //! Logs name routes by their template (`/v1/cards/{pan}`), never a PAN or a PIN.
 
 // helpers return a ready error `Response` as their `Err`: the handler returns it as is
@@ -72,7 +74,9 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::ControlIdExpired | Error::SnapshotExpired => StatusCode::GONE,
         Error::WrongScope { .. } => StatusCode::FORBIDDEN,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::WeakPin(_) | Error::InvalidPin(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::WeakPin(_) | Error::PinLength(_) | Error::InvalidPin(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         e if e.is_client_error() => StatusCode::BAD_REQUEST,
@@ -131,6 +135,17 @@ where
 struct AppState {
     issuer: Issuer,
     pin_control: Arc<PinControl>,
+    network: Network,
+}
+
+/// Who may use the network routes (`POST /v1/authorise`, `POST /v1/advice`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    /// Only callers presenting an acquirer key of the key file (the default).
+    #[default]
+    AcquirerKey,
+    /// Anyone who can reach the port (`--insecure-network`, local play only).
+    Insecure,
 }
 
 /// The API key name that authorised a management call (the audit's actor).
@@ -151,6 +166,39 @@ async fn require_api_key(State(s): State<AppState>, mut req: Request, next: Next
             "send an issuer API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
         ),
     }
+}
+
+/// The network routes' credential (docs/issuer-host.md §1): an acquirer key of the key file
+/// in `X-Acquirer-Key`, or in `Authorization: Bearer` when it is an acquirer key. An issuer
+/// API key opens no network route and an acquirer key no management route. A missing or
+/// wrong key is a 401 before the body is read: nothing is counted or changed, and the
+/// answer is the same whatever was wrong with the key.
+async fn require_acquirer_key(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if s.network == Network::Insecure {
+        return next.run(req).await;
+    }
+    let keys = s.issuer.keys();
+    let presented = req
+        .headers()
+        .get("x-acquirer-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .or_else(|| bearer(req.headers()));
+    match presented.and_then(|k| keys.check_acquirer_key(k)) {
+        Some(_) => next.run(req).await,
+        None => error_response(
+            StatusCode::UNAUTHORIZED,
+            Error::Unauthorized.code(),
+            "send an acquirer key as `X-Acquirer-Key: <key>`",
+        ),
+    }
+}
+
+fn bearer(h: &HeaderMap) -> Option<&str> {
+    h.get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
 }
 
 fn api_key(h: &HeaderMap) -> Option<&str> {
@@ -519,7 +567,8 @@ async fn not_found(req: Request) -> Response {
     )
 }
 
-/// The API router over `issuer`, with the default PIN Control settings.
+/// The API router over `issuer`, with the default PIN Control settings; the network
+/// routes need an acquirer key.
 pub fn router(issuer: Issuer) -> Router {
     match PinControl::new(issuer.clone(), PinControlConfig::default()) {
         Ok(pc) => router_with(Arc::new(pc)),
@@ -532,15 +581,21 @@ pub fn router(issuer: Issuer) -> Router {
 }
 
 fn router_without_pin_control(issuer: Issuer) -> Router {
-    base_router(issuer, None)
+    base_router(issuer, None, Network::AcquirerKey)
 }
 
-/// The API router over the PIN Control service (and its issuer).
+/// The API router over the PIN Control service (and its issuer); the network routes need
+/// an acquirer key.
 pub fn router_with(pin_control: Arc<PinControl>) -> Router {
-    base_router(pin_control.issuer().clone(), Some(pin_control))
+    router_with_network(pin_control, Network::AcquirerKey)
 }
 
-fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>) -> Router {
+/// [`router_with`], saying who may use the network routes.
+pub fn router_with_network(pin_control: Arc<PinControl>, network: Network) -> Router {
+    base_router(pin_control.issuer().clone(), Some(pin_control), network)
+}
+
+fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>, network: Network) -> Router {
     let Some(pin_control) = pin_control else {
         return Router::new().fallback(|| async {
             error_response(
@@ -553,7 +608,15 @@ fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>) -> Router {
     let state = AppState {
         issuer,
         pin_control,
+        network,
     };
+    let acquirer = Router::new()
+        .route("/v1/authorise", post(authorise))
+        .route("/v1/advice", post(advise))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_acquirer_key,
+        ));
     let management = Router::new()
         .route("/v1/cards", post(provision))
         .route("/v1/cards/{pan}", get(card_status))
@@ -583,8 +646,7 @@ fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>) -> Router {
         .route("/pin-control/v1/snapshots/{snapshot_id}/set", post(pc_set))
         .layer(middleware::from_fn(strict_headers));
     Router::new()
-        .route("/v1/authorise", post(authorise))
-        .route("/v1/advice", post(advise))
+        .merge(acquirer)
         .route("/openapi.json", get(openapi))
         .route(
             "/health",
@@ -622,6 +684,9 @@ pub struct ServeConfig {
     pub pin_control: PinControlConfig,
     /// How far a commit goes before the answer ([`SyncMode::Full`]: on disk).
     pub sync: SyncMode,
+    /// Serve the network routes without an acquirer key (`--insecure-network`): anyone
+    /// who reaches the port can authorise, reverse and advise. Local play only.
+    pub insecure_network: bool,
 }
 
 /// Serves the API on an already bound listener until `shutdown` completes, then lets
@@ -651,6 +716,12 @@ pub async fn serve_router(
 /// until Ctrl-C (or SIGTERM), finishing running requests. Blocks the calling thread.
 pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), Error> {
     let sync = config.sync;
+    let network = if config.insecure_network {
+        warn_insecure_network();
+        Network::Insecure
+    } else {
+        Network::AcquirerKey
+    };
     let issuer = Issuer::open_with(&config.data_dir, config.keys, sync)?;
     let pin_control = Arc::new(PinControl::new(issuer, config.pin_control)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -667,8 +738,23 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
             .map_err(|e| Error::io("reading the bound address", e))?;
         tracing::info!(%addr, sync = sync.name(), "issuer host listening");
         ready(addr);
-        serve_router(listener, router_with(pin_control), shutdown_signal()).await
+        serve_router(
+            listener,
+            router_with_network(pin_control, network),
+            shutdown_signal(),
+        )
+        .await
     })
+}
+
+/// What `--insecure-network` prints (stderr) and logs.
+pub const INSECURE_NETWORK_WARNING: &str = "WARNING: --insecure-network: POST /v1/authorise \
+     and /v1/advice accept requests WITHOUT an acquirer key; anyone who reaches this port can \
+     spend, reverse and settle scripts on every card. Local play only.";
+
+fn warn_insecure_network() {
+    eprintln!("{INSECURE_NETWORK_WARNING}");
+    tracing::warn!("{INSECURE_NETWORK_WARNING}");
 }
 
 async fn shutdown_signal() {

@@ -117,6 +117,7 @@ fn sigkill_mid_load(sync: &str) {
             std::thread::spawn(move || {
                 let mut host = HttpHost::new(&addr)
                     .unwrap()
+                    .with_acquirer_key(testkit::TEST_ACQUIRER_KEY)
                     .with_timeout(Duration::from_secs(10));
                 let mut n = t;
                 while !stop.load(Ordering::Relaxed) {
@@ -211,7 +212,9 @@ fn serve_stops_gracefully_on_sigint_and_the_store_reopens() {
     let dir = TempDir::new("cli-host-int");
     let data = provision(&dir);
     let (mut child, addr) = serve(&data, &dir.path().join("serve.log"));
-    let mut host = HttpHost::new(&addr).unwrap();
+    let mut host = HttpHost::new(&addr)
+        .unwrap()
+        .with_acquirer_key(testkit::TEST_ACQUIRER_KEY);
     let r = host
         .authorise(&testkit::card_not_present(&pan(1), 100, Some(CLEAR_PIN)).unwrap())
         .unwrap();
