@@ -16,6 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Form, MatchedPath, Path, Query, Request, State};
@@ -687,10 +688,12 @@ pub struct ServeConfig {
     /// Serve the network routes without an acquirer key (`--insecure-network`): anyone
     /// who reaches the port can authorise, reverse and advise. Local play only.
     pub insecure_network: bool,
+    /// Timeouts and the connection limit of the listener.
+    pub limits: ListenerLimits,
 }
 
 /// Serves the API on an already bound listener until `shutdown` completes, then lets
-/// running requests finish.
+/// running requests finish (within [`ListenerLimits::shutdown_grace`]).
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     issuer: Issuer,
@@ -699,21 +702,153 @@ pub async fn serve_on(
     serve_router(listener, router(issuer), shutdown).await
 }
 
-/// Serves `app` (e.g. [`router_with`]) on an already bound listener until `shutdown`
-/// completes, then lets running requests finish.
+/// How the HTTP listener protects itself from slow, idle and too many clients
+/// (docs/issuer-host.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerLimits {
+    /// Longest wait for a request's complete header, counted from the connection's start
+    /// or, on a kept-alive connection, from the end of the previous answer (so it is the
+    /// idle timeout too).
+    pub header_timeout: Duration,
+    /// Longest time for a request once its header is in: reading its body and answering;
+    /// past it the answer is `408`.
+    pub request_timeout: Duration,
+    /// Most connections served at once; further ones wait in the listen backlog until one
+    /// closes.
+    pub max_connections: usize,
+    /// After the shutdown signal: how long running requests may finish before every
+    /// connection is cut.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Serves `app` (e.g. [`router_with`]) on an already bound listener with the default
+/// [`ListenerLimits`] until `shutdown` completes.
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::io("serving HTTP", e))
+    serve_router_with(listener, app, shutdown, ListenerLimits::default()).await
+}
+
+/// Serves `app` on an already bound listener (HTTP/1.1) within `limits` until `shutdown`
+/// completes; then stops accepting, lets running requests finish for
+/// [`ListenerLimits::shutdown_grace`] and cuts every connection still open, whatever its
+/// client does.
+pub async fn serve_router_with(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ListenerLimits,
+) -> Result<(), Error> {
+    let request_timeout = limits.request_timeout;
+    let app = app.layer(middleware::from_fn(move |req: Request, next: Next| {
+        time_limit(request_timeout, req, next)
+    }));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            s = Arc::clone(&slots).acquire_owned() => s.map_err(|_| Error::Stopped)?,
+        };
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                // out of file descriptors and the like: keep serving the open connections
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        connections.spawn(connection(
+            stream,
+            app.clone(),
+            limits,
+            closed.clone(),
+            slot,
+        ));
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::info!(
+            open = connections.len(),
+            "shutdown: cutting the connections still open"
+        );
+    }
+    connections.abort_all();
+    Ok(())
+}
+
+/// One connection: HTTP/1.1 with the header timeout, until it ends or the host closes.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    app: Router,
+    limits: ListenerLimits,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+) {
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        }
+        _ = closing.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// [`ListenerLimits::request_timeout`]: a request that takes longer (a client sending its
+/// body slowly) is answered `408`.
+async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            format!("the request took longer than {} s", limit.as_secs()),
+        ),
+    }
 }
 
 /// Opens the store, binds `config.listen`, calls `ready` with the bound address, and serves
-/// until Ctrl-C (or SIGTERM), finishing running requests. Blocks the calling thread.
+/// until Ctrl-C (or SIGTERM); then running requests get [`ListenerLimits::shutdown_grace`]
+/// to finish and the rest is cut, so the host stops within about 5 s whatever its clients
+/// do. Blocks the calling thread.
 pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), Error> {
     let sync = config.sync;
     let network = if config.insecure_network {
@@ -729,7 +864,7 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
         .thread_name("emv-host-http")
         .build()
         .map_err(|e| Error::io("starting the async runtime", e))?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .map_err(|e| Error::io(format!("binding {}", config.listen), e))?;
@@ -738,13 +873,17 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
             .map_err(|e| Error::io("reading the bound address", e))?;
         tracing::info!(%addr, sync = sync.name(), "issuer host listening");
         ready(addr);
-        serve_router(
+        serve_router_with(
             listener,
             router_with_network(pin_control, network),
             shutdown_signal(),
+            config.limits,
         )
         .await
-    })
+    });
+    // a store call still running when its connection was cut must not hold the exit
+    rt.shutdown_timeout(Duration::from_secs(1));
+    served
 }
 
 /// What `--insecure-network` prints (stderr) and logs.

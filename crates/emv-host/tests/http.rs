@@ -553,3 +553,98 @@ fn http_host_client_against_a_real_listener() {
         Err(HostError::Unreachable(_))
     ));
 }
+
+/// A plain `GET /health` on a new connection: the status line, or the error.
+fn health(addr: std::net::SocketAddr) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out.lines().next().unwrap_or_default().to_string())
+}
+
+/// Opens `n` connections that send half a request header and then nothing.
+fn half_sent(addr: std::net::SocketAddr, n: usize) -> Vec<std::net::TcpStream> {
+    use std::io::Write;
+    (0..n)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"POST /v1/authorise HTTP/1.1\r\nHost: x\r\nContent-Le")
+                .unwrap();
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn slow_clients_cannot_hold_the_listener() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let (_d, issuer, _app, _) = setup();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let serve = |limits: http::ListenerLimits| {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(http::serve_router_with(
+            listener,
+            http::router(issuer.clone()),
+            async {
+                let _ = stopped.await;
+            },
+            limits,
+        ));
+        (addr, stop, server)
+    };
+    // 300 half-sent requests: /health still answers at once
+    let (addr, stop, server) = serve(http::ListenerLimits::default());
+    let slow = half_sent(addr, 300);
+    let t = Instant::now();
+    assert_eq!(health(addr).unwrap(), "HTTP/1.1 200 OK");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    // shutdown with 300 slow clients connected: within the grace period
+    let t = Instant::now();
+    stop.send(()).unwrap();
+    rt.block_on(server).unwrap().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    drop(slow);
+    // with every connection slot taken by slow clients, the header timeout frees them
+    let limits = http::ListenerLimits {
+        header_timeout: Duration::from_millis(500),
+        max_connections: 16,
+        ..http::ListenerLimits::default()
+    };
+    let (addr, stop, server) = serve(limits);
+    let mut slow = half_sent(addr, 100);
+    let t = Instant::now();
+    assert_eq!(health(addr).unwrap(), "HTTP/1.1 200 OK");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // a slow client is cut after the header timeout (no answer, or a 408)
+    let first = &mut slow[0];
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = first.read_to_end(&mut buf);
+    let head = String::from_utf8_lossy(&buf);
+    assert!(buf.is_empty() || head.starts_with("HTTP/1.1 408"), "{head}");
+    // an idle kept-alive connection too
+    let mut idle = std::net::TcpStream::connect(addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    std::io::Write::write_all(&mut idle, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let t = Instant::now();
+    let mut buf = Vec::new();
+    let _ = idle.read_to_end(&mut buf);
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200 OK"));
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "closed when idle: {:?}",
+        t.elapsed()
+    );
+    stop.send(()).unwrap();
+    rt.block_on(server).unwrap().unwrap();
+}

@@ -260,6 +260,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         pin_control,
         sync: a.sync,
         insecure_network: a.insecure_network,
+        limits: emv_host::http::ListenerLimits::default(),
     };
     emv_host::http::serve(config, |addr| {
         let mut out = std::io::stdout().lock();
