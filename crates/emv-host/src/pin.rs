@@ -30,9 +30,9 @@ pub struct PinRecord {
 pub const PVV_PIN_LENGTH: &str = "a card verified by Visa PVV takes a 4-digit PIN: the PVV \
      covers exactly 4 digits and a longer PIN would be accepted on its first 4";
 
-/// The PIN lengths `method` can verify: a Visa PVV is computed over 4 PIN digits (Visa PIN
-/// Verification Value; ISO 9564-1 §8.1 PINs of 4-12 digits), so a PVV card takes exactly 4
-/// rather than accepting a longer PIN on its first 4 (docs/pin.md §5).
+/// The PIN lengths `method` can verify: a Visa PVV is computed over the 4 leftmost PIN
+/// digits (docs/pin.md §5), so a PVV card takes exactly 4 rather than accepting a longer
+/// PIN on its first 4; the other methods keep any ISO 9564-1 length (4 to 12 digits).
 pub fn check_pin_length(method: PinVerificationMethod, pin: &Pin) -> Result<(), Error> {
     if method == PinVerificationMethod::Pvv && pin.len() != 4 {
         return Err(Error::PinLength(PVV_PIN_LENGTH));

@@ -138,7 +138,7 @@ pub fn foreign_currency(req: &AuthRequest, card: &CardRecord) -> Option<Decision
 /// or contactless, or any card-present request (POS, ATM) for a chip card (every card
 /// provisioned with ICC keys), must carry an ARQC in DE 55; without one it is declined
 /// `05`, the code of an ARQC that does not verify, so the answer does not tell a missing
-/// cryptogram from a forged one (EMV 4.4 Book 3 §10.5 and Book 2 §8.1: the issuer
+/// cryptogram from a forged one (EMV 4.4 Book 3 §10.9 and Book 2 §8.1: the issuer
 /// authenticates the card online by its ARQC; docs/issuer-host.md §3).
 pub fn chip_missing(
     req: &AuthRequest,

@@ -8,15 +8,20 @@
 //! Authorisation rules, in the order they are applied (docs/issuer-host.md §2):
 //! 1. Message checks, before anything is read or written: PAN/PSN syntax, DE 55 parses and
 //!    carries the ARQC with the data it covers, DE 4/DE 49 equal 9F02/5F2A (the ARQC covers
-//!    the latter), the PIN block decrypts under the named key. A failure is an
-//!    [`Error`](crate::Error) (HTTP 400), never a decline, never a changed counter
-//!    ([`authorise::check_message`]).
-//! 2. Unknown PAN/PSN → `14` ([`authorise::unknown_card`]).
+//!    the latter), DE 37 is `an 12`, the PIN block names a known key of its format. A
+//!    failure is an [`Error`](crate::Error) (HTTP 400), never a decline, never a changed
+//!    counter ([`authorise::check_message`]). A PIN block that does not decode is a wrong
+//!    PIN at rule 8 ([`pin::PresentedPin`]).
+//! 2. Unknown PAN/PSN → `14` ([`authorise::unknown_card`]). 2a: amounts outside `n 12`,
+//!    cashback above the amount, a refund above the card's limit → `13`
+//!    ([`authorise::invalid_amount`]); 2b: another currency than the account's → `57`
+//!    ([`authorise::foreign_currency`]).
 //! 3. Retransmission: the same ATC **and** the same ARQC as the last verified request get
 //!    the stored answer again, unchanged and without touching any counter (ISO 8583 repeat
 //!    messages; a terminal that timed out must not cost the cardholder a PIN try)
 //!    ([`authorise::retransmission`]).
-//! 4. Chip data: CID must say ARQC, the ARQC must verify for the card's CVN (constant
+//! 4. Chip data: 4a, a chip card at a POS or ATM, or a chip entry mode, without an ARQC →
+//!    `05` ([`authorise::chip_missing`]); CID must say ARQC, the ARQC must verify for the card's CVN (constant
 //!    time; EMV 4.4 Book 2 §8.1) else `05`; an ATC not above the last online ATC is a
 //!    replay → `05`. The CVR in the IAD tells the host the chip's offline PIN state
 //!    ([`authorise::check_chip`], [`authorise::learn_chip`]).
@@ -26,8 +31,8 @@
 //! 7. Expired card or a non-ACTIVE plastic → `54` / `62` ([`authorise::expiry_and_plastic`]).
 //! 8. Online PIN: the counter is decremented, then the PIN is checked, in the same
 //!    transaction; success resets it to the limit; failure → `55` ([`pin::verify_online`]).
-//! 9. Open-to-buy → `51`; else `00`, debiting the open-to-buy (refunds credit it)
-//!    ([`authorise::open_to_buy`]).
+//! 9. Open-to-buy → `51`; else `00`, debiting the open-to-buy (refunds credit it, never
+//!    beyond the card's provisioned limit) ([`authorise::open_to_buy`]).
 //! 10. Approvals with chip data carry the pending PIN scripts (PIN UNBLOCK is queued when
 //!     the online PIN was verified and the chip reports its offline PIN blocked), and every
 //!     verified ARQC gets an ARPC by the CVN's method (method 2's CSU resets the chip's PIN

@@ -62,9 +62,9 @@ pub enum OnlinePinCheck {
 /// leaves before its decrement is committed. Rule 6 ran before: the counter is not 0.
 ///
 /// A PIN block that does not decode is a wrong PIN: the same `55`, reason and decrement,
-/// so that an unauthenticated caller learns nothing from the difference (no padding or
-/// format oracle; ISO 9564-1 §9.1 and ISO 9564-2 on not revealing PIN processing
-/// errors); its verification data is still computed, for the same timing.
+/// so that a caller learns nothing from the difference (no decryption oracle on the zone
+/// PIN key; docs/issuer-host.md §3); its verification data is still computed, for the
+/// same timing.
 pub fn verify_online(
     keys: &HostKeys,
     card: &CardRecord,
