@@ -617,6 +617,76 @@ mod tests {
     }
 
     #[test]
+    fn amounts_currency_and_the_chip_decide_first() {
+        let c = card();
+        let ok = request(100);
+        assert!(invalid_amount(&ok, &c).is_none());
+        let code = |r: &AuthRequest| invalid_amount(r, &c).map(|d| d.code);
+        let mut r = request(MAX_AMOUNT);
+        assert_eq!(code(&r), None, "n 12 holds 999 999 999 999");
+        r.amount = MAX_AMOUNT + 1;
+        assert_eq!(code(&r), Some(ResponseCode::INVALID_AMOUNT));
+        let mut r = request(100);
+        r.amount_other = 101;
+        assert_eq!(code(&r), Some(ResponseCode::INVALID_AMOUNT));
+        r.amount_other = 100;
+        assert_eq!(code(&r), None);
+        let mut r = request(u64::MAX);
+        r.transaction_type = TransactionType::Refund;
+        assert_eq!(code(&r), Some(ResponseCode::INVALID_AMOUNT));
+        r.amount = u64::try_from(c.open_to_buy_limit).unwrap() + 1;
+        assert_eq!(
+            code(&r),
+            Some(ResponseCode::INVALID_AMOUNT),
+            "above the limit"
+        );
+        r.amount = 5;
+        assert_eq!(code(&r), None);
+        // a refund never raises the open-to-buy beyond the limit
+        let mut full = card();
+        full.state.open_to_buy = full.open_to_buy_limit - 2;
+        assert_eq!(open_to_buy(&r, &full, None), Ok(full.open_to_buy_limit));
+        full.state.open_to_buy = full.open_to_buy_limit + 7;
+        assert_eq!(
+            open_to_buy(&r, &full, None),
+            Ok(full.open_to_buy_limit + 7),
+            "nor lowers one above it"
+        );
+        // currency
+        let mut usd = request(100);
+        usd.currency = 840;
+        assert_eq!(
+            foreign_currency(&usd, &c).map(|d| d.code),
+            Some(ResponseCode::NOT_PERMITTED)
+        );
+        assert!(foreign_currency(&ok, &c).is_none());
+        // the chip: by channel for a chip card, by entry mode for any
+        assert!(chip_missing(&ok, &c, None).is_none(), "e-commerce");
+        for (channel, entry) in [
+            (Channel::Pos, None),
+            (Channel::Atm, Some(emv_auth::EntryMode::MagStripe)),
+            (Channel::Ecommerce, Some(emv_auth::EntryMode::Chip)),
+        ] {
+            let mut r = request(100);
+            r.channel = channel;
+            r.entry_mode = entry;
+            let d = chip_missing(&r, &c, None).unwrap();
+            assert_eq!(d.code, ResponseCode::DO_NOT_HONOUR, "{channel:?} {entry:?}");
+        }
+        let mut chipless = card();
+        chipless.icc_keys.clear();
+        let mut stripe = request(100);
+        stripe.channel = Channel::Pos;
+        stripe.entry_mode = Some(emv_auth::EntryMode::MagStripe);
+        assert!(
+            chip_missing(&stripe, &chipless, None).is_none(),
+            "no chip to ask"
+        );
+        stripe.entry_mode = Some(emv_auth::EntryMode::Contactless);
+        assert!(chip_missing(&stripe, &chipless, None).is_some());
+    }
+
+    #[test]
     fn message_checks_and_the_journal() {
         let mut req = request(100);
         req.expiry = Some("2613".into());
@@ -628,7 +698,28 @@ mod tests {
         check_message(&req, None).unwrap();
         let resp = unknown_card();
         assert_eq!(resp.response_code, ResponseCode::INVALID_CARD_NUMBER);
-        let j = journal_entry(&req, None, &resp, &Vec::new(), 7);
+        let mut req = req;
+        req.rrn = Some("123".into());
+        assert!(matches!(
+            check_message(&req, None),
+            Err(Error::BadRequest(_))
+        ));
+        req.rrn = Some("ABCDEF 12345".into());
+        check_message(&req, None).unwrap();
+        let sent = vec![
+            (
+                super::super::ScriptId(3),
+                ScriptChange::Sent {
+                    at: 1,
+                    atc: 2,
+                    stan: 3,
+                },
+            ),
+            (super::super::ScriptId(4), ScriptChange::Done { at: 1 }),
+        ];
+        let j = journal_entry(&req, None, &resp, &sent, 7);
+        assert_eq!(j.scripts, [super::super::ScriptId(3)], "the scripts sent");
+        assert_eq!((j.mti, j.currency), ("0100", 978));
         assert_eq!(
             (j.response_code, j.atc, j.amount, j.at),
             ("14", None, 100, 7)
