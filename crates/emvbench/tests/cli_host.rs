@@ -44,7 +44,11 @@ open_to_buy = 100000
 currency = 978
 "#,
         pan(i),
-        if i % 3 == 0 { PVV_PIN } else { CLEAR_PIN },
+        if i.is_multiple_of(3) {
+            PVV_PIN
+        } else {
+            CLEAR_PIN
+        },
         ["pvv", "ibm3624", "encrypted"][i % 3]
     )
 }
@@ -79,6 +83,31 @@ fn provision(dir: &TempDir) -> std::path::PathBuf {
         CARDS
     );
     data
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to the host and waits for it to exit, at most `limit`
+/// (then it is killed and the test fails).
+fn signal_and_wait(
+    child: &mut std::process::Child,
+    signal: &str,
+    limit: Duration,
+) -> std::process::ExitStatus {
+    let st = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after kill {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -222,19 +251,7 @@ fn serve_stops_gracefully_on_sigint_and_the_store_reopens() {
         .authorise(&testkit::card_not_present(&pan(1), 100, Some(CLEAR_PIN)).unwrap())
         .unwrap();
     assert_eq!(r.response_code, ResponseCode::APPROVED, "{}", r.reason);
-    let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = signal_and_wait(&mut child, "-INT", Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
     let out = emvbench()
         .args(["host", "status", "--data"])
@@ -283,22 +300,7 @@ fn sigterm_stops_the_host_within_5_s_whatever_its_clients_do() {
     let mut out = String::new();
     h.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
-    let st = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            panic!("still running 5 s after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = signal_and_wait(&mut child, "-TERM", Duration::from_secs(5));
     assert!(status.success(), "{status:?}");
     drop(clients);
 }
