@@ -3,7 +3,8 @@
 //! Input: one request body (JSON, or anything). It is sent (POST), through
 //! `tower::ServiceExt::oneshot` (no socket), to every route that reads a body: authorise,
 //! advice, provisioning, PIN reset, PIN change, the PIN Control token, the device's View PIN
-//! and Set PIN and the PIN page form; the management routes get the TEST issuer API key.
+//! and Set PIN and the PIN page form; the management routes get the TEST issuer API key,
+//! the network routes (authorise, advice) the TEST acquirer key.
 //! The host is an in-memory `Issuer` with one provisioned card (`testkit::provision`,
 //! PAN [`PAN`], PIN 4821, IBM 3624), rebuilt after any input that a route accepted (2xx),
 //! so every input starts from the same state.
@@ -22,7 +23,7 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use emv_crypto::Cvn;
 use emv_host::http::ErrorBody;
-use emv_host::testkit::{self, TEST_API_KEY};
+use emv_host::testkit::{self, TEST_ACQUIRER_KEY, TEST_API_KEY};
 use emv_host::{CardRef, CardView, HostKeys, Issuer, PinVerificationMethod};
 use tower::ServiceExt;
 
@@ -91,6 +92,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         );
         if auth {
             req = req.header("x-api-key", TEST_API_KEY);
+        } else if path == "/v1/authorise" || path == "/v1/advice" {
+            req = req.header("x-acquirer-key", TEST_ACQUIRER_KEY);
         }
         let req = req
             .body(Body::from(data.to_vec()))

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use emv_auth::{AuthRequest, Host, ResponseCode};
-use emv_host::testkit::{self, TempDir, TestCard};
+use emv_host::testkit::{self, TEST_ACQUIRER_KEY, TempDir, TestCard};
 use emv_host::{HostKeys, HttpHost, Issuer, SyncMode, http};
 
 const PIN: &str = testkit::LOAD_PIN;
@@ -193,7 +193,7 @@ impl Host for ClonableHttp {
             let mut c = c.borrow_mut();
             let host = match c.as_mut() {
                 Some(h) => h,
-                None => c.insert(HttpHost::new(&self.0)?),
+                None => c.insert(HttpHost::new(&self.0)?.with_acquirer_key(TEST_ACQUIRER_KEY)),
             };
             host.authorise(request)
         })
@@ -203,7 +203,9 @@ impl Host for ClonableHttp {
         &mut self,
         advice: &emv_auth::Advice,
     ) -> Result<emv_auth::AdviceResponse, emv_auth::HostError> {
-        HttpHost::new(&self.0)?.advise(advice)
+        HttpHost::new(&self.0)?
+            .with_acquirer_key(TEST_ACQUIRER_KEY)
+            .advise(advice)
     }
 }
 

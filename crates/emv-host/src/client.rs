@@ -25,6 +25,7 @@ pub struct HttpHost {
     prefix: String,
     timeout: Duration,
     api_key: Option<Secret>,
+    acquirer_key: Option<Secret>,
     conn: Option<BufReader<TcpStream>>,
 }
 
@@ -54,6 +55,7 @@ impl HttpHost {
             prefix: prefix.to_string(),
             timeout: Duration::from_secs(30),
             api_key: None,
+            acquirer_key: None,
             conn: None,
         })
     }
@@ -67,6 +69,13 @@ impl HttpHost {
     /// Sets the issuer API key sent with management calls.
     pub fn with_api_key(mut self, key: &str) -> Self {
         self.api_key = Some(Secret::new(key));
+        self
+    }
+
+    /// Sets the acquirer key sent with authorisations and advices (`X-Acquirer-Key`), the
+    /// credential of the host's network routes.
+    pub fn with_acquirer_key(mut self, key: &str) -> Self {
+        self.acquirer_key = Some(Secret::new(key));
         self
     }
 
@@ -107,7 +116,7 @@ impl HttpHost {
     }
 
     /// POSTs an HTML form (`application/x-www-form-urlencoded`, as a device's browser
-    /// does) and returns the status and the body as text. No API key is sent: the form's
+    /// does) and returns the status and the body as text. No key is sent: the form's
     /// fields are the credential (a PIN Control `controlId`).
     pub fn post_form(
         &mut self,
@@ -167,6 +176,9 @@ impl HttpHost {
         );
         if let Some(k) = &self.api_key {
             head.push_str(&format!("Authorization: Bearer {}\r\n", k.expose()));
+        }
+        if let Some(k) = &self.acquirer_key {
+            head.push_str(&format!("X-Acquirer-Key: {}\r\n", k.expose()));
         }
         if let Some((content_type, b)) = body {
             head.push_str(&format!(

@@ -47,6 +47,10 @@ pub enum Error {
     /// A new PIN was refused by the PIN policy (too easy to guess).
     #[error("PIN refused: {0}")]
     WeakPin(&'static str),
+    /// The PIN's length cannot be checked by the card's verification method (a Visa PVV
+    /// covers exactly 4 digits).
+    #[error("PIN refused: {0}")]
+    PinLength(&'static str),
     /// Card provisioning data is invalid.
     #[error("provisioning: {0}")]
     #[strum(serialize = "invalid-provisioning")]
@@ -149,6 +153,7 @@ impl Error {
                 | Self::PinBlockFormat(_)
                 | Self::PinBlockUndecryptable(_)
                 | Self::WeakPin(_)
+                | Self::PinLength(_)
                 | Self::Provision(_)
                 | Self::PinNotRecoverable(_)
                 | Self::Unauthorized

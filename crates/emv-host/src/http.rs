@@ -4,7 +4,9 @@
 //! Bad input is a 4xx with `{"error": "<code>", "detail": "<what is wrong>"}` and never
 //! changes anything; declines are `200` with an ISO 8583 response code in the
 //! [`AuthResponse`]. The PIN management routes need `Authorization: Bearer <key>` or
-//! `X-Api-Key: <key>` (an issuer API key of the key file). `/openapi.json` describes it all.
+//! `X-Api-Key: <key>` (an issuer API key of the key file); the network routes
+//! (`/v1/authorise`, `/v1/advice`) an acquirer key (`X-Acquirer-Key: <key>`), unless the
+//! host serves them [`Network::Insecure`]. `/openapi.json` describes it all.
 //! Logs name routes by their template (`/v1/cards/{pan}`), never a PAN or a PIN.
 
 // helpers return a ready error `Response` as their `Err`: the handler returns it as is
@@ -14,6 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Form, MatchedPath, Path, Query, Request, State};
@@ -72,7 +75,9 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::ControlIdExpired | Error::SnapshotExpired => StatusCode::GONE,
         Error::WrongScope { .. } => StatusCode::FORBIDDEN,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::WeakPin(_) | Error::InvalidPin(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::WeakPin(_) | Error::PinLength(_) | Error::InvalidPin(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
         e if e.is_client_error() => StatusCode::BAD_REQUEST,
@@ -131,6 +136,17 @@ where
 struct AppState {
     issuer: Issuer,
     pin_control: Arc<PinControl>,
+    network: Network,
+}
+
+/// Who may use the network routes (`POST /v1/authorise`, `POST /v1/advice`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    /// Only callers presenting an acquirer key of the key file (the default).
+    #[default]
+    AcquirerKey,
+    /// Anyone who can reach the port (`--insecure-network`, local play only).
+    Insecure,
 }
 
 /// The API key name that authorised a management call (the audit's actor).
@@ -151,6 +167,39 @@ async fn require_api_key(State(s): State<AppState>, mut req: Request, next: Next
             "send an issuer API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
         ),
     }
+}
+
+/// The network routes' credential (docs/issuer-host.md §1): an acquirer key of the key file
+/// in `X-Acquirer-Key`, or in `Authorization: Bearer` when it is an acquirer key. An issuer
+/// API key opens no network route and an acquirer key no management route. A missing or
+/// wrong key is a 401 before the body is read: nothing is counted or changed, and the
+/// answer is the same whatever was wrong with the key.
+async fn require_acquirer_key(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if s.network == Network::Insecure {
+        return next.run(req).await;
+    }
+    let keys = s.issuer.keys();
+    let presented = req
+        .headers()
+        .get("x-acquirer-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .or_else(|| bearer(req.headers()));
+    match presented.and_then(|k| keys.check_acquirer_key(k)) {
+        Some(_) => next.run(req).await,
+        None => error_response(
+            StatusCode::UNAUTHORIZED,
+            Error::Unauthorized.code(),
+            "send an acquirer key as `X-Acquirer-Key: <key>`",
+        ),
+    }
+}
+
+fn bearer(h: &HeaderMap) -> Option<&str> {
+    h.get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
 }
 
 fn api_key(h: &HeaderMap) -> Option<&str> {
@@ -519,7 +568,8 @@ async fn not_found(req: Request) -> Response {
     )
 }
 
-/// The API router over `issuer`, with the default PIN Control settings.
+/// The API router over `issuer`, with the default PIN Control settings; the network
+/// routes need an acquirer key.
 pub fn router(issuer: Issuer) -> Router {
     match PinControl::new(issuer.clone(), PinControlConfig::default()) {
         Ok(pc) => router_with(Arc::new(pc)),
@@ -532,15 +582,21 @@ pub fn router(issuer: Issuer) -> Router {
 }
 
 fn router_without_pin_control(issuer: Issuer) -> Router {
-    base_router(issuer, None)
+    base_router(issuer, None, Network::AcquirerKey)
 }
 
-/// The API router over the PIN Control service (and its issuer).
+/// The API router over the PIN Control service (and its issuer); the network routes need
+/// an acquirer key.
 pub fn router_with(pin_control: Arc<PinControl>) -> Router {
-    base_router(pin_control.issuer().clone(), Some(pin_control))
+    router_with_network(pin_control, Network::AcquirerKey)
 }
 
-fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>) -> Router {
+/// [`router_with`], saying who may use the network routes.
+pub fn router_with_network(pin_control: Arc<PinControl>, network: Network) -> Router {
+    base_router(pin_control.issuer().clone(), Some(pin_control), network)
+}
+
+fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>, network: Network) -> Router {
     let Some(pin_control) = pin_control else {
         return Router::new().fallback(|| async {
             error_response(
@@ -553,7 +609,15 @@ fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>) -> Router {
     let state = AppState {
         issuer,
         pin_control,
+        network,
     };
+    let acquirer = Router::new()
+        .route("/v1/authorise", post(authorise))
+        .route("/v1/advice", post(advise))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_acquirer_key,
+        ));
     let management = Router::new()
         .route("/v1/cards", post(provision))
         .route("/v1/cards/{pan}", get(card_status))
@@ -583,8 +647,7 @@ fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>) -> Router {
         .route("/pin-control/v1/snapshots/{snapshot_id}/set", post(pc_set))
         .layer(middleware::from_fn(strict_headers));
     Router::new()
-        .route("/v1/authorise", post(authorise))
-        .route("/v1/advice", post(advise))
+        .merge(acquirer)
         .route("/openapi.json", get(openapi))
         .route(
             "/health",
@@ -622,10 +685,15 @@ pub struct ServeConfig {
     pub pin_control: PinControlConfig,
     /// How far a commit goes before the answer ([`SyncMode::Full`]: on disk).
     pub sync: SyncMode,
+    /// Serve the network routes without an acquirer key (`--insecure-network`): anyone
+    /// who reaches the port can authorise, reverse and advise. Local play only.
+    pub insecure_network: bool,
+    /// Timeouts and the connection limit of the listener.
+    pub limits: ListenerLimits,
 }
 
 /// Serves the API on an already bound listener until `shutdown` completes, then lets
-/// running requests finish.
+/// running requests finish (within [`ListenerLimits::shutdown_grace`]).
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     issuer: Issuer,
@@ -634,23 +702,161 @@ pub async fn serve_on(
     serve_router(listener, router(issuer), shutdown).await
 }
 
-/// Serves `app` (e.g. [`router_with`]) on an already bound listener until `shutdown`
-/// completes, then lets running requests finish.
+/// How the HTTP listener protects itself from slow, idle and too many clients
+/// (docs/issuer-host.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerLimits {
+    /// Longest wait for a request's complete header, counted from the connection's start
+    /// or, on a kept-alive connection, from the end of the previous answer (so it is the
+    /// idle timeout too).
+    pub header_timeout: Duration,
+    /// Longest time for a request once its header is in: reading its body and answering;
+    /// past it the answer is `408`.
+    pub request_timeout: Duration,
+    /// Most connections served at once; further ones wait in the listen backlog until one
+    /// closes.
+    pub max_connections: usize,
+    /// After the shutdown signal: how long running requests may finish before every
+    /// connection is cut.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Serves `app` (e.g. [`router_with`]) on an already bound listener with the default
+/// [`ListenerLimits`] until `shutdown` completes.
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::io("serving HTTP", e))
+    serve_router_with(listener, app, shutdown, ListenerLimits::default()).await
+}
+
+/// Serves `app` on an already bound listener (HTTP/1.1) within `limits` until `shutdown`
+/// completes; then stops accepting, lets running requests finish for
+/// [`ListenerLimits::shutdown_grace`] and cuts every connection still open, whatever its
+/// client does.
+pub async fn serve_router_with(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ListenerLimits,
+) -> Result<(), Error> {
+    let request_timeout = limits.request_timeout;
+    let app = app.layer(middleware::from_fn(move |req: Request, next: Next| {
+        time_limit(request_timeout, req, next)
+    }));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            s = Arc::clone(&slots).acquire_owned() => s.map_err(|_| Error::Stopped)?,
+        };
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                // out of file descriptors and the like: keep serving the open connections
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        connections.spawn(connection(
+            stream,
+            app.clone(),
+            limits,
+            closed.clone(),
+            slot,
+        ));
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::info!(
+            open = connections.len(),
+            "shutdown: cutting the connections still open"
+        );
+    }
+    connections.abort_all();
+    Ok(())
+}
+
+/// One connection: HTTP/1.1 with the header timeout, until it ends or the host closes.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    app: Router,
+    limits: ListenerLimits,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+) {
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        }
+        _ = closing.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// [`ListenerLimits::request_timeout`]: a request that takes longer (a client sending its
+/// body slowly) is answered `408`.
+async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            format!("the request took longer than {} s", limit.as_secs()),
+        ),
+    }
 }
 
 /// Opens the store, binds `config.listen`, calls `ready` with the bound address, and serves
-/// until Ctrl-C (or SIGTERM), finishing running requests. Blocks the calling thread.
+/// until Ctrl-C (or SIGTERM); then running requests get [`ListenerLimits::shutdown_grace`]
+/// to finish and the rest is cut, so the host stops within about 5 s whatever its clients
+/// do. Blocks the calling thread.
 pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), Error> {
     let sync = config.sync;
+    let network = if config.insecure_network {
+        warn_insecure_network();
+        Network::Insecure
+    } else {
+        Network::AcquirerKey
+    };
     let issuer = Issuer::open_with(&config.data_dir, config.keys, sync)?;
     let pin_control = Arc::new(PinControl::new(issuer, config.pin_control)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -658,7 +864,7 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
         .thread_name("emv-host-http")
         .build()
         .map_err(|e| Error::io("starting the async runtime", e))?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .map_err(|e| Error::io(format!("binding {}", config.listen), e))?;
@@ -667,8 +873,27 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
             .map_err(|e| Error::io("reading the bound address", e))?;
         tracing::info!(%addr, sync = sync.name(), "issuer host listening");
         ready(addr);
-        serve_router(listener, router_with(pin_control), shutdown_signal()).await
-    })
+        serve_router_with(
+            listener,
+            router_with_network(pin_control, network),
+            shutdown_signal(),
+            config.limits,
+        )
+        .await
+    });
+    // a store call still running when its connection was cut must not hold the exit
+    rt.shutdown_timeout(Duration::from_secs(1));
+    served
+}
+
+/// What `--insecure-network` prints (stderr) and logs.
+pub const INSECURE_NETWORK_WARNING: &str = "WARNING: --insecure-network: POST /v1/authorise \
+     and /v1/advice accept requests WITHOUT an acquirer key; anyone who reaches this port can \
+     spend, reverse and settle scripts on every card. Local play only.";
+
+fn warn_insecure_network() {
+    eprintln!("{INSECURE_NETWORK_WARNING}");
+    tracing::warn!("{INSECURE_NETWORK_WARNING}");
 }
 
 async fn shutdown_signal() {

@@ -107,10 +107,14 @@ mod tests {
 
     #[test]
     fn a_local_http_server_answers_then_stops() {
-        let issuer = Issuer::in_memory(crate::HostKeys::load_test_keys().unwrap()).unwrap();
+        let keys = crate::HostKeys::load_test_keys().unwrap();
+        let acquirer = keys.client_acquirer_key().unwrap().expose().to_owned();
+        let issuer = Issuer::in_memory(keys).unwrap();
         let mut card = crate::testkit::load_card(&issuer).unwrap();
         let server = LocalServer::http(issuer).unwrap();
-        let mut client = crate::HttpHost::new(&server.url()).unwrap();
+        let mut client = crate::HttpHost::new(&server.url())
+            .unwrap()
+            .with_acquirer_key(&acquirer);
         let req = card
             .online(100, Some(crate::testkit::LOAD_PIN))
             .unwrap()

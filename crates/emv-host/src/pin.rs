@@ -26,6 +26,20 @@ pub struct PinRecord {
     pub pin_len: u8,
 }
 
+/// Why a PVV card refuses a PIN of another length than 4.
+pub const PVV_PIN_LENGTH: &str = "a card verified by Visa PVV takes a 4-digit PIN: the PVV \
+     covers exactly 4 digits and a longer PIN would be accepted on its first 4";
+
+/// The PIN lengths `method` can verify: a Visa PVV is computed over the 4 leftmost PIN
+/// digits (docs/pin.md §5), so a PVV card takes exactly 4 rather than accepting a longer
+/// PIN on its first 4; the other methods keep any ISO 9564-1 length (4 to 12 digits).
+pub fn check_pin_length(method: PinVerificationMethod, pin: &Pin) -> Result<(), Error> {
+    if method == PinVerificationMethod::Pvv && pin.len() != 4 {
+        return Err(Error::PinLength(PVV_PIN_LENGTH));
+    }
+    Ok(())
+}
+
 /// IBM 3624 validation data: the leftmost (up to) 16 PAN digits (docs/pin.md §5).
 fn validation_data(pan: &str) -> Result<String, Error> {
     Ok(pvv::validation_data_from_pan(pan, 0, pan.len().min(16))?)
@@ -40,6 +54,7 @@ impl PinRecord {
         pvki: u8,
         pin: &Pin,
     ) -> Result<Self, Error> {
+        check_pin_length(method, pin)?;
         let value = match method {
             // docs/pin.md §5: Visa PVV over the 4 leftmost PIN digits
             PinVerificationMethod::Pvv => pvv::visa_pvv(keys.pvk(pvki)?, pan, pvki, pin)?,

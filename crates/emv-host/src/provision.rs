@@ -211,6 +211,10 @@ impl CardProvision {
                 return Err(p(format!("{n} must be 1-15, got {lim}")));
             }
         }
+        // docs/pin.md §5: a PVV covers exactly 4 PIN digits
+        if self.pin_verification == PinVerificationMethod::Pvv && self.pin.expose().len() != 4 {
+            return Err(p(crate::pin::PVV_PIN_LENGTH.into()));
+        }
         let mut ids = std::collections::BTreeSet::new();
         for pl in &self.plastics {
             if pl.plastic_id.trim().is_empty() || pl.plastic_id.len() > 64 {

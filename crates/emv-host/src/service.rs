@@ -6,9 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use emv_auth::{
-    Advice, AdviceReason, AdviceResponse, AuthRequest, AuthResponse, Host, HostError, PinData,
-};
+use emv_auth::{Advice, AdviceResponse, AuthRequest, AuthResponse, Host, HostError, PinData};
 use emv_crypto::script::IccKeys;
 use emv_crypto::{CryptoError, Pin, TdesKey};
 use serde::{Deserialize, Serialize};
@@ -21,6 +19,7 @@ use crate::keys::HostKeys;
 use crate::pin::{self, PinRecord};
 use crate::provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
 use crate::rules::authorise::{self, ChipCheck};
+use crate::rules::pin::PresentedPin;
 use crate::rules::provision::PlasticUpdate;
 use crate::rules::{self, CardRecord, Effects, ScriptRow, scripts};
 use crate::scripts::{ScriptKind, ScriptView};
@@ -290,11 +289,23 @@ impl<S: Store> Issuer<S> {
         card.check()?;
         let chip = chip::parse(&req.icc_data)?;
         authorise::check_message(req, chip.as_ref())?;
-        // decrypt the PIN before the transaction: a bad block changes nothing
+        // decrypt the PIN before the transaction: a block naming an unknown key or the
+        // wrong format changes nothing; one that does not decode is a wrong PIN (rule 8)
         let pin = req
             .pin
             .as_ref()
-            .map(|p| pin::decrypt_terminal_pin(&self.keys, &req.pan, p))
+            .map(
+                |p| match pin::decrypt_terminal_pin(&self.keys, &req.pan, p) {
+                    Ok(pin) => Ok(PresentedPin::Decoded(pin)),
+                    Err(e @ Error::PinBlockUndecryptable(_)) => {
+                        // the detail for the operator only; it names no digit
+                        tracing::warn!(pan = %mask_pan(&req.pan), stan = req.stan, error = %e,
+                        "PIN block did not decode: answered as a wrong PIN");
+                        Ok(PresentedPin::Undecodable)
+                    }
+                    Err(e) => Err(e),
+                },
+            )
             .transpose()?;
         let card = CardRef {
             psn: card
@@ -308,35 +319,53 @@ impl<S: Store> Issuer<S> {
             .write(move |tx| authorise_in(tx, &keys, &req, &card, chip.as_ref(), pin.as_ref()))
     }
 
-    /// Takes a completion or reversal advice: settles the scripts its 9F5B reports
-    /// (EMV 4.4 Book 4 §6.3.9, Annex A5) and, for a reversal, undoes the approval.
+    /// Takes a completion or reversal advice about an answer the host journalled (PAN,
+    /// STAN, RRN and ATC for a completion; DE 90, or STAN, PAN, terminal id and date, for a
+    /// reversal): settles the scripts that answer carried as its 9F5B reports (EMV 4.4
+    /// Book 4 §6.3.9, Annex A5) and, for a reversal, gives an approval's amount back once.
+    /// An advice about no such answer is answered `25` and changes nothing
+    /// (docs/issuer-host.md §5).
     pub fn advise(&self, advice: &Advice) -> Result<AdviceOutcome, Error> {
         let card = CardRef::new(advice.pan.clone(), advice.psn.as_deref());
         card.check()?;
+        if let Some(rrn) = &advice.rrn {
+            authorise::check_rrn(rrn)?;
+        }
         let list =
             emv_tlv::parse_all(&advice.icc_data).map_err(|e| Error::IccData(e.to_string()))?;
         let results = match emv_tlv::find(&list, emv_tlv::Tag::new(0x9F5B)) {
             Some(t) => crate::scripts::parse_results(t.value())?,
             None => Vec::new(),
         };
-        let (reason, stan) = (advice.reason, advice.stan);
+        let atc = match emv_tlv::find(&list, emv_tlv::Tag::new(0x9F36)) {
+            Some(t) => Some(
+                <[u8; 2]>::try_from(t.value())
+                    .map(u16::from_be_bytes)
+                    .map_err(|_| Error::IccData("9F36 (ATC) is not 2 bytes".into()))?,
+            ),
+            None => None,
+        };
+        let advice = advice.clone();
         self.store.write(move |tx| {
-            let mut card = tx.card_for_update(&card)?;
-            let now = now_unix();
-            let open = tx.scripts_open(card.id)?;
-            let approval = match reason {
-                AdviceReason::Reversal => tx.approval(card.id, stan)?,
-                AdviceReason::Completion => None,
+            let mut card = match tx.card_for_update(&card) {
+                Ok(c) => c,
+                // no such card: no such original either
+                Err(Error::UnknownCard { .. }) => {
+                    return Ok(AdviceOutcome {
+                        response_code: emv_auth::ResponseCode::NO_ORIGINAL,
+                        ..AdviceOutcome::default()
+                    });
+                }
+                Err(e) => return Err(e),
             };
-            let s = rules::advice::settle(
-                &mut card,
-                open,
-                &results,
-                reason,
-                stan,
-                approval.as_ref(),
-                now,
-            );
+            let now = now_unix();
+            let answers = tx.answered(card.id, rules::advice::journal_stan(&advice))?;
+            let original = rules::advice::find_original(&advice, atc, &answers, now);
+            let open = match original {
+                Some(_) => tx.scripts_open(card.id)?,
+                None => Vec::new(),
+            };
+            let s = rules::advice::settle(&mut card, open, &results, &advice, original, now);
             let effects = Effects {
                 card: s.card_changed.then_some(&card.state),
                 scripts: s.scripts,
@@ -347,9 +376,12 @@ impl<S: Store> Issuer<S> {
             let out = s.outcome;
             tracing::info!(
                 pan = %mask_pan(&card.pan),
-                stan,
+                stan = advice.stan,
+                reason = ?advice.reason,
+                code = out.response_code.as_str(),
                 confirmed = out.confirmed.len(),
                 retry = out.retry.len(),
+                ignored = out.ignored.len(),
                 reversed = out.reversed,
                 "advice"
             );
@@ -447,7 +479,11 @@ impl<S: Store> Issuer<S> {
                     ))
                 }
                 PinResetMode::New => {
-                    let len = usize::from(c.state.pin.pin_len).clamp(4, 12);
+                    // a PVV covers 4 digits (docs/pin.md §5); the others keep the length
+                    let len = match c.state.pin.method {
+                        PinVerificationMethod::Pvv => 4,
+                        _ => usize::from(c.state.pin.pin_len).clamp(4, 12),
+                    };
                     let new_pin = match &pin_seed {
                         Some(m) => {
                             let mut state = m.lock().map_err(|_| {
@@ -623,30 +659,48 @@ fn authorise_in(
     req: &AuthRequest,
     card_ref: &CardRef,
     chip: Option<&ChipData>,
-    pin: Option<&Pin>,
+    pin: Option<&PresentedPin>,
 ) -> Result<AuthResponse, Error> {
+    // DE 37: the request's, else one of the host's (docs/issuer-host.md §5)
+    let rrn = match &req.rrn {
+        Some(r) => r.clone(),
+        None => tx.next_rrn()?,
+    };
     let mut card = match tx.card_for_update(card_ref) {
         Ok(c) => c,
-        Err(Error::UnknownCard { .. }) => return Ok(authorise::unknown_card()),
+        Err(Error::UnknownCard { .. }) => {
+            return Ok(AuthResponse {
+                rrn: Some(rrn),
+                ..authorise::unknown_card()
+            });
+        }
         Err(e) => return Err(e),
     };
     let now = now_unix();
+    // rules 2a, 2b and 4a decide before anything is read from the chip data
+    let early = authorise::invalid_amount(req, &card)
+        .or_else(|| authorise::foreign_currency(req, &card))
+        .or_else(|| authorise::chip_missing(req, &card, chip));
     // rules 3-4, then 5-9 unless the chip data decided
-    let check = chip
-        .map(|c| authorise::check_chip(keys, &card, c).map(|k| (c, k)))
-        .transpose()?;
+    let check = match early {
+        Some(_) => None,
+        None => chip
+            .map(|c| authorise::check_chip(keys, &card, c).map(|k| (c, k)))
+            .transpose()?,
+    };
     // a verified, fresh ARQC: what the chip says is learnt and the answer kept (rules 3, 4)
     let mut fresh = false;
-    let (decision, icc, changed) = match check {
-        Some((_, ChipCheck::Retransmission(resp))) => return Ok(resp),
-        Some((_, ChipCheck::Declined(d, icc))) => (d, icc, false),
-        Some((c, ChipCheck::Verified(icc))) => {
+    let (decision, icc, changed) = match (early, check) {
+        (Some(d), _) => (d, None, false),
+        (None, Some((_, ChipCheck::Retransmission(resp)))) => return Ok(resp),
+        (None, Some((_, ChipCheck::Declined(d, icc)))) => (d, icc, false),
+        (None, Some((c, ChipCheck::Verified(icc)))) => {
             authorise::learn_chip(&mut card.state, card.cvn, c, now);
             fresh = true;
             let (d, _) = decide_in(tx, keys, req, chip, &mut card, pin, now)?;
             (d, Some(icc), true)
         }
-        None => {
+        (None, None) => {
             let (d, changed) = decide_in(tx, keys, req, chip, &mut card, pin, now)?;
             (d, None, changed)
         }
@@ -664,15 +718,17 @@ fn authorise_in(
             queue(tx, &card, &mut open, ScriptKind::PinUnblock, now)?;
         }
     }
-    let (resp, sent) =
+    let (mut resp, sent) =
         authorise::respond(keys, &card, req, chip_keys, decision, &open, auth_code, now)?;
+    resp.rrn = Some(rrn);
     if fresh {
         card.state.last_response = Some(authorise::stored_answer(&resp)?);
     }
+    let journal = authorise::journal_entry(req, chip, &resp, &sent, now);
     let effects = Effects {
         card: changed.then_some(&card.state),
-        scripts: sent,
-        journal: Some(authorise::journal_entry(req, chip, &resp, now)),
+        scripts: sent.clone(),
+        journal: Some(journal),
         ..Effects::default()
     };
     tx.apply(card.id, &effects)?;
@@ -696,7 +752,7 @@ fn decide_in(
     req: &AuthRequest,
     chip: Option<&ChipData>,
     card: &mut CardRecord,
-    pin: Option<&Pin>,
+    pin: Option<&PresentedPin>,
     now: i64,
 ) -> Result<(authorise::Decision, bool), Error> {
     let expiry = authorise::expiry_in_use(req, chip, card);

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use emv_auth::{
-    AuthRequest, AuthResponse, Channel, EntryMode, MessageType, PinData, TransactionType,
+    Advice, AdviceReason, AuthRequest, AuthResponse, Channel, EntryMode, MessageType, PinData,
+    TransactionType,
 };
 use emv_crypto::cryptogram::{ArpcResponse, generate_ac, verify_issuer_authentication_data};
 use emv_crypto::pinblock::{self, Fill, PinBlockFormat};
@@ -32,6 +33,45 @@ pub const TEST_IMKS: [&str; 3] = [
 ];
 /// The TEST issuer API key of `host-keys/test-keys.toml`.
 pub const TEST_API_KEY: &str = "test-issuer-api-key-do-not-use-in-production";
+/// The completion advice a terminal sends after `online` was answered `resp`: the answer's
+/// STAN and RRN, the ATC (9F36) and, when given, the Issuer Script Results (9F5B).
+pub fn completion(online: &Online, resp: &AuthResponse, results: Option<&[u8]>) -> Advice {
+    let mut icc = vec![0x9F, 0x36, 0x02];
+    icc.extend_from_slice(&online.atc.to_be_bytes());
+    if let Some(r) = results {
+        icc.extend_from_slice(&[0x9F, 0x5B, u8::try_from(r.len()).unwrap_or(u8::MAX)]);
+        icc.extend_from_slice(r);
+    }
+    Advice {
+        reason: AdviceReason::Completion,
+        request: false,
+        pan: online.request.pan.clone(),
+        psn: online.request.psn.clone(),
+        stan: online.request.stan,
+        icc_data: icc,
+        rrn: resp.rrn.clone(),
+        terminal_id: online.request.terminal_id.clone(),
+        amount: Some(online.request.amount),
+        currency: Some(online.request.currency),
+        transmitted_at: online.request.transmitted_at.clone(),
+        original: None,
+    }
+}
+
+/// The reversal (0400) a terminal sends for `online` answered `resp`: STAN, RRN, terminal
+/// id and DE 7 of the original, no DE 90.
+pub fn reversal(online: &Online, resp: &AuthResponse) -> Advice {
+    Advice {
+        reason: AdviceReason::Reversal,
+        request: true,
+        icc_data: Vec::new(),
+        ..completion(online, resp, None)
+    }
+}
+
+/// The acquirer key of the TEST key file (host-keys/test-keys.toml): the network routes'
+/// credential.
+pub const TEST_ACQUIRER_KEY: &str = "test-acquirer-key-do-not-use-in-production";
 
 /// A temporary directory removed on drop.
 #[derive(Debug)]

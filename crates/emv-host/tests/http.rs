@@ -53,6 +53,11 @@ const BEARER: (&str, &str) = (
     "Bearer test-issuer-api-key-do-not-use-in-production",
 );
 
+const ACQUIRER: (&str, &str) = (
+    "x-acquirer-key",
+    "test-acquirer-key-do-not-use-in-production",
+);
+
 fn tries(issuer: &Issuer) -> u8 {
     issuer
         .card_status(&CardRef::new(PAN, None))
@@ -115,9 +120,6 @@ async fn bad_authorisations_are_4xx_json_and_change_nothing() {
     v["pin"]["format"] = json!(4);
     cases.push((v, "wrong-pin-block-format"));
     let mut v = good.clone();
-    v["pin"]["pin_block"] = json!("0000000000000000");
-    cases.push((v, "pin-block-undecryptable"));
-    let mut v = good.clone();
     v["pinn"] = json!("1234");
     cases.push((v, "invalid-request"));
     let mut v = good.clone();
@@ -127,7 +129,14 @@ async fn bad_authorisations_are_4xx_json_and_change_nothing() {
     v["pan"] = json!("12");
     cases.push((v, "bad-request"));
     for (body, code) in cases {
-        let (s, v) = call(&app, "POST", "/v1/authorise", None, Some(body.to_string())).await;
+        let (s, v) = call(
+            &app,
+            "POST",
+            "/v1/authorise",
+            Some(ACQUIRER),
+            Some(body.to_string()),
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{code}: {v}");
         assert_eq!(v["error"], code, "{v}");
         assert!(v["detail"].as_str().unwrap().len() > 5, "{v}");
@@ -136,7 +145,7 @@ async fn bad_authorisations_are_4xx_json_and_change_nothing() {
         &app,
         "POST",
         "/v1/authorise",
-        None,
+        Some(ACQUIRER),
         Some("{\"pan\": ".into()),
     )
     .await;
@@ -150,17 +159,85 @@ async fn bad_authorisations_are_4xx_json_and_change_nothing() {
     v["pan"] = json!("5413330089020029");
     v["icc_data"] = json!("");
     v["pin"] = Value::Null;
-    let (s, v) = call(&app, "POST", "/v1/authorise", None, Some(v.to_string())).await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/authorise",
+        Some(ACQUIRER),
+        Some(v.to_string()),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["response_code"], "14");
     // the good one: a decline 55 with the counter down
-    let (s, v) = call(&app, "POST", "/v1/authorise", None, Some(good.to_string())).await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/authorise",
+        Some(ACQUIRER),
+        Some(good.to_string()),
+    )
+    .await;
     assert_eq!(
         (s, v["response_code"].as_str()),
         (StatusCode::OK, Some("55"))
     );
     assert_eq!(v["online_pin"], "incorrect");
     assert_eq!(tries(&issuer), 2);
+    // a block that does not decode is a wrong PIN: same code, reason and counter effect,
+    // no 4xx telling the caller why (docs/issuer-host.md §3)
+    let mut garbled =
+        serde_json::to_value(card.online(100, Some("1357")).unwrap().request).unwrap();
+    garbled["pin"]["pin_block"] = json!("0000000000000000");
+    let (s, g) = call(
+        &app,
+        "POST",
+        "/v1/authorise",
+        Some(ACQUIRER),
+        Some(garbled.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{g}");
+    assert_eq!(g["response_code"], "55");
+    assert_eq!(g["online_pin"], "incorrect");
+    assert_eq!(g["reason"], "incorrect PIN: 1 online PIN tries left");
+    assert_eq!(tries(&issuer), 1);
+    // from the same counter, a wrong PIN and a garbled block answer alike
+    let keep = || {
+        issuer
+            .reset_pin(
+                &CardRef::new(PAN, None),
+                emv_host::PinResetMode::Keep,
+                "test",
+            )
+            .unwrap()
+    };
+    let mut answers = Vec::new();
+    for garble in [false, true] {
+        keep();
+        let mut r = serde_json::to_value(card.online(100, Some("1357")).unwrap().request).unwrap();
+        if garble {
+            r["pin"]["pin_block"] = json!("FFFFFFFFFFFFFFFF");
+        }
+        let (s, v) = call(
+            &app,
+            "POST",
+            "/v1/authorise",
+            Some(ACQUIRER),
+            Some(r.to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(tries(&issuer), 2, "one try spent");
+        answers.push((
+            v["response_code"].clone(),
+            v["reason"].clone(),
+            v["online_pin"].clone(),
+            v["auth_code"].clone(),
+            v["issuer_scripts"].clone(),
+        ));
+    }
+    assert_eq!(answers[0], answers[1]);
     // unknown routes and management errors are JSON too
     let (s, v) = call(&app, "GET", "/v2/nothing", None, None).await;
     assert_eq!(
@@ -218,7 +295,7 @@ async fn authorise_and_advice_over_http_settle_an_unblock() {
         &app,
         "POST",
         "/v1/authorise",
-        None,
+        Some(ACQUIRER),
         Some(serde_json::to_string(&o.request).unwrap()),
     )
     .await;
@@ -232,14 +309,21 @@ async fn authorise_and_advice_over_http_settle_an_unblock() {
         pan: PAN.into(),
         psn: Some("01".into()),
         stan: o.request.stan,
-        icc_data: [vec![0x9F, 0x5B, 0x05], testkit::script_results_ok(&resp)].concat(),
+        rrn: resp.rrn.clone(),
+        icc_data: [
+            vec![0x9F, 0x36, 0x02],
+            o.atc.to_be_bytes().to_vec(),
+            vec![0x9F, 0x5B, 0x05],
+            testkit::script_results_ok(&resp),
+        ]
+        .concat(),
         ..Advice::default()
     };
     let (s, v) = call(
         &app,
         "POST",
         "/v1/advice",
-        None,
+        Some(ACQUIRER),
         Some(serde_json::to_string(&advice).unwrap()),
     )
     .await;
@@ -435,7 +519,8 @@ fn http_host_client_against_a_real_listener() {
     }));
     let mut host = HttpHost::new(&format!("http://{addr}"))
         .unwrap()
-        .with_api_key(TEST_API_KEY);
+        .with_api_key(TEST_API_KEY)
+        .with_acquirer_key(testkit::TEST_ACQUIRER_KEY);
     // keep-alive: several requests on one connection
     for _ in 0..3 {
         let o = card.online(100, Some(PIN)).unwrap();
@@ -467,4 +552,99 @@ fn http_host_client_against_a_real_listener() {
         host.authorise(&card.online(1, None).unwrap().request),
         Err(HostError::Unreachable(_))
     ));
+}
+
+/// A plain `GET /health` on a new connection: the status line, or the error.
+fn health(addr: std::net::SocketAddr) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out.lines().next().unwrap_or_default().to_string())
+}
+
+/// Opens `n` connections that send half a request header and then nothing.
+fn half_sent(addr: std::net::SocketAddr, n: usize) -> Vec<std::net::TcpStream> {
+    use std::io::Write;
+    (0..n)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"POST /v1/authorise HTTP/1.1\r\nHost: x\r\nContent-Le")
+                .unwrap();
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn slow_clients_cannot_hold_the_listener() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let (_d, issuer, _app, _) = setup();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let serve = |limits: http::ListenerLimits| {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(http::serve_router_with(
+            listener,
+            http::router(issuer.clone()),
+            async {
+                let _ = stopped.await;
+            },
+            limits,
+        ));
+        (addr, stop, server)
+    };
+    // 300 half-sent requests: /health still answers at once
+    let (addr, stop, server) = serve(http::ListenerLimits::default());
+    let slow = half_sent(addr, 300);
+    let t = Instant::now();
+    assert_eq!(health(addr).unwrap(), "HTTP/1.1 200 OK");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    // shutdown with 300 slow clients connected: within the grace period
+    let t = Instant::now();
+    stop.send(()).unwrap();
+    rt.block_on(server).unwrap().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    drop(slow);
+    // with every connection slot taken by slow clients, the header timeout frees them
+    let limits = http::ListenerLimits {
+        header_timeout: Duration::from_millis(500),
+        max_connections: 16,
+        ..http::ListenerLimits::default()
+    };
+    let (addr, stop, server) = serve(limits);
+    let mut slow = half_sent(addr, 100);
+    let t = Instant::now();
+    assert_eq!(health(addr).unwrap(), "HTTP/1.1 200 OK");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // a slow client is cut after the header timeout (no answer, or a 408)
+    let first = &mut slow[0];
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = first.read_to_end(&mut buf);
+    let head = String::from_utf8_lossy(&buf);
+    assert!(buf.is_empty() || head.starts_with("HTTP/1.1 408"), "{head}");
+    // an idle kept-alive connection too
+    let mut idle = std::net::TcpStream::connect(addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    std::io::Write::write_all(&mut idle, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let t = Instant::now();
+    let mut buf = Vec::new();
+    let _ = idle.read_to_end(&mut buf);
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200 OK"));
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "closed when idle: {:?}",
+        t.elapsed()
+    );
+    stop.send(()).unwrap();
+    rt.block_on(server).unwrap().unwrap();
 }

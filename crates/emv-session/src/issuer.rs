@@ -48,11 +48,18 @@ impl IssuerLink {
     }
 
     /// A remote host at `url` (`http://HOST:PORT`), with the issuer API key its management
-    /// API needs.
-    pub fn remote(url: &str, api_key: &str) -> Result<Self, SessionError> {
-        Ok(Self::Remote(Box::new(
-            HttpHost::new(url)?.with_api_key(api_key),
-        )))
+    /// API needs and the acquirer key its network routes need (`None`: a host serving them
+    /// `--insecure-network`).
+    pub fn remote(
+        url: &str,
+        api_key: &str,
+        acquirer_key: Option<&str>,
+    ) -> Result<Self, SessionError> {
+        let mut host = HttpHost::new(url)?.with_api_key(api_key);
+        if let Some(k) = acquirer_key {
+            host = host.with_acquirer_key(k);
+        }
+        Ok(Self::Remote(Box::new(host)))
     }
 
     /// `embedded` or the remote URL, for reports.

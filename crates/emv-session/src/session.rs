@@ -23,12 +23,16 @@ pub enum HostSpec {
     EmbeddedInMemory,
     /// In-process, its store in a data directory (SQLite, created on first use).
     EmbeddedAt(std::path::PathBuf),
-    /// A running `emvbench host serve` at this URL, with this issuer API key.
+    /// A running `emvbench host serve` at this URL, with this issuer API key and acquirer
+    /// key.
     Remote {
         /// `http://HOST:PORT`.
         url: String,
         /// The issuer API key of its management API.
         api_key: String,
+        /// The acquirer key of its network routes (authorisation, advice); `None` for a
+        /// host serving them `--insecure-network`.
+        acquirer_key: Option<String>,
     },
     /// No issuer: every authorisation fails as "unable to go online".
     None,
@@ -54,7 +58,11 @@ impl HostSpec {
         Ok(match self {
             HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
             HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
-            HostSpec::Remote { url, api_key } => Some(IssuerLink::remote(url, api_key)?),
+            HostSpec::Remote {
+                url,
+                api_key,
+                acquirer_key,
+            } => Some(IssuerLink::remote(url, api_key, acquirer_key.as_deref())?),
             HostSpec::None => None,
         })
     }

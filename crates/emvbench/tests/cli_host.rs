@@ -19,6 +19,8 @@ use emv_host::testkit::{self, TempDir};
 use emv_host::{CardRef, HostKeys, HttpHost, Issuer};
 
 const CLEAR_PIN: &str = "739182645017";
+/// A PVV covers exactly 4 digits, so the PVV cards' PIN (docs/pin.md §5).
+const PVV_PIN: &str = "7391";
 const CARDS: usize = 32;
 const LIMIT: usize = 15;
 
@@ -35,13 +37,18 @@ cvn = "visa-18"
 imk_ac = "0123456789ABCDEFFEDCBA9876543210"
 imk_smi = "FEDCBA98765432100123456789ABCDEF"
 imk_smc = "89ABCDEF0123456776543210FEDCBA98"
-pin = "{CLEAR_PIN}"
+pin = "{}"
 pin_verification = "{}"
 online_pin_try_limit = {LIMIT}
 open_to_buy = 100000
 currency = 978
 "#,
         pan(i),
+        if i.is_multiple_of(3) {
+            PVV_PIN
+        } else {
+            CLEAR_PIN
+        },
         ["pvv", "ibm3624", "encrypted"][i % 3]
     )
 }
@@ -76,6 +83,31 @@ fn provision(dir: &TempDir) -> std::path::PathBuf {
         CARDS
     );
     data
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to the host and waits for it to exit, at most `limit`
+/// (then it is killed and the test fails).
+fn signal_and_wait(
+    child: &mut std::process::Child,
+    signal: &str,
+    limit: Duration,
+) -> std::process::ExitStatus {
+    let st = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after kill {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -117,6 +149,7 @@ fn sigkill_mid_load(sync: &str) {
             std::thread::spawn(move || {
                 let mut host = HttpHost::new(&addr)
                     .unwrap()
+                    .with_acquirer_key(testkit::TEST_ACQUIRER_KEY)
                     .with_timeout(Duration::from_secs(10));
                 let mut n = t;
                 while !stop.load(Ordering::Relaxed) {
@@ -211,24 +244,14 @@ fn serve_stops_gracefully_on_sigint_and_the_store_reopens() {
     let dir = TempDir::new("cli-host-int");
     let data = provision(&dir);
     let (mut child, addr) = serve(&data, &dir.path().join("serve.log"));
-    let mut host = HttpHost::new(&addr).unwrap();
+    let mut host = HttpHost::new(&addr)
+        .unwrap()
+        .with_acquirer_key(testkit::TEST_ACQUIRER_KEY);
     let r = host
         .authorise(&testkit::card_not_present(&pan(1), 100, Some(CLEAR_PIN)).unwrap())
         .unwrap();
     assert_eq!(r.response_code, ResponseCode::APPROVED, "{}", r.reason);
-    let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = signal_and_wait(&mut child, "-INT", Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
     let out = emvbench()
         .args(["host", "status", "--data"])
@@ -238,6 +261,74 @@ fn serve_stops_gracefully_on_sigint_and_the_store_reopens() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["open_to_buy"], 100_000 - 100);
+}
+
+/// SIGTERM stops the host within 5 s whatever its clients do: half-sent requests, an idle
+/// kept-alive connection and a body that never ends (docs/issuer-host.md §1).
+#[test]
+fn sigterm_stops_the_host_within_5_s_whatever_its_clients_do() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("cli-host-term");
+    let data = provision(&dir);
+    let (mut child, addr) = serve(&data, &dir.path().join("serve.log"));
+    let hostport = addr.trim_start_matches("http://").to_string();
+    let connect = || std::net::TcpStream::connect(&hostport).unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..50 {
+        let mut s = connect();
+        s.write_all(b"POST /v1/authorise HTTP/1.1\r\nHost: x\r\nX-Acq")
+            .unwrap();
+        clients.push(s);
+    }
+    let mut body = connect();
+    body.write_all(
+        b"POST /v1/authorise HTTP/1.1\r\nHost: x\r\nX-Acquirer-Key: test-acquirer-key-do-not-use-in-production\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"pan\"",
+    )
+    .unwrap();
+    clients.push(body);
+    let mut idle = connect();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 15];
+    idle.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200 OK");
+    clients.push(idle);
+    // /health still answers with all of them connected
+    let mut h = connect();
+    h.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    h.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+    let status = signal_and_wait(&mut child, "-TERM", Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    drop(clients);
+}
+
+/// The network routes need the acquirer key unless `--insecure-network`, which says so on
+/// stderr and in the log.
+#[test]
+fn insecure_network_is_opt_in_and_loud() {
+    let dir = TempDir::new("cli-host-insecure");
+    let data = provision(&dir);
+    let req = testkit::card_not_present(&pan(1), 100, None).unwrap();
+    for (flags, keyless_ok) in [(&[][..], false), (&["--insecure-network"][..], true)] {
+        let log = dir.path().join("serve.log");
+        let (mut child, addr) = serve_with(&data, &log, flags);
+        let r = HttpHost::new(&addr).unwrap().authorise(&req);
+        assert_eq!(r.is_ok(), keyless_ok, "{flags:?}: {r:?}");
+        if let Err(e) = r {
+            assert!(e.to_string().contains("401"), "{e}");
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            text.matches("WARNING: --insecure-network").count(),
+            if keyless_ok { 2 } else { 0 },
+            "stderr and the log: {text}"
+        );
+    }
 }
 
 #[test]

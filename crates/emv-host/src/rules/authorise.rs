@@ -1,13 +1,15 @@
 //! The authorisation rules, in the order of the module documentation of [`super`]
 //! (docs/issuer-host.md §2).
 
-use emv_auth::{AuthRequest, AuthResponse, OnlinePinResult, ResponseCode, TransactionType};
+use emv_auth::{
+    AuthRequest, AuthResponse, Channel, OnlinePinResult, ResponseCode, TransactionType,
+};
 use emv_crypto::cryptogram::{generate_arpc, verify_ac};
 use emv_crypto::script::IccKeys;
-use emv_crypto::{CryptoError, Pin, TdesKey};
+use emv_crypto::{CryptoError, TdesKey};
 
-use super::pin::{self as pin_rules, OnlinePinCheck};
-use super::{CardRecord, CardState, JournalEntry, ScriptChanges, ScriptRow, scripts};
+use super::pin::{self as pin_rules, OnlinePinCheck, PresentedPin};
+use super::{CardRecord, CardState, JournalEntry, ScriptChange, ScriptChanges, ScriptRow, scripts};
 use crate::Error;
 use crate::chip::{self, ChipData};
 use crate::keys::HostKeys;
@@ -68,7 +70,90 @@ pub fn check_message(req: &AuthRequest, chip: Option<&ChipData>) -> Result<(), E
     if let Some(e) = &req.expiry {
         check_yymm("expiry (DE 14)", e)?;
     }
+    if let Some(rrn) = &req.rrn {
+        check_rrn(rrn)?;
+    }
     Ok(())
+}
+
+/// DE 37 is `an 12` (ISO 8583:1987): twelve letters, digits or spaces.
+pub fn check_rrn(rrn: &str) -> Result<(), Error> {
+    if rrn.len() == 12 && rrn.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ') {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(format!(
+            "RRN (DE 37) must be 12 letters, digits or spaces (an 12), got {} characters",
+            rrn.len()
+        )))
+    }
+}
+
+/// The largest amount an `n 12` field holds (ISO 8583:1987 DE 4; EMV 9F02/9F03 are n 12 too).
+pub const MAX_AMOUNT: u64 = 999_999_999_999;
+
+/// Rule 2a, the amounts, before any arithmetic: DE 4 and the amount other within their
+/// field's range (`n 12`, ISO 8583:1987 DE 4; EMV 4.4 Book 3 Annex A, 9F02/9F03); the
+/// amount other (cashback) within the amount, which includes it; a refund within the
+/// card's provisioned open-to-buy. Else `13` (docs/issuer-host.md §2, §3).
+pub fn invalid_amount(req: &AuthRequest, card: &CardRecord) -> Option<Decision> {
+    let why = if req.amount > MAX_AMOUNT {
+        format!("amount (DE 4) {} exceeds the n 12 range", req.amount)
+    } else if req.amount_other > MAX_AMOUNT {
+        format!("amount other {} exceeds the n 12 range", req.amount_other)
+    } else if req.amount_other > req.amount {
+        format!(
+            "amount other {} exceeds the amount {} that includes it",
+            req.amount_other, req.amount
+        )
+    } else if req.transaction_type == TransactionType::Refund
+        && i64::try_from(req.amount).unwrap_or(i64::MAX) > card.open_to_buy_limit
+    {
+        format!(
+            "a refund of {} exceeds the card's limit {}",
+            req.amount, card.open_to_buy_limit
+        )
+    } else {
+        return None;
+    };
+    Some(Decision::new(ResponseCode::INVALID_AMOUNT, why, None))
+}
+
+/// Rule 2b: the host converts no currency, so a request in another currency (DE 49) than
+/// the account's is declined `57` rather than debited unconverted (ISO 8583:1987 DE 39
+/// `57`, transaction not permitted to cardholder; docs/issuer-host.md §2, §3).
+pub fn foreign_currency(req: &AuthRequest, card: &CardRecord) -> Option<Decision> {
+    (req.currency != card.currency).then(|| {
+        Decision::new(
+            ResponseCode::NOT_PERMITTED,
+            format!(
+                "currency {:03} (DE 49) is not the account's {:03}: the host converts no currency",
+                req.currency, card.currency
+            ),
+            None,
+        )
+    })
+}
+
+/// Rule 4a: a chip channel requires the chip. A request whose entry mode (DE 22) says chip
+/// or contactless, or any card-present request (POS, ATM) for a chip card (every card
+/// provisioned with ICC keys), must carry an ARQC in DE 55; without one it is declined
+/// `05`, the code of an ARQC that does not verify, so the answer does not tell a missing
+/// cryptogram from a forged one (EMV 4.4 Book 3 §10.9 and Book 2 §8.1: the issuer
+/// authenticates the card online by its ARQC; docs/issuer-host.md §3).
+pub fn chip_missing(
+    req: &AuthRequest,
+    card: &CardRecord,
+    chip: Option<&ChipData>,
+) -> Option<Decision> {
+    let chip_entry = req.entry_mode.is_some_and(|m| m.is_chip());
+    let chip_card = !card.icc_keys.is_empty() && req.channel != Channel::Ecommerce;
+    (chip.is_none() && (chip_entry || chip_card)).then(|| {
+        Decision::new(
+            ResponseCode::DO_NOT_HONOUR,
+            "no ARQC in DE 55: a chip card present at a terminal must send its cryptogram",
+            None,
+        )
+    })
 }
 
 /// A response without chip data.
@@ -275,17 +360,20 @@ pub fn expiry_and_plastic(
 }
 
 /// Rule 9: a simple open-to-buy in minor units, no currency conversion: a debit above it
-/// is declined `51`, else taken from it; a refund adds to it (docs/issuer-host.md §2).
+/// is declined `51`, else taken from it; a refund adds to it, never beyond the card's
+/// provisioned open-to-buy (the host matches no refund to its original purchase;
+/// docs/issuer-host.md §2). Rule 2a bounded the amount, so nothing here overflows.
 /// The new open-to-buy, or the decline.
 pub fn open_to_buy(
     req: &AuthRequest,
     card: &CardRecord,
     online_pin: Option<OnlinePinResult>,
 ) -> Result<i64, Decision> {
-    let amount = i64::try_from(req.amount).unwrap_or(i64::MAX);
+    let amount = i64::try_from(req.amount.min(MAX_AMOUNT)).unwrap_or(0);
     let otb = card.state.open_to_buy;
     if matches!(req.transaction_type, TransactionType::Refund) {
-        return Ok(otb.saturating_add(amount));
+        let raised = otb.saturating_add(amount).min(card.open_to_buy_limit);
+        return Ok(raised.max(otb));
     }
     if amount > otb {
         return Err(Decision::new(
@@ -340,7 +428,7 @@ pub fn decide(
     req: &AuthRequest,
     chip: Option<&ChipData>,
     card: &CardRecord,
-    pin: Option<&Pin>,
+    pin: Option<&PresentedPin>,
     plastics: &[(String, PlasticStatus)],
     now: i64,
 ) -> Result<Verdict, Error> {
@@ -410,29 +498,43 @@ pub fn stored_answer(resp: &AuthResponse) -> Result<String, Error> {
     serde_json::to_string(resp).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
-/// Every answer but `14` and a retransmission goes to the card's journal
-/// (docs/issuer-host.md §2).
+/// Every answer but `14` and a retransmission goes to the card's journal, with what an
+/// advice or reversal must quote to find it and the scripts it carried
+/// (docs/issuer-host.md §2, §5).
 pub fn journal_entry<'a>(
-    req: &AuthRequest,
+    req: &'a AuthRequest,
     chip: Option<&ChipData>,
     resp: &'a AuthResponse,
+    sent: &ScriptChanges,
     now: i64,
 ) -> JournalEntry<'a> {
     JournalEntry {
         at: now,
+        mti: req.message_type.mti(),
         stan: req.stan,
+        rrn: resp.rrn.as_deref().unwrap_or_default(),
+        terminal_id: &req.terminal_id,
+        transmitted_at: req.transmitted_at.as_deref(),
         channel: req.channel.name(),
         transaction_type: req.transaction_type.name(),
         atc: chip.map(|c| c.atc),
         amount: i64::try_from(req.amount).unwrap_or(i64::MAX),
+        currency: req.currency,
         response_code: resp.response_code.as_str(),
         reason: &resp.reason,
         online_pin: resp.online_pin.map(OnlinePinResult::name),
+        scripts: sent
+            .iter()
+            .filter(|(_, c)| matches!(c, ScriptChange::Sent { .. }))
+            .map(|(id, _)| *id)
+            .collect(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use emv_crypto::Pin;
+
     use super::*;
     use crate::rules::tests::{PAN, card, keys};
     use emv_auth::Channel;
@@ -447,7 +549,7 @@ mod tests {
         let mut c = card();
         let now = 1_767_225_600; // 2026-01
         let req = request(100);
-        let pin = Pin::new(crate::rules::tests::PIN).unwrap();
+        let pin = PresentedPin::Decoded(Pin::new(crate::rules::tests::PIN).unwrap());
         c.state.status = crate::provision::CardStatus::Blocked;
         c.state.online_pin_tries_left = 0;
         let v = decide(&k, &req, None, &c, Some(&pin), &[], now).unwrap();
@@ -494,11 +596,11 @@ mod tests {
         let k = keys();
         let c = card();
         let now = 1_767_225_600;
-        let wrong = Pin::new("1357").unwrap();
+        let wrong = PresentedPin::Decoded(Pin::new("1357").unwrap());
         let v = decide(&k, &request(100), None, &c, Some(&wrong), &[], now).unwrap();
         assert_eq!(v.decision.code, ResponseCode::INCORRECT_PIN);
         assert_eq!((v.tries_left, v.open_to_buy), (Some(2), None));
-        let right = Pin::new(crate::rules::tests::PIN).unwrap();
+        let right = PresentedPin::Decoded(Pin::new(crate::rules::tests::PIN).unwrap());
         let v = decide(&k, &request(100_001), None, &c, Some(&right), &[], now).unwrap();
         assert_eq!(v.decision.code, ResponseCode::INSUFFICIENT_FUNDS);
         assert_eq!(v.decision.online_pin, Some(OnlinePinResult::Verified));
@@ -515,6 +617,76 @@ mod tests {
     }
 
     #[test]
+    fn amounts_currency_and_the_chip_decide_first() {
+        let c = card();
+        let ok = request(100);
+        assert!(invalid_amount(&ok, &c).is_none());
+        let code = |r: &AuthRequest| invalid_amount(r, &c).map(|d| d.code);
+        let mut r = request(MAX_AMOUNT);
+        assert_eq!(code(&r), None, "n 12 holds 999 999 999 999");
+        r.amount = MAX_AMOUNT + 1;
+        assert_eq!(code(&r), Some(ResponseCode::INVALID_AMOUNT));
+        let mut r = request(100);
+        r.amount_other = 101;
+        assert_eq!(code(&r), Some(ResponseCode::INVALID_AMOUNT));
+        r.amount_other = 100;
+        assert_eq!(code(&r), None);
+        let mut r = request(u64::MAX);
+        r.transaction_type = TransactionType::Refund;
+        assert_eq!(code(&r), Some(ResponseCode::INVALID_AMOUNT));
+        r.amount = u64::try_from(c.open_to_buy_limit).unwrap() + 1;
+        assert_eq!(
+            code(&r),
+            Some(ResponseCode::INVALID_AMOUNT),
+            "above the limit"
+        );
+        r.amount = 5;
+        assert_eq!(code(&r), None);
+        // a refund never raises the open-to-buy beyond the limit
+        let mut full = card();
+        full.state.open_to_buy = full.open_to_buy_limit - 2;
+        assert_eq!(open_to_buy(&r, &full, None), Ok(full.open_to_buy_limit));
+        full.state.open_to_buy = full.open_to_buy_limit + 7;
+        assert_eq!(
+            open_to_buy(&r, &full, None),
+            Ok(full.open_to_buy_limit + 7),
+            "nor lowers one above it"
+        );
+        // currency
+        let mut usd = request(100);
+        usd.currency = 840;
+        assert_eq!(
+            foreign_currency(&usd, &c).map(|d| d.code),
+            Some(ResponseCode::NOT_PERMITTED)
+        );
+        assert!(foreign_currency(&ok, &c).is_none());
+        // the chip: by channel for a chip card, by entry mode for any
+        assert!(chip_missing(&ok, &c, None).is_none(), "e-commerce");
+        for (channel, entry) in [
+            (Channel::Pos, None),
+            (Channel::Atm, Some(emv_auth::EntryMode::MagStripe)),
+            (Channel::Ecommerce, Some(emv_auth::EntryMode::Chip)),
+        ] {
+            let mut r = request(100);
+            r.channel = channel;
+            r.entry_mode = entry;
+            let d = chip_missing(&r, &c, None).unwrap();
+            assert_eq!(d.code, ResponseCode::DO_NOT_HONOUR, "{channel:?} {entry:?}");
+        }
+        let mut chipless = card();
+        chipless.icc_keys.clear();
+        let mut stripe = request(100);
+        stripe.channel = Channel::Pos;
+        stripe.entry_mode = Some(emv_auth::EntryMode::MagStripe);
+        assert!(
+            chip_missing(&stripe, &chipless, None).is_none(),
+            "no chip to ask"
+        );
+        stripe.entry_mode = Some(emv_auth::EntryMode::Contactless);
+        assert!(chip_missing(&stripe, &chipless, None).is_some());
+    }
+
+    #[test]
     fn message_checks_and_the_journal() {
         let mut req = request(100);
         req.expiry = Some("2613".into());
@@ -526,7 +698,28 @@ mod tests {
         check_message(&req, None).unwrap();
         let resp = unknown_card();
         assert_eq!(resp.response_code, ResponseCode::INVALID_CARD_NUMBER);
-        let j = journal_entry(&req, None, &resp, 7);
+        let mut req = req;
+        req.rrn = Some("123".into());
+        assert!(matches!(
+            check_message(&req, None),
+            Err(Error::BadRequest(_))
+        ));
+        req.rrn = Some("ABCDEF 12345".into());
+        check_message(&req, None).unwrap();
+        let sent = vec![
+            (
+                super::super::ScriptId(3),
+                ScriptChange::Sent {
+                    at: 1,
+                    atc: 2,
+                    stan: 3,
+                },
+            ),
+            (super::super::ScriptId(4), ScriptChange::Done { at: 1 }),
+        ];
+        let j = journal_entry(&req, None, &resp, &sent, 7);
+        assert_eq!(j.scripts, [super::super::ScriptId(3)], "the scripts sent");
+        assert_eq!((j.mti, j.currency), ("0100", 978));
         assert_eq!(
             (j.response_code, j.atc, j.amount, j.at),
             ("14", None, 100, 7)

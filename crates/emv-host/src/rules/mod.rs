@@ -8,15 +8,20 @@
 //! Authorisation rules, in the order they are applied (docs/issuer-host.md §2):
 //! 1. Message checks, before anything is read or written: PAN/PSN syntax, DE 55 parses and
 //!    carries the ARQC with the data it covers, DE 4/DE 49 equal 9F02/5F2A (the ARQC covers
-//!    the latter), the PIN block decrypts under the named key. A failure is an
-//!    [`Error`](crate::Error) (HTTP 400), never a decline, never a changed counter
-//!    ([`authorise::check_message`]).
-//! 2. Unknown PAN/PSN → `14` ([`authorise::unknown_card`]).
+//!    the latter), DE 37 is `an 12`, the PIN block names a known key of its format. A
+//!    failure is an [`Error`](crate::Error) (HTTP 400), never a decline, never a changed
+//!    counter ([`authorise::check_message`]). A PIN block that does not decode is a wrong
+//!    PIN at rule 8 ([`pin::PresentedPin`]).
+//! 2. Unknown PAN/PSN → `14` ([`authorise::unknown_card`]). 2a: amounts outside `n 12`,
+//!    cashback above the amount, a refund above the card's limit → `13`
+//!    ([`authorise::invalid_amount`]); 2b: another currency than the account's → `57`
+//!    ([`authorise::foreign_currency`]).
 //! 3. Retransmission: the same ATC **and** the same ARQC as the last verified request get
 //!    the stored answer again, unchanged and without touching any counter (ISO 8583 repeat
 //!    messages; a terminal that timed out must not cost the cardholder a PIN try)
 //!    ([`authorise::retransmission`]).
-//! 4. Chip data: CID must say ARQC, the ARQC must verify for the card's CVN (constant
+//! 4. Chip data: 4a, a chip card at a POS or ATM, or a chip entry mode, without an ARQC →
+//!    `05` ([`authorise::chip_missing`]); CID must say ARQC, the ARQC must verify for the card's CVN (constant
 //!    time; EMV 4.4 Book 2 §8.1) else `05`; an ATC not above the last online ATC is a
 //!    replay → `05`. The CVR in the IAD tells the host the chip's offline PIN state
 //!    ([`authorise::check_chip`], [`authorise::learn_chip`]).
@@ -26,8 +31,8 @@
 //! 7. Expired card or a non-ACTIVE plastic → `54` / `62` ([`authorise::expiry_and_plastic`]).
 //! 8. Online PIN: the counter is decremented, then the PIN is checked, in the same
 //!    transaction; success resets it to the limit; failure → `55` ([`pin::verify_online`]).
-//! 9. Open-to-buy → `51`; else `00`, debiting the open-to-buy (refunds credit it)
-//!    ([`authorise::open_to_buy`]).
+//! 9. Open-to-buy → `51`; else `00`, debiting the open-to-buy (refunds credit it, never
+//!    beyond the card's provisioned limit) ([`authorise::open_to_buy`]).
 //! 10. Approvals with chip data carry the pending PIN scripts (PIN UNBLOCK is queued when
 //!     the online PIN was verified and the chip reports its offline PIN blocked), and every
 //!     verified ARQC gets an ARPC by the CVN's method (method 2's CSU resets the chip's PIN
@@ -159,6 +164,9 @@ pub struct CardRecord {
     pub offline_pin_try_limit: u8,
     /// Account currency (ISO 4217 numeric).
     pub currency: u16,
+    /// The provisioned open-to-buy: no refund or reversal raises the open-to-buy above it
+    /// (docs/issuer-host.md §2).
+    pub open_to_buy_limit: i64,
     /// What the rules read and change.
     pub state: CardState,
 }
@@ -300,38 +308,78 @@ pub enum ScriptChange {
 /// What happens to a card's scripts, in order.
 pub type ScriptChanges = Vec<(ScriptId, ScriptChange)>;
 
-/// An authorisation as the journal keeps it.
+/// An answered authorisation as the journal keeps it: what an advice or reversal must
+/// quote to act on it (docs/issuer-host.md §5). The card (PAN and PSN) is the row's card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry<'a> {
     /// When.
     pub at: i64,
+    /// MTI of the request (`0100`, `0200`).
+    pub mti: &'static str,
     /// DE 11.
     pub stan: u32,
+    /// DE 37: the request's, or the one the host assigned; always set.
+    pub rrn: &'a str,
+    /// DE 41.
+    pub terminal_id: &'a str,
+    /// DE 7, `MMDDhhmmss`.
+    pub transmitted_at: Option<&'a str>,
     /// The channel's name.
     pub channel: &'static str,
     /// The transaction type's name.
     pub transaction_type: &'static str,
-    /// The ATC, with chip data.
+    /// The ATC (9F36 of DE 55), with chip data.
     pub atc: Option<u16>,
-    /// DE 4, minor units.
+    /// DE 4, minor units (range-checked before it gets here: at most n 12).
     pub amount: i64,
+    /// DE 49.
+    pub currency: u16,
     /// DE 39.
     pub response_code: &'a str,
     /// The decision in words.
     pub reason: &'a str,
     /// The online PIN result's name.
     pub online_pin: Option<&'static str>,
+    /// The scripts this answer carried.
+    pub scripts: Vec<ScriptId>,
 }
 
-/// An approval in the journal, as a reversal finds it.
+/// A journalled answer, as an advice or reversal finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Approval {
+pub struct Answered {
     /// Its key.
     pub id: AuthorisationId,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// MTI of the request; `None` in entries older than schema v3.
+    pub mti: Option<String>,
+    /// DE 11.
+    pub stan: u32,
+    /// DE 37; `None` in entries older than schema v3.
+    pub rrn: Option<String>,
+    /// DE 41.
+    pub terminal_id: Option<String>,
+    /// DE 7 of the request.
+    pub transmitted_at: Option<String>,
+    /// The ATC, with chip data.
+    pub atc: Option<u16>,
     /// DE 4, minor units.
     pub amount: i64,
     /// The transaction type's name.
     pub transaction_type: String,
+    /// DE 39 of the answer.
+    pub response_code: String,
+    /// Whether a reversal undid it already.
+    pub reversed: bool,
+    /// The scripts the answer carried.
+    pub scripts: Vec<ScriptId>,
+}
+
+impl Answered {
+    /// Whether the answer approved.
+    pub fn approved(&self) -> bool {
+        emv_auth::ResponseCode::parse(&self.response_code).is_ok_and(|c| c.is_approved())
+    }
 }
 
 /// The effects of a decision, applied by [`crate::store::StoreTx::apply`] in the
@@ -346,7 +394,7 @@ pub struct Effects<'a> {
     pub scripts: ScriptChanges,
     /// The authorisation's journal entry.
     pub journal: Option<JournalEntry<'a>>,
-    /// An approval undone by a reversal.
+    /// An answer undone by a reversal.
     pub reversed: Option<AuthorisationId>,
     /// The audit record of a management call.
     pub audit: Option<AuditRecord<'a>>,
@@ -389,6 +437,7 @@ pub(crate) mod tests {
             online_pin_try_limit: 3,
             offline_pin_try_limit: 3,
             currency: 978,
+            open_to_buy_limit: 1_000_000,
             state: CardState {
                 status: CardStatus::Active,
                 pin: PinRecord::new(&k, PAN, PinVerificationMethod::Pvv, k.default_pvki(), &pin)

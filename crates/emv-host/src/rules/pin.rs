@@ -11,10 +11,20 @@ use crate::keys::HostKeys;
 use crate::pin::{self, PinRecord};
 use crate::scripts::ScriptKind;
 
+/// The online PIN as the request presented it (DE 52).
+#[derive(Debug)]
+pub enum PresentedPin {
+    /// The block decrypted to a PIN.
+    Decoded(Pin),
+    /// The block did not decode to a valid ISO 9564 PIN field under the key it names: it
+    /// counts as a wrong PIN, and only the log says why (docs/issuer-host.md §3).
+    Undecodable,
+}
+
 /// Rule 6: past the limit every authorisation is declined `75`, on every channel, with or
 /// without a PIN, until the PIN is reset through the PIN management API (docs/pin.md §3;
 /// ISO 8583 DE 39 `75`, docs/issuer-host.md §3).
-pub fn online_pin_blocked(card: &CardRecord, pin: Option<&Pin>) -> Option<Decision> {
+pub fn online_pin_blocked(card: &CardRecord, pin: Option<&PresentedPin>) -> Option<Decision> {
     (card.state.online_pin_tries_left == 0).then(|| {
         Decision::new(
             ResponseCode::PIN_TRIES_EXCEEDED,
@@ -50,13 +60,26 @@ pub enum OnlinePinCheck {
 /// consecutive failures block), a wrong one declines `55` (docs/pin.md §3, §8; ISO
 /// 9564-1 §9.1). Both values are written in the transaction that answers, so no answer
 /// leaves before its decrement is committed. Rule 6 ran before: the counter is not 0.
+///
+/// A PIN block that does not decode is a wrong PIN: the same `55`, reason and decrement,
+/// so that a caller learns nothing from the difference (no decryption oracle on the zone
+/// PIN key; docs/issuer-host.md §3); its verification data is still computed, for the
+/// same timing.
 pub fn verify_online(
     keys: &HostKeys,
     card: &CardRecord,
-    pin: &Pin,
+    pin: &PresentedPin,
 ) -> Result<OnlinePinCheck, Error> {
     let left = card.state.online_pin_tries_left.saturating_sub(1);
-    if card.state.pin.verify(keys, &card.pan, pin)? {
+    let verified = match pin {
+        PresentedPin::Decoded(pin) => card.state.pin.verify(keys, &card.pan, pin)?,
+        PresentedPin::Undecodable => {
+            let stand_in = Pin::new("0000")?;
+            let _ = card.state.pin.verify(keys, &card.pan, &stand_in);
+            false
+        }
+    };
+    if verified {
         return Ok(OnlinePinCheck::Verified {
             tries_left: card.online_pin_try_limit,
         });
@@ -163,7 +186,7 @@ mod tests {
         let d = online_pin_blocked(&c, None).unwrap();
         assert_eq!(d.code, ResponseCode::PIN_TRIES_EXCEEDED);
         assert_eq!(d.online_pin, None);
-        let pin = Pin::new("1357").unwrap();
+        let pin = PresentedPin::Decoded(Pin::new("1357").unwrap());
         assert_eq!(
             online_pin_blocked(&c, Some(&pin)).unwrap().online_pin,
             Some(OnlinePinResult::Blocked)
@@ -175,7 +198,7 @@ mod tests {
         let k = keys();
         let mut c = card();
         c.state.online_pin_tries_left = 2;
-        match verify_online(&k, &c, &Pin::new("1357").unwrap()).unwrap() {
+        match verify_online(&k, &c, &PresentedPin::Decoded(Pin::new("1357").unwrap())).unwrap() {
             OnlinePinCheck::Incorrect {
                 tries_left,
                 decision,
@@ -187,7 +210,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         c.state.online_pin_tries_left = 1;
-        match verify_online(&k, &c, &Pin::new("1357").unwrap()).unwrap() {
+        match verify_online(&k, &c, &PresentedPin::Decoded(Pin::new("1357").unwrap())).unwrap() {
             OnlinePinCheck::Incorrect {
                 tries_left,
                 decision,
@@ -202,9 +225,42 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            verify_online(&k, &c, &Pin::new(crate::rules::tests::PIN).unwrap()).unwrap(),
+            verify_online(
+                &k,
+                &c,
+                &PresentedPin::Decoded(Pin::new(crate::rules::tests::PIN).unwrap())
+            )
+            .unwrap(),
             OnlinePinCheck::Verified { tries_left: 3 }
         );
+    }
+
+    #[test]
+    fn an_undecodable_block_is_a_wrong_pin() {
+        let k = keys();
+        let mut c = card();
+        c.state.online_pin_tries_left = 2;
+        let wrong = verify_online(&k, &c, &PresentedPin::Decoded(Pin::new("1357").unwrap()));
+        let garbled = verify_online(&k, &c, &PresentedPin::Undecodable);
+        assert_eq!(
+            garbled.unwrap(),
+            wrong.unwrap(),
+            "same code, reason and counter"
+        );
+        // the stand-in PIN is never accepted, even when it is the card's PIN
+        let mut zeros = card();
+        zeros.state.pin = PinRecord::new(
+            &k,
+            &zeros.pan,
+            zeros.state.pin.method,
+            1,
+            &Pin::new("0000").unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            verify_online(&k, &zeros, &PresentedPin::Undecodable).unwrap(),
+            OnlinePinCheck::Incorrect { tries_left: 2, .. }
+        ));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::audit::{AuditEntry, AuditRecord};
 use crate::pin::PinRecord;
 use crate::provision::{CardStatus, Plastic, PlasticStatus};
 use crate::rules::{
-    Approval, AuthorisationId, CardId, CardRecord, CardRef, CardState, CardSummary, Effects,
+    Answered, AuthorisationId, CardId, CardRecord, CardRef, CardState, CardSummary, Effects,
     JournalEntry, NewScript, ScriptChange, ScriptId, ScriptRow,
 };
 
@@ -70,7 +70,8 @@ pub struct NewCard<'a> {
     pub offline_pin_try_limit: u8,
     /// Issuer status.
     pub status: CardStatus,
-    /// Open-to-buy, minor units.
+    /// Open-to-buy, minor units: a new or reset card's, and the card's limit (a refresh
+    /// sets the limit and keeps the balance).
     pub open_to_buy: i64,
     /// Account currency.
     pub currency: u16,
@@ -130,14 +131,18 @@ pub trait StoreTx {
 
     // -- journal and audit
 
-    /// Journals an authorisation.
+    /// Journals an answered authorisation.
     fn insert_authorisation(&mut self, card: CardId, entry: &JournalEntry<'_>)
     -> Result<(), Error>;
 
-    /// The newest approval of the card with this STAN not reversed yet.
-    fn approval(&mut self, card: CardId, stan: u32) -> Result<Option<Approval>, Error>;
+    /// A retrieval reference number (DE 37) for an answer whose request had none: 12
+    /// digits, never handed out before by this store.
+    fn next_rrn(&mut self) -> Result<String, Error>;
 
-    /// Marks an approval reversed.
+    /// The card's journalled answers with this STAN, newest first (at most 16).
+    fn answered(&mut self, card: CardId, stan: u32) -> Result<Vec<Answered>, Error>;
+
+    /// Marks an answer reversed.
     fn mark_reversed(&mut self, id: AuthorisationId) -> Result<(), Error>;
 
     /// Writes an audit record.

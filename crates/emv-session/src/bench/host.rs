@@ -247,9 +247,16 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
         let dir = TempDir::new("bench-network");
         let issuer = Issuer::open_with(dir.path(), keys()?, SyncMode::Full)?;
         let n16 = opts.n(32_000) / CALLERS as u64 * CALLERS as u64;
+        let acquirer = issuer
+            .keys()
+            .client_acquirer_key()
+            .map(|k| k.expose().to_owned())
+            .ok_or_else(|| input("host bench: the TEST key file has no acquirer key"))?;
         let server = LocalServer::http(issuer.clone())?;
         let url = server.url();
-        let http = || Ok(Box::new(HttpHost::new(&url)?) as Box<dyn Host + Send>);
+        let http = || {
+            Ok(Box::new(HttpHost::new(&url)?.with_acquirer_key(&acquirer)) as Box<dyn Host + Send>)
+        };
         run_over(&issuer, CALLERS, opts.n(1_600), &http)?;
         let (wall, _) = run_over(&issuer, CALLERS, n16, &http)?;
         let m = measurement(

@@ -33,13 +33,14 @@ Examples:
   curl -s -H 'Authorization: Bearer <issuer API key>' localhost:8080/v1/cards/4761739001010010
   emvbench run --host http://127.0.0.1:8080 ...
 
-Routes: POST /v1/authorise, POST /v1/advice (no key); with an issuer API key
+Routes: with an acquirer key (`X-Acquirer-Key: KEY`, [[acquirer_keys]] of the key file;
+none with --insecure-network): POST /v1/authorise, POST /v1/advice; with an issuer API key
 (`Authorization: Bearer KEY` or `X-Api-Key: KEY`): POST /v1/cards, GET /v1/cards/{pan},
 GET /v1/cards/{pan}/plastics, POST /v1/cards/{pan}/pin/unblock|reset|change,
 POST /v1/cards/{pan}/block|unblock, GET /v1/audit, POST
 /pin-control/v1/plastics/{plasticId}/token (View PIN / Set PIN; the device then POSTs
-controlId to the pinURL). Ctrl-C or SIGTERM stops it after the
-running requests. Log level: RUST_LOG (default info); logs never hold a PAN or a PIN.";
+controlId to the pinURL). Ctrl-C or SIGTERM stops it within 5 s: running requests
+finish, slow or idle clients are cut. Log level: RUST_LOG (default info); logs never hold a PAN or a PIN.";
 
 const PROVISION_EXAMPLES: &str = r#"Example card file (TOML):
   pan = "4761739001010010"
@@ -141,6 +142,11 @@ struct ServeArgs {
     /// caller, for load tests.
     #[arg(long, value_name = "MODE", default_value = "full", value_parser = parse_sync)]
     sync: SyncMode,
+    /// Serve POST /v1/authorise and /v1/advice WITHOUT an acquirer key: anyone who reaches
+    /// the port can spend, reverse and settle scripts on every card. Local play only; the
+    /// host says so loudly on stderr and in its log.
+    #[arg(long)]
+    insecure_network: bool,
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -253,6 +259,8 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         keys: a.store.keys()?,
         pin_control,
         sync: a.sync,
+        insecure_network: a.insecure_network,
+        limits: emv_host::http::ListenerLimits::default(),
     };
     emv_host::http::serve(config, |addr| {
         let mut out = std::io::stdout().lock();

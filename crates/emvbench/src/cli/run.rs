@@ -151,6 +151,15 @@ pub struct SessionArgs {
         hide_env_values = true
     )]
     pub(crate) api_key: Option<String>,
+    /// Acquirer key for a remote host's network routes (authorisation, advice) (default:
+    /// $EMVBENCH_ACQUIRER_KEY, else the first acquirer key of the key file).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "EMVBENCH_ACQUIRER_KEY",
+        hide_env_values = true
+    )]
+    pub(crate) acquirer_key: Option<String>,
 }
 
 impl SessionArgs {
@@ -162,6 +171,7 @@ impl SessionArgs {
             self.data.as_deref(),
             self.state.is_some(),
             self.api_key.as_deref(),
+            self.acquirer_key.as_deref(),
             &keys,
         )?;
         Ok((keys, host))
@@ -377,13 +387,14 @@ pub(crate) fn open_reader(_selector: &str) -> Result<Box<dyn emv_apdu::Transport
     Err(InputError(super::readers::NO_PCSC.to_string()).into())
 }
 
-/// The issuer host of `--host` (with `--data`, whether the card has a `--state` file, and
-/// `--api-key`), shared by `run` and `tui`.
+/// The issuer host of `--host` (with `--data`, whether the card has a `--state` file,
+/// `--api-key` and `--acquirer-key`), shared by `run` and `tui`.
 pub(crate) fn host_spec(
     host: &str,
     data: Option<&std::path::Path>,
     card_has_state: bool,
     api_key: Option<&str>,
+    acquirer_key: Option<&str>,
     keys: &emv_host::HostKeys,
 ) -> Result<HostSpec> {
     let h = host.trim();
@@ -413,9 +424,15 @@ pub(crate) fn host_spec(
                         )
                     })?,
             };
+            // the network routes' credential: a host without one in its key file serves
+            // them only with --insecure-network, where no key is needed
+            let acquirer_key = acquirer_key
+                .map(str::to_string)
+                .or_else(|| keys.client_acquirer_key().map(|k| k.expose().to_string()));
             HostSpec::Remote {
                 url: url.to_string(),
                 api_key,
+                acquirer_key,
             }
         }
         other => {

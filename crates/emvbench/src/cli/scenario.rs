@@ -72,6 +72,15 @@ struct RunArgs {
         hide_env_values = true
     )]
     api_key: Option<String>,
+    /// Acquirer key for a remote host's network routes (authorisation, advice) (default:
+    /// $EMVBENCH_ACQUIRER_KEY, else the first acquirer key of the key file).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "EMVBENCH_ACQUIRER_KEY",
+        hide_env_values = true
+    )]
+    acquirer_key: Option<String>,
 }
 
 /// Dispatch `emvbench scenario ...`.
@@ -100,7 +109,14 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for s in &scenarios {
         let keys = super::host::load_keys(a.keys.as_deref(), false)?;
-        let host = super::run::host_spec(&a.host, None, false, a.api_key.as_deref(), &keys)?;
+        let host = super::run::host_spec(
+            &a.host,
+            None,
+            false,
+            a.api_key.as_deref(),
+            a.acquirer_key.as_deref(),
+            &keys,
+        )?;
         let ran = scenario::run(
             s,
             keys,

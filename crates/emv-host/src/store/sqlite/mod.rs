@@ -17,7 +17,7 @@ use crate::audit::{AuditEntry, AuditRecord};
 use crate::pin::PinRecord;
 use crate::provision::{Plastic, PlasticStatus};
 use crate::rules::{
-    Approval, AuthorisationId, CardId, CardRecord, CardRef, CardState, CardSummary, ChipKnowledge,
+    Answered, AuthorisationId, CardId, CardRecord, CardRef, CardState, CardSummary, ChipKnowledge,
     JournalEntry, NewScript, ScriptChange, ScriptId, ScriptRow,
 };
 use crate::time::rfc3339;
@@ -120,7 +120,7 @@ columns! {
         id, pan, psn, expiry, cvn, icc_keys, pin_method, pvki, pin_value, pin_len,
         online_pin_try_limit, online_pin_tries_left, offline_pin_try_limit, status,
         open_to_buy, currency, last_online_atc, last_arqc, last_response, chip_pin_blocked,
-        chip_pin_try_counter, chip_cvr, chip_seen_at, pending_pin,
+        chip_pin_try_counter, chip_cvr, chip_seen_at, pending_pin, open_to_buy_limit,
     }
 }
 
@@ -151,7 +151,7 @@ const RECENT_SCRIPTS_SQL: &str = "SELECT id, kind, state, attempts, last_result,
 const CARD_COLUMNS: &str = "id, pan, psn, expiry, cvn, icc_keys, pin_method, pvki, pin_value, \
      pin_len, online_pin_try_limit, online_pin_tries_left, offline_pin_try_limit, status, \
      open_to_buy, currency, last_online_atc, last_arqc, last_response, chip_pin_blocked, \
-     chip_pin_try_counter, chip_cvr, chip_seen_at, pending_pin";
+     chip_pin_try_counter, chip_cvr, chip_seen_at, pending_pin, open_to_buy_limit";
 
 /// A card's open scripts. `INDEXED BY`: with the v2 index `scripts(card_id, id)` the
 /// planner preferred it (no sort for `ORDER BY id`) and read every script the card ever
@@ -222,6 +222,7 @@ fn card_row(r: &Row<'_>) -> Result<CardRecord, Error> {
         online_pin_try_limit: r.get(c.online_pin_try_limit)?,
         offline_pin_try_limit: r.get(c.offline_pin_try_limit)?,
         currency: r.get(c.currency)?,
+        open_to_buy_limit: r.get(c.open_to_buy_limit)?,
         state: CardState {
             status: text(r, c.status)?.parse()?,
             pin: PinRecord {
@@ -490,11 +491,18 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn insert_authorisation(&mut self, card: CardId, e: &JournalEntry<'_>) -> Result<(), Error> {
+        let scripts = e
+            .scripts
+            .iter()
+            .map(|s| s.0.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
         self.0
             .prepare_cached(
                 "INSERT INTO authorisations (card_id, at, stan, channel, transaction_type, atc, \
-                 amount, response_code, reason, online_pin) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 amount, response_code, reason, online_pin, mti, rrn, terminal_id, \
+                 transmitted_at, currency, scripts) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?
             .execute(params![
                 card.0,
@@ -507,24 +515,58 @@ impl StoreTx for SqliteTx<'_> {
                 e.response_code,
                 e.reason,
                 e.online_pin,
+                e.mti,
+                e.rrn,
+                e.terminal_id,
+                e.transmitted_at,
+                e.currency,
+                scripts,
             ])?;
         Ok(())
     }
 
-    fn approval(&mut self, card: CardId, stan: u32) -> Result<Option<Approval>, Error> {
+    fn next_rrn(&mut self) -> Result<String, Error> {
+        let n: i64 = self
+            .0
+            .prepare_cached("UPDATE rrn_sequence SET last = last + 1 WHERE id = 1 RETURNING last")?
+            .query_row([], |r| r.get(0))?;
+        // 12 digits (DE 37, an 12): 10^12 answers before it would wrap
+        Ok(format!("{:012}", n.rem_euclid(1_000_000_000_000)))
+    }
+
+    fn answered(&mut self, card: CardId, stan: u32) -> Result<Vec<Answered>, Error> {
         let mut stmt = self.0.prepare_cached(
-            "SELECT id, amount, transaction_type FROM authorisations WHERE card_id = ?1 AND stan = ?2 \
-             AND response_code = '00' AND reversed = 0 ORDER BY id DESC LIMIT 1",
+            "SELECT id, at, mti, stan, rrn, terminal_id, transmitted_at, atc, amount, \
+             transaction_type, response_code, reversed, scripts FROM authorisations \
+             WHERE card_id = ?1 AND stan = ?2 ORDER BY id DESC LIMIT 16",
         )?;
-        let mut rows = stmt.query(params![card.0, stan])?;
-        let Some(r) = rows.next()? else {
-            return Ok(None);
-        };
-        Ok(Some(Approval {
-            id: AuthorisationId(r.get("id")?),
-            amount: r.get("amount")?,
-            transaction_type: r.get("transaction_type")?,
-        }))
+        collect(stmt.query(params![card.0, stan])?, |r| {
+            let scripts: Option<String> = r.get("scripts")?;
+            let scripts = scripts
+                .unwrap_or_default()
+                .split_ascii_whitespace()
+                .map(|id| {
+                    id.parse()
+                        .map(ScriptId)
+                        .map_err(|_| Error::Corrupt("journal: script id is not a number".into()))
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Answered {
+                id: AuthorisationId(r.get("id")?),
+                at: r.get("at")?,
+                mti: r.get("mti")?,
+                stan: r.get("stan")?,
+                rrn: r.get("rrn")?,
+                terminal_id: r.get("terminal_id")?,
+                transmitted_at: r.get("transmitted_at")?,
+                atc: r.get("atc")?,
+                amount: r.get("amount")?,
+                transaction_type: r.get("transaction_type")?,
+                response_code: r.get("response_code")?,
+                reversed: r.get("reversed")?,
+                scripts,
+            })
+        })
     }
 
     fn mark_reversed(&mut self, id: AuthorisationId) -> Result<(), Error> {
@@ -579,10 +621,10 @@ impl StoreTx for SqliteTx<'_> {
         self.execute_new_card(
             "INSERT INTO cards (pan, psn, expiry, cvn, icc_keys, pin_method, pvki, pin_value, \
              pin_len, online_pin_try_limit, online_pin_tries_left, offline_pin_try_limit, \
-             status, open_to_buy, currency, created_at, updated_at) \
+             status, open_to_buy, open_to_buy_limit, currency, created_at, updated_at) \
              VALUES (:pan, :psn, :expiry, :cvn, :icc_keys, :pin_method, :pvki, :pin_value, \
              :pin_len, :online_limit, :online_limit, :offline_limit, :status, :open_to_buy, \
-             :currency, :at, :at)",
+             :open_to_buy, :currency, :at, :at)",
             None,
             c,
         )?;
@@ -594,8 +636,8 @@ impl StoreTx for SqliteTx<'_> {
             "UPDATE cards SET expiry = :expiry, cvn = :cvn, icc_keys = :icc_keys, \
              online_pin_try_limit = :online_limit, \
              online_pin_tries_left = MIN(online_pin_tries_left, :online_limit), \
-             offline_pin_try_limit = :offline_limit, currency = :currency, updated_at = :at \
-             WHERE id = :id",
+             offline_pin_try_limit = :offline_limit, currency = :currency, \
+             open_to_buy_limit = :open_to_buy, updated_at = :at WHERE id = :id",
             Some(id),
             c,
         )
@@ -607,7 +649,7 @@ impl StoreTx for SqliteTx<'_> {
              pin_method = :pin_method, pvki = :pvki, pin_value = :pin_value, pin_len = :pin_len, \
              online_pin_try_limit = :online_limit, online_pin_tries_left = :online_limit, \
              offline_pin_try_limit = :offline_limit, status = :status, \
-             open_to_buy = :open_to_buy, currency = :currency, \
+             open_to_buy = :open_to_buy, open_to_buy_limit = :open_to_buy, currency = :currency, \
              last_online_atc = NULL, last_arqc = NULL, last_response = NULL, \
              chip_pin_blocked = NULL, chip_pin_try_counter = NULL, chip_cvr = NULL, \
              chip_seen_at = NULL, pending_pin = NULL, updated_at = :at WHERE id = :id",

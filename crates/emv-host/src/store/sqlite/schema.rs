@@ -14,7 +14,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::Error;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "host.sqlite3";
@@ -139,12 +139,29 @@ const MIGRATIONS: &[&str] = &[
     // v2: a card's scripts newest first (load_scripts) without reading and sorting every
     // script the card ever had
     "CREATE INDEX scripts_card_id ON scripts(card_id, id);",
+    // v3: the journal keeps what an advice or reversal must quote to act on an answer
+    // (docs/issuer-host.md §5): MTI, RRN (DE 37), terminal id (DE 41), DE 7, currency and
+    // the scripts the answer carried; host-assigned RRNs come from one sequence; a card's
+    // provisioned open-to-buy bounds refunds and reversals (docs/issuer-host.md §2)
+    "ALTER TABLE authorisations ADD COLUMN mti TEXT;
+    ALTER TABLE authorisations ADD COLUMN rrn TEXT;
+    ALTER TABLE authorisations ADD COLUMN terminal_id TEXT;
+    ALTER TABLE authorisations ADD COLUMN transmitted_at TEXT;
+    ALTER TABLE authorisations ADD COLUMN currency INTEGER;
+    ALTER TABLE authorisations ADD COLUMN scripts TEXT;    -- ids of the scripts the answer carried, space separated
+    CREATE TABLE rrn_sequence (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
+    INSERT INTO rrn_sequence (id, last) VALUES (1, 0);
+    ALTER TABLE cards ADD COLUMN open_to_buy_limit INTEGER NOT NULL DEFAULT 0;
+    UPDATE cards SET open_to_buy_limit = open_to_buy;",
 ];
 
 /// Opens (creating if needed) and migrates a database; `None` is a private in-memory one.
 pub fn open_connection(path: Option<&Path>, sync: SyncMode) -> Result<Connection, Error> {
     let mut conn = match path {
-        Some(p) => Connection::open(p)?,
+        Some(p) => {
+            create_private_file(p)?;
+            Connection::open(p)?
+        }
         None => Connection::open_in_memory()?,
     };
     // docs/dependencies.md §5: WAL + synchronous=FULL (or NORMAL by choice, see SyncMode); wait
@@ -166,7 +183,57 @@ pub fn open_connection(path: Option<&Path>, sync: SyncMode) -> Result<Connection
     )?;
     conn.set_prepared_statement_cache_capacity(64);
     migrate(&mut conn)?;
+    if let Some(p) = path {
+        restrict_files(p)?;
+    }
     Ok(conn)
+}
+
+/// The database, its write-ahead log and shared-memory index hold the card keys (sealed),
+/// PIN verification data and the journal: owner-only (0600), in an owner-only (0700) data
+/// directory (docs/issuer-host.md §8). SQLite gives the `-wal` and `-shm` files the
+/// database file's permissions (<https://sqlite.org/tempfiles.html>); they are set again
+/// here in case they were made before.
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(format!("creating {}", path.display()), e)),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_file(_path: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Sets the database and its `-wal`/`-shm` files (those that exist) to 0600.
+#[cfg(unix)]
+fn restrict_files(db: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let p = PathBuf::from(name);
+        match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("restricting {}", p.display()), e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_files(_db: &Path) -> Result<(), Error> {
+    Ok(())
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`], one migration per transaction.
@@ -191,9 +258,15 @@ pub fn migrate(conn: &mut Connection) -> Result<(), Error> {
     }
 }
 
-/// The database file of a data directory, creating the directory.
+/// The database file of a data directory, creating the directory (and its missing
+/// parents) owner-only, 0700 (docs/issuer-host.md §8); an existing directory is left as it
+/// is.
 pub fn db_path(data_dir: &Path) -> Result<PathBuf, Error> {
-    std::fs::create_dir_all(data_dir)
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(data_dir)
         .map_err(|e| Error::io(format!("creating data directory {}", data_dir.display()), e))?;
     Ok(data_dir.join(DB_FILE))
 }
@@ -213,6 +286,72 @@ mod tests {
             "Fast".parse::<SyncMode>(),
             Err("sync mode \"fast\": expected full or normal".to_string())
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_0700_and_its_files_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = crate::testkit::TempDir::new("store-perms");
+        let data = dir.path().join("a/b");
+        let path = db_path(&data).unwrap();
+        let c = open_connection(Some(&path), SyncMode::Full).unwrap();
+        c.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&dir.path().join("a")), 0o700);
+        for f in [DB_FILE, "host.sqlite3-wal", "host.sqlite3-shm"] {
+            assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+        }
+        // an existing database with looser permissions is tightened when opened
+        drop(c);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _c = open_connection(Some(&path), SyncMode::Full).unwrap();
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn a_v2_store_gains_the_journal_columns_and_the_card_limit() {
+        let dir = crate::testkit::TempDir::new("store-v2");
+        let path = dir.path().join(DB_FILE);
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c.execute_batch(MIGRATIONS[1]).unwrap();
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c.execute_batch(
+            "INSERT INTO cards (pan, psn, expiry, cvn, icc_keys, pin_method, pvki, pin_value, \
+             pin_len, online_pin_try_limit, online_pin_tries_left, offline_pin_try_limit, \
+             status, open_to_buy, currency, created_at, updated_at) VALUES ('4761739001010010', \
+             '01', '4912', 'visa-18', 'x', 'pvv', 1, '1234', 4, 3, 3, 3, 'active', 70000, 978, \
+             'now', 'now'); \
+             INSERT INTO authorisations (card_id, at, stan, channel, transaction_type, atc, \
+             amount, response_code, reason) VALUES (1, 'now', 7, 'atm', 'purchase', 1, 100, \
+             '00', 'approved');",
+        )
+        .unwrap();
+        drop(c);
+        let c = open_connection(Some(&path), SyncMode::Full).unwrap();
+        let (limit, otb): (i64, i64) = c
+            .query_row(
+                "SELECT open_to_buy_limit, open_to_buy FROM cards",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((limit, otb), (70_000, 70_000), "the balance is the limit");
+        let rrn: Option<String> = c
+            .query_row("SELECT rrn FROM authorisations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rrn, None, "an old answer has no RRN: no advice can name it");
+        let n: i64 = c
+            .query_row(
+                "UPDATE rrn_sequence SET last = last + 1 RETURNING last",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]
