@@ -471,6 +471,7 @@ fn a_card_that_misbehaves_at_any_exchange_ends_the_transaction_cleanly() {
     let started = Instant::now();
     let limit = Duration::from_secs(20);
     let mut runs = 0;
+    let mut reversals = 0;
     for flow in flows() {
         let clean = flow.run(0, Fault::Garbage, limit);
         let names: Vec<&str> = clean
@@ -515,6 +516,17 @@ fn a_card_that_misbehaves_at_any_exchange_ends_the_transaction_cleanly() {
                     r.ptc
                 );
                 assert!(r.ptc <= flow.perso.pin_try_limit, "{what}");
+                // an approval the terminal could not complete is reversed, and the host
+                // finds the answer it gave by STAN, PAN, terminal id, date and RRN
+                // (docs/issuer-host.md §5): 00, the amount given back
+                if let Some(rev) = &o.reversal {
+                    reversals += 1;
+                    assert_eq!(
+                        rev.response_code.map(|c| c.as_str().to_owned()).as_deref(),
+                        Some("00"),
+                        "{what}: {rev:?}"
+                    );
+                }
                 if fault.breaks_the_link() {
                     // no answer (or no status word) from the card: the transaction ends here,
                     // at the failed command's stage, and the reason names the command
@@ -552,5 +564,9 @@ fn a_card_that_misbehaves_at_any_exchange_ends_the_transaction_cleanly() {
             }
         }
     }
-    eprintln!("{runs} faulty transactions in {:?}", started.elapsed());
+    assert!(reversals > 0, "no fault came after an approval");
+    eprintln!(
+        "{runs} faulty transactions ({reversals} reversed) in {:?}",
+        started.elapsed()
+    );
 }
