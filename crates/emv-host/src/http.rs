@@ -622,6 +622,9 @@ pub struct ServeConfig {
     pub pin_control: PinControlConfig,
     /// How far a commit goes before the answer ([`SyncMode::Full`]: on disk).
     pub sync: SyncMode,
+    /// The ISO 8583 listener next to the HTTP one, same issuer and store
+    /// ([`crate::iso8583`]).
+    pub iso8583: Option<crate::iso8583::Iso8583Config>,
 }
 
 /// Serves the API on an already bound listener until `shutdown` completes, then lets
@@ -652,6 +655,7 @@ pub async fn serve_router(
 pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Result<(), Error> {
     let sync = config.sync;
     let issuer = Issuer::open_with(&config.data_dir, config.keys, sync)?;
+    let iso_issuer = issuer.clone();
     let pin_control = Arc::new(PinControl::new(issuer, config.pin_control)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -666,8 +670,21 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
             .local_addr()
             .map_err(|e| Error::io("reading the bound address", e))?;
         tracing::info!(%addr, sync = sync.name(), "issuer host listening");
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let iso = match config.iso8583 {
+            Some(c) => Some(crate::iso8583::start(c, iso_issuer, stop).await?),
+            None => None,
+        };
         ready(addr);
-        serve_router(listener, router_with(pin_control), shutdown_signal()).await
+        let stopping = async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        };
+        let served = serve_router(listener, router_with(pin_control), stopping).await;
+        if let Some(task) = iso {
+            let _ = task.await;
+        }
+        served
     })
 }
 

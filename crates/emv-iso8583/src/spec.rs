@@ -165,8 +165,8 @@ use Length::{Fixed, LlVar, LllVar};
 const ANS: FieldType = FieldType::Ans;
 
 /// ISO 8583:1987 data elements, with the lengths and prefixes of pyiso8583's stock
-/// `default_ascii` / `default` tables (tests/interop/iso8583_spec_table.py checks every
-/// row against the installed pyiso8583). Field 1 is the secondary bitmap and field 65 the
+/// `default_ascii` / `default` tables (tests/pyiso8583_vectors.rs checks every row against
+/// pyiso8583's, dumped in tests/interop/iso8583_vectors.txt). Field 1 is the secondary bitmap and field 65 the
 /// tertiary bitmap indicator: neither is a data field here.
 static FIELDS: [FieldSpec; 128] = [
     f(1, "Bitmap, Secondary", B, Fixed(8)),

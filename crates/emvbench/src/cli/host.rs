@@ -141,6 +141,73 @@ struct ServeArgs {
     /// caller, for load tests.
     #[arg(long, value_name = "MODE", default_value = "full", value_parser = parse_sync)]
     sync: SyncMode,
+    #[command(flatten)]
+    iso8583: Iso8583Args,
+}
+
+/// The ISO 8583 listener (docs/iso8583.md).
+#[derive(Debug, clap::Args)]
+struct Iso8583Args {
+    /// Also accept ISO 8583:1987 over TCP on ADDR (a bare port listens on 127.0.0.1; the
+    /// address is printed). Every message needs the link's MAC in DE 64/128.
+    #[arg(long = "iso8583", value_name = "ADDR")]
+    iso8583: Option<String>,
+    /// ISO 8583 layout: `ascii` (pyiso8583 default_ascii) or `binary` (pyiso8583 default).
+    #[arg(long = "iso8583-format", value_name = "FORMAT", default_value = "ascii", value_parser = parse_iso_format)]
+    iso8583_format: emv_iso8583::Format,
+    /// ISO 8583 length header: `2b` (2-byte binary), `4a` (4 ASCII digits) or `none`.
+    #[arg(long = "iso8583-header", value_name = "HEADER", default_value = "2b", value_parser = parse_iso_header)]
+    iso8583_header: emv_iso8583::Header,
+    /// A 5-byte TPDU before each MTI (10 hex digits); answers swap its addresses.
+    #[arg(long, value_name = "HEX", value_parser = parse_tpdu)]
+    tpdu: Option<emv_iso8583::Tpdu>,
+    /// The key file's [[iso8583_links]] entry (MAC key, default PIN key); default: the first.
+    #[arg(long = "iso8583-link", value_name = "NAME")]
+    iso8583_link: Option<String>,
+}
+
+impl Iso8583Args {
+    fn config(self, insecure: bool) -> Option<emv_host::iso8583::Iso8583Config> {
+        let listen = self.iso8583?;
+        // a bare port: loopback only
+        let listen = match listen.parse::<u16>() {
+            Ok(port) => format!("127.0.0.1:{port}"),
+            Err(_) => listen,
+        };
+        let framing = emv_iso8583::Framing {
+            format: self.iso8583_format,
+            header: self.iso8583_header,
+            tpdu: self.tpdu,
+        };
+        let mut c = emv_host::iso8583::Iso8583Config::new(listen);
+        c.framing = framing;
+        c.link = self.iso8583_link;
+        c.insecure = insecure;
+        c.on_listening = Some(Box::new(move |addr| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "emvbench host listening on iso8583://{addr} ({}, header {}{})",
+                framing.format.name(),
+                framing.header.name(),
+                if framing.tpdu.is_some() { ", TPDU" } else { "" }
+            );
+            let _ = out.flush();
+        }));
+        Some(c)
+    }
+}
+
+fn parse_iso_format(s: &str) -> Result<emv_iso8583::Format, String> {
+    emv_iso8583::Format::parse(s).ok_or_else(|| format!("expected ascii or binary, got {s:?}"))
+}
+
+fn parse_iso_header(s: &str) -> Result<emv_iso8583::Header, String> {
+    emv_iso8583::Header::parse(s).ok_or_else(|| format!("expected 2b, 4a or none, got {s:?}"))
+}
+
+fn parse_tpdu(s: &str) -> Result<emv_iso8583::Tpdu, String> {
+    emv_iso8583::Tpdu::from_hex(s).map_err(|e| e.to_string())
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -253,6 +320,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         keys: a.store.keys()?,
         pin_control,
         sync: a.sync,
+        iso8583: a.iso8583.config(false),
     };
     emv_host::http::serve(config, |addr| {
         let mut out = std::io::stdout().lock();
