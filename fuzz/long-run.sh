@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 seconds="${1:-3600}"
 jobs="${FUZZ_JOBS:-2}"
-targets=(tlv_parse capdu_parse card_handle dol_build kernel_vs_card host_json rsa_fixed)
+targets=(tlv_parse capdu_parse card_handle dol_build kernel_vs_card host_json rsa_fixed iso8583)
 export RUSTC_BOOTSTRAP=1
 
 ./seed-corpus.sh

@@ -13,6 +13,9 @@
 #                   PIN entries and issuer answer from the trace), the same transaction
 #                   against the software card, and every terminal x card profile unmutated
 #   host_json       a copy of fuzz/seeds/host_json/*
+#   iso8583         each pyiso8583-encoded message of tests/interop/iso8583_vectors.txt as
+#                   `flags ‖ message` (flags bit 0: binary layout), with and without MAC
+#                   checks (bit 1)
 #   rsa_fixed       each test key of crates/emv-crypto/src/oda/test_keys.rs as a public
 #                   operation and as a CRT private operation (p, q, d mod (p − 1),
 #                   d mod (q − 1), q⁻¹ mod p) on one input below n, in the target's layout
@@ -218,8 +221,17 @@ for block in re.findall(r"pub const \w+: TestRsaKey = TestRsaKey \{(.*?)\n\};", 
                + be(pow(q, -1, p), p_len) + be(x, n_len))
     put("rsa_fixed", bytes([flags, longer - 25]) + other + header + payload)
 
+# iso8583: the pyiso8583 vectors (tests/interop/iso8583_vectors.txt)
+vectors = os.path.join(fuzz, "..", "tests", "interop", "iso8583_vectors.txt")
+for line in open(vectors, encoding="utf-8"):
+    parts = line.split(" ", 3)
+    if parts[0] in ("plain", "mac"):
+        layout = 1 if parts[1] == "binary" else 0
+        for insecure in (0, 2):
+            put("iso8583", bytes([layout | insecure]) + bytes.fromhex(parts[2]))
+
 for t in ["capdu_parse", "card_handle", "tlv_parse", "dol_build", "kernel_vs_card", "host_json",
-          "rsa_fixed"]:
+          "rsa_fixed", "iso8583"]:
     d = os.path.join(fuzz, "corpus", t)
     os.makedirs(d, exist_ok=True)
     print(f"{t:15} {added.get(t, 0):5} new, {len(os.listdir(d)):6} in corpus/{t}/")

@@ -685,11 +685,15 @@ pub struct ServeConfig {
     pub pin_control: PinControlConfig,
     /// How far a commit goes before the answer ([`SyncMode::Full`]: on disk).
     pub sync: SyncMode,
-    /// Serve the network routes without an acquirer key (`--insecure-network`): anyone
-    /// who reaches the port can authorise, reverse and advise. Local play only.
+    /// Serve the network routes without an acquirer key, and the ISO 8583 port without
+    /// MACs (`--insecure-network`): anyone who reaches the ports can authorise, reverse
+    /// and advise. Local play only.
     pub insecure_network: bool,
     /// Timeouts and the connection limit of the listener.
     pub limits: ListenerLimits,
+    /// The ISO 8583 listener next to the HTTP one, same issuer and store
+    /// ([`crate::iso8583`]).
+    pub iso8583: Option<crate::iso8583::Iso8583Config>,
 }
 
 /// Serves the API on an already bound listener until `shutdown` completes, then lets
@@ -858,6 +862,7 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
         Network::AcquirerKey
     };
     let issuer = Issuer::open_with(&config.data_dir, config.keys, sync)?;
+    let iso_issuer = issuer.clone();
     let pin_control = Arc::new(PinControl::new(issuer, config.pin_control)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -872,14 +877,31 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
             .local_addr()
             .map_err(|e| Error::io("reading the bound address", e))?;
         tracing::info!(%addr, sync = sync.name(), "issuer host listening");
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let iso = match config.iso8583 {
+            Some(mut c) => {
+                c.insecure |= config.insecure_network;
+                Some(crate::iso8583::start(c, iso_issuer, stop).await?)
+            }
+            None => None,
+        };
         ready(addr);
-        serve_router_with(
+        let stopping = async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        };
+        let served = serve_router_with(
             listener,
             router_with_network(pin_control, network),
-            shutdown_signal(),
+            stopping,
             config.limits,
         )
-        .await
+        .await;
+        if let Some(task) = iso {
+            // the ISO 8583 listener stops on the same signal and cuts its connections
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        served
     });
     // a store call still running when its connection was cut must not hold the exit
     rt.shutdown_timeout(Duration::from_secs(1));
@@ -888,8 +910,9 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
 
 /// What `--insecure-network` prints (stderr) and logs.
 pub const INSECURE_NETWORK_WARNING: &str = "WARNING: --insecure-network: POST /v1/authorise \
-     and /v1/advice accept requests WITHOUT an acquirer key; anyone who reaches this port can \
-     spend, reverse and settle scripts on every card. Local play only.";
+     and /v1/advice accept requests WITHOUT an acquirer key, and the ISO 8583 port messages \
+     without a MAC; anyone who reaches these ports can spend, reverse and settle scripts on \
+     every card. Local play only.";
 
 fn warn_insecure_network() {
     eprintln!("{INSECURE_NETWORK_WARNING}");

@@ -25,6 +25,8 @@ pub mod chip;
 pub mod client;
 mod error;
 pub mod http;
+pub mod iso8583;
+pub mod iso8583_client;
 pub mod keys;
 pub mod local;
 pub mod pin;
@@ -39,6 +41,7 @@ pub mod time;
 
 pub use client::HttpHost;
 pub use error::Error;
+pub use iso8583_client::{Iso8583Host, Iso8583Options};
 pub use keys::{HostKeys, LinkKeys};
 pub use pin_control::{PinControl, PinControlConfig};
 pub use provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};

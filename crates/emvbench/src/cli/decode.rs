@@ -18,6 +18,7 @@ Examples:
   emvbench decode --as cvm-list 000000000000000041034203 1E031F00
   emvbench decode --as capdu 0020008008241234FFFFFFFFFF
   emvbench decode --as rapdu 63C2
+  emvbench decode --as iso8583 001A3038303030303230303030303030303030303030303030303031
   emvbench decode --json 9F2701 80
 
 Spaces, colons and newlines between hex digits are ignored; several arguments are joined.";
@@ -33,6 +34,8 @@ pub enum Kind {
     Capdu,
     /// A response APDU (data + SW1 SW2).
     Rapdu,
+    /// An ISO 8583 message (either stock layout, with or without header/TPDU).
+    Iso8583,
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -40,13 +43,18 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
         "tlv" => Ok(Kind::Tlv),
         "capdu" | "c-apdu" | "command" => Ok(Kind::Capdu),
         "rapdu" | "r-apdu" | "response" | "sw" => Ok(Kind::Rapdu),
+        "iso8583" | "iso" => Ok(Kind::Iso8583),
         other => other.parse::<DecodeAs>().map(Kind::Field).map_err(|_| {
             format!(
-                "unknown kind {other:?}; expected tlv, capdu, rapdu or one of: {}",
+                "unknown kind {other:?}; expected tlv, capdu, rapdu, iso8583 or one of: {}",
                 DecodeAs::VARIANTS.join(", ")
             )
         }),
     }
+}
+
+fn parse_iso_format(s: &str) -> Result<emv_iso8583::Format, String> {
+    emv_iso8583::Format::parse(s).ok_or_else(|| format!("expected ascii or binary, got {s:?}"))
 }
 
 /// Arguments of `emvbench decode`.
@@ -57,9 +65,13 @@ pub struct Args {
     hex: Vec<String>,
 
     /// What the data is: tlv (default), tvr, tsi, aip, auc, cvm-list, cvm-results, 9f33,
-    /// 9f40, 9f35, cid, dol, iad, afl, script-results, capdu or rapdu.
+    /// 9f40, 9f35, cid, dol, iad, afl, script-results, capdu, rapdu or iso8583.
     #[arg(long = "as", value_name = "KIND", default_value = "tlv", value_parser = parse_kind)]
     kind: Kind,
+
+    /// With --as iso8583: the layout, ascii or binary (default: the one that decodes).
+    #[arg(long = "iso8583-format", value_name = "FORMAT", value_parser = parse_iso_format)]
+    iso8583_format: Option<emv_iso8583::Format>,
 
     /// Print JSON instead of text.
     #[arg(long)]
@@ -78,6 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Kind::Field(kind) => decode_field(kind, &bytes, args.json)?,
         Kind::Capdu => decode_capdu(&bytes, args.json)?,
         Kind::Rapdu => decode_rapdu(&bytes, args.json)?,
+        Kind::Iso8583 => super::decode_iso8583::decode(&bytes, args.iso8583_format, args.json)?,
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)

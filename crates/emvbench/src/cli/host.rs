@@ -142,11 +142,79 @@ struct ServeArgs {
     /// caller, for load tests.
     #[arg(long, value_name = "MODE", default_value = "full", value_parser = parse_sync)]
     sync: SyncMode,
-    /// Serve POST /v1/authorise and /v1/advice WITHOUT an acquirer key: anyone who reaches
-    /// the port can spend, reverse and settle scripts on every card. Local play only; the
-    /// host says so loudly on stderr and in its log.
+    /// Serve POST /v1/authorise and /v1/advice WITHOUT an acquirer key, and the ISO 8583
+    /// port without MACs: anyone who reaches the ports can spend, reverse and settle
+    /// scripts on every card. Local play only; the host says so loudly on stderr and in
+    /// its log.
     #[arg(long)]
     insecure_network: bool,
+    #[command(flatten)]
+    iso8583: Iso8583Args,
+}
+
+/// The ISO 8583 listener (docs/iso8583.md).
+#[derive(Debug, clap::Args)]
+struct Iso8583Args {
+    /// Also accept ISO 8583:1987 over TCP on ADDR (a bare port listens on 127.0.0.1; the
+    /// address is printed). Every message needs the link's MAC in DE 64/128.
+    #[arg(long = "iso8583", value_name = "ADDR")]
+    iso8583: Option<String>,
+    /// ISO 8583 layout: `ascii` (pyiso8583 default_ascii) or `binary` (pyiso8583 default).
+    #[arg(long = "iso8583-format", value_name = "FORMAT", default_value = "ascii", value_parser = parse_iso_format)]
+    iso8583_format: emv_iso8583::Format,
+    /// ISO 8583 length header: `2b` (2-byte binary), `4a` (4 ASCII digits) or `none`.
+    #[arg(long = "iso8583-header", value_name = "HEADER", default_value = "2b", value_parser = parse_iso_header)]
+    iso8583_header: emv_iso8583::Header,
+    /// A 5-byte TPDU before each MTI (10 hex digits); answers swap its addresses.
+    #[arg(long, value_name = "HEX", value_parser = parse_tpdu)]
+    tpdu: Option<emv_iso8583::Tpdu>,
+    /// The key file's [[iso8583_links]] entry (MAC key, default PIN key); default: the first.
+    #[arg(long = "iso8583-link", value_name = "NAME")]
+    iso8583_link: Option<String>,
+}
+
+impl Iso8583Args {
+    fn config(self, insecure: bool) -> Option<emv_host::iso8583::Iso8583Config> {
+        let listen = self.iso8583?;
+        // a bare port: loopback only
+        let listen = match listen.parse::<u16>() {
+            Ok(port) => format!("127.0.0.1:{port}"),
+            Err(_) => listen,
+        };
+        let framing = emv_iso8583::Framing {
+            format: self.iso8583_format,
+            header: self.iso8583_header,
+            tpdu: self.tpdu,
+        };
+        let mut c = emv_host::iso8583::Iso8583Config::new(listen);
+        c.framing = framing;
+        c.link = self.iso8583_link;
+        c.insecure = insecure;
+        c.on_listening = Some(Box::new(move |addr| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "emvbench host listening on iso8583://{addr} ({}, header {}{})",
+                framing.format.name(),
+                framing.header.name(),
+                if framing.tpdu.is_some() { ", TPDU" } else { "" }
+            );
+            let _ = out.flush();
+        }));
+        Some(c)
+    }
+}
+
+fn parse_iso_format(s: &str) -> Result<emv_iso8583::Format, String> {
+    emv_iso8583::Format::parse(s).ok_or_else(|| format!("expected ascii or binary, got {s:?}"))
+}
+
+fn parse_iso_header(s: &str) -> Result<emv_iso8583::Header, String> {
+    emv_iso8583::Header::parse(s).ok_or_else(|| format!("expected 2b, 4a or none, got {s:?}"))
+}
+
+fn parse_tpdu(s: &str) -> Result<emv_iso8583::Tpdu, String> {
+    emv_iso8583::Tpdu::from_hex(s).map_err(|e| e.to_string())
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -261,6 +329,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         sync: a.sync,
         insecure_network: a.insecure_network,
         limits: emv_host::http::ListenerLimits::default(),
+        iso8583: a.iso8583.config(a.insecure_network),
     };
     emv_host::http::serve(config, |addr| {
         let mut out = std::io::stdout().lock();

@@ -33,6 +33,7 @@ pub mod bench;
 pub mod calc;
 pub mod card;
 pub mod decode;
+pub mod decode_iso8583;
 pub mod demo;
 pub mod host;
 pub mod readers;

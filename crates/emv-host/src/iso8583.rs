@@ -1,0 +1,437 @@
+//! The ISO 8583 front end (docs/iso8583.md): a TCP listener next to the HTTP one, over the
+//! same [`Issuer`] and store. Messages are ISO 8583:1987 in one of the two stock layouts
+//! ([`Format`]), framed by a length header and an optional TPDU ([`Framing`]).
+//!
+//! - [`Iso8583Handler`]: one message in, the answer out (sync: decode, MAC check,
+//!   dispatch to the issuer, encode, MAC); the fuzz target drives it directly;
+//! - [`serve`] / [`start`]: the tokio listener: many connections (up to a limit), many
+//!   messages per connection answered as each completes (pipelining), idle and read
+//!   timeouts, a prompt stop.
+//!
+//! Every request must carry a valid MAC (DE 64/128, the link's key) unless the host runs
+//! with `insecure`: a message without one, or with a wrong one, is answered `63` without
+//! reaching the issuer, and only logged. A message that does not decode is answered with
+//! the response MTI and `30` when its MTI is readable, else the connection is closed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use emv_auth::{AdviceResponse, ResponseCode};
+use emv_iso8583::map::{self, Request};
+use emv_iso8583::message::peek_mti;
+use emv_iso8583::{Format, Framing, Message, Mti, Tpdu, mac};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::Error;
+use crate::keys::LinkKeys;
+use crate::service::Issuer;
+use crate::store::{SqliteStore, Store};
+
+/// What the ISO 8583 listener runs with.
+pub struct Iso8583Config {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: String,
+    /// Layout, length header and TPDU.
+    pub framing: Framing,
+    /// The `[[iso8583_links]]` entry of the key file (`None`: the first).
+    pub link: Option<String>,
+    /// No MAC required on requests nor set on answers (`--insecure-network`).
+    pub insecure: bool,
+    /// Most connections open at once; more are closed on accept.
+    pub max_connections: usize,
+    /// A connection with no message under way is closed after this long without a byte.
+    pub idle_timeout: Duration,
+    /// A message must arrive whole within this long of its first byte (and an answer be
+    /// written within this long).
+    pub read_timeout: Duration,
+    /// Called with the bound address once the listener is up.
+    pub on_listening: Option<Box<dyn FnOnce(SocketAddr) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Iso8583Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iso8583Config")
+            .field("listen", &self.listen)
+            .field("framing", &self.framing)
+            .field("link", &self.link)
+            .field("insecure", &self.insecure)
+            .field("max_connections", &self.max_connections)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iso8583Config {
+    /// Defaults: ASCII layout, 2-byte header, no TPDU, the first link, MAC required, 256
+    /// connections, 60 s idle, 10 s per message.
+    pub fn new(listen: impl Into<String>) -> Self {
+        Self {
+            listen: listen.into(),
+            framing: Framing::default(),
+            link: None,
+            insecure: false,
+            max_connections: 256,
+            idle_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(10),
+            on_listening: None,
+        }
+    }
+}
+
+/// Messages a connection processes at once (pipelined requests beyond wait to be read).
+const MAX_IN_FLIGHT: usize = 32;
+/// How long a stopping listener lets running messages finish (SIGTERM stops the host
+/// within 5 s whatever its clients do).
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+// ------------------------------------------------------------------------------------
+// One message
+
+/// Decodes, authenticates and dispatches one message to the issuer; encodes the answer.
+pub struct Iso8583Handler<S = SqliteStore> {
+    issuer: Issuer<S>,
+    link: LinkKeys,
+    format: Format,
+    insecure: bool,
+}
+
+impl<S> std::fmt::Debug for Iso8583Handler<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iso8583Handler")
+            .field("link", &self.link.name)
+            .field("format", &self.format)
+            .field("insecure", &self.insecure)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Iso8583Handler<S> {
+    /// A handler for the link `link` (its MAC key and default PIN key) in `format`.
+    pub fn new(issuer: Issuer<S>, link: LinkKeys, format: Format, insecure: bool) -> Self {
+        Self {
+            issuer,
+            link,
+            format,
+            insecure,
+        }
+    }
+
+    /// The answer to one message (MTI onwards, without framing), or `None` when it gets
+    /// none: an answer or other message type that expects no response (logged), or bytes
+    /// whose MTI cannot be read (the caller closes the connection).
+    pub fn handle(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        let msg = match Message::decode(self.format, raw) {
+            Ok(m) => m,
+            Err(e) => {
+                let mti = peek_mti(raw)?;
+                tracing::warn!(%mti, error = %e, "iso8583: malformed message, answered 30");
+                return self.encode(map::format_error(mti)?);
+            }
+        };
+        let Some(_) = msg.mti.response() else {
+            tracing::warn!(mti = %msg.mti, "iso8583: not a request, ignored");
+            return None;
+        };
+        if !self.insecure
+            && let Err(e) = mac::verify(&msg, raw, self.format, &self.link.mac_key)
+        {
+            // refused before the issuer sees it: nothing is counted (docs/iso8583.md §5)
+            tracing::warn!(mti = %msg.mti, error = %e, "iso8583: MAC check failed, answered 63");
+            return self.encode(map::answer(&msg, ResponseCode::SECURITY_VIOLATION)?);
+        }
+        let answer = match map::parse_request(&msg, &self.link.pin_key) {
+            Ok(req) => self.dispatch(&msg, req),
+            Err(e) => {
+                let code = mapping_code(&e);
+                tracing::warn!(mti = %msg.mti, error = %e, code = %code, "iso8583: request refused");
+                map::answer(&msg, code)
+            }
+        };
+        self.encode(answer?)
+    }
+
+    fn dispatch(&self, msg: &Message, req: Request) -> Option<Message> {
+        let out = match req {
+            Request::Authorisation(r) => match self.issuer.authorise(&r) {
+                Ok(resp) => map::auth_response_to_message(msg, &resp),
+                Err(e) => return map::answer(msg, self.error_code(msg.mti, &e, false)),
+            },
+            Request::Advice(a) => match self.issuer.advise(&a) {
+                Ok(o) => map::advice_response_to_message(
+                    msg,
+                    &AdviceResponse {
+                        response_code: o.response_code,
+                        reversed: o.reversed,
+                    },
+                ),
+                Err(e) => return map::answer(msg, self.error_code(msg.mti, &e, true)),
+            },
+            Request::Network(code) => {
+                tracing::info!(code = code.code(), "iso8583: network management");
+                return map::answer(msg, ResponseCode::APPROVED);
+            }
+        };
+        match out {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::error!(mti = %msg.mti, error = %e, "iso8583: answer does not encode");
+                map::answer(msg, ResponseCode::SYSTEM_MALFUNCTION)
+            }
+        }
+    }
+
+    /// DE 39 for an issuer error: an advice about a card the host does not know has no
+    /// original (`25`); other errors in the request are format errors (`30`), the host's
+    /// own failures `96` (ISO 8583:1987 DE 39; docs/iso8583.md §6).
+    fn error_code(&self, mti: Mti, e: &Error, advice: bool) -> ResponseCode {
+        let code = match e {
+            Error::UnknownCard { .. } if advice => ResponseCode::NO_ORIGINAL,
+            e if e.is_client_error() => ResponseCode::FORMAT_ERROR,
+            _ => ResponseCode::SYSTEM_MALFUNCTION,
+        };
+        tracing::warn!(%mti, error = %e, code = %code, "iso8583: issuer refused the message");
+        code
+    }
+
+    fn encode(&self, mut msg: Message) -> Option<Vec<u8>> {
+        let out = match self.insecure {
+            true => msg.encode(self.format),
+            false => mac::sign(&mut msg, self.format, &self.link.mac_key),
+        };
+        out.map_err(
+            |e| tracing::error!(mti = %msg.mti, error = %e, "iso8583: answer does not encode"),
+        )
+        .ok()
+    }
+}
+
+/// DE 39 for a request the mapping refuses: a message type or function the host does not
+/// offer is an invalid transaction (`12`), a malformed one a format error (`30`).
+fn mapping_code(e: &emv_iso8583::Error) -> ResponseCode {
+    match e {
+        emv_iso8583::Error::Unsupported { .. } | emv_iso8583::Error::UnsupportedMti(_) => {
+            ResponseCode::INVALID_TRANSACTION
+        }
+        _ => ResponseCode::FORMAT_ERROR,
+    }
+}
+
+// ------------------------------------------------------------------------------------
+// The listener
+
+/// Binds `config.listen` and serves ISO 8583 on it in the current tokio runtime until
+/// `stop` turns true; returns the task to await after stopping.
+pub async fn start<S: Store + Send + Sync + 'static>(
+    mut config: Iso8583Config,
+    issuer: Issuer<S>,
+    stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, Error> {
+    let link = issuer.keys().iso8583_link(config.link.as_deref())?.clone();
+    if config.insecure {
+        tracing::warn!(
+            "INSECURE NETWORK: the ISO 8583 listener takes messages without a MAC; anyone who reaches the port can authorise and reverse"
+        );
+    }
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| Error::io(format!("binding {}", config.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("reading the bound address", e))?;
+    tracing::info!(%addr, format = config.framing.format.name(), header = config.framing.header.name(), link = %link.name, "iso8583 listening");
+    if let Some(f) = config.on_listening.take() {
+        f(addr);
+    }
+    let handler = Arc::new(Iso8583Handler::new(
+        issuer,
+        link,
+        config.framing.format,
+        config.insecure,
+    ));
+    Ok(tokio::spawn(serve(
+        listener,
+        handler,
+        Arc::new(config),
+        stop,
+    )))
+}
+
+/// Accepts connections on `listener` until `stop` turns true, then gives running messages
+/// [`STOP_GRACE`] and closes every connection.
+pub async fn serve<S: Store + Send + Sync + 'static>(
+    listener: TcpListener,
+    handler: Arc<Iso8583Handler<S>>,
+    config: Arc<Iso8583Config>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let mut conns = JoinSet::new();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match Arc::clone(&slots).try_acquire_owned() {
+                    Ok(permit) => {
+                        let (h, c, s) = (Arc::clone(&handler), Arc::clone(&config), stop.clone());
+                        conns.spawn(async move {
+                            connection(stream, peer, h, c, s).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        tracing::warn!(%peer, limit = config.max_connections, "iso8583: connection limit reached, closed");
+                        drop(stream);
+                    }
+                },
+                Err(e) => {
+                    // out of descriptors and the like: do not spin
+                    tracing::warn!(error = %e, "iso8583: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = stop.changed() => {}
+        }
+    }
+    drop(listener);
+    let deadline = Instant::now() + STOP_GRACE + Duration::from_millis(500);
+    while !conns.is_empty() {
+        match tokio::time::timeout_at(deadline, conns.join_next()).await {
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => {
+                conns.abort_all();
+                break;
+            }
+        }
+    }
+    tracing::info!("iso8583 listener stopped");
+}
+
+enum Out {
+    Frame(Vec<u8>),
+    Close,
+}
+
+/// One connection: reads frames, runs each on the blocking pool, answers as each completes.
+async fn connection<S: Store + Send + Sync + 'static>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<Iso8583Handler<S>>,
+    config: Arc<Iso8583Config>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, wr) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<Out>(MAX_IN_FLIGHT);
+    let writer = tokio::spawn(write_loop(wr, rx, config.read_timeout, peer));
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let framing = config.framing;
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut started: Option<Instant> = None;
+    let mut chunk = vec![0u8; 8192];
+    'conn: loop {
+        loop {
+            match framing.take(&mut buf) {
+                Ok(Some(frame)) => {
+                    started = None;
+                    if peek_mti(&frame.message).is_none() {
+                        tracing::warn!(%peer, "iso8583: unreadable MTI, connection closed");
+                        break 'conn;
+                    }
+                    let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+                        break 'conn;
+                    };
+                    let (h, tx) = (Arc::clone(&handler), tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        if let Some(answer) = h.handle(&frame.message) {
+                            match framing.wrap(frame.tpdu.map(Tpdu::reply), &answer) {
+                                Ok(bytes) => {
+                                    let _ = tx.blocking_send(Out::Frame(bytes));
+                                }
+                                Err(e) => {
+                                    tracing::error!(error = %e, "iso8583: answer does not frame")
+                                }
+                            }
+                        }
+                        drop(permit);
+                    });
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // the stream cannot be delimited any more: answer 30 if the MTI is
+                    // readable, then close
+                    let at = framing.header.len() + framing.tpdu.map_or(0, |_| 5);
+                    let answer = buf.get(at..).and_then(peek_mti).and_then(map::format_error);
+                    tracing::warn!(%peer, error = %e, "iso8583: bad frame, connection closed");
+                    if let Some(bytes) = answer
+                        .and_then(|m| handler.encode(m))
+                        .and_then(|a| framing.wrap(None, &a).ok())
+                    {
+                        let _ = tx.send(Out::Frame(bytes)).await;
+                    }
+                    break 'conn;
+                }
+            }
+        }
+        if !buf.is_empty() && started.is_none() {
+            started = Some(Instant::now());
+        }
+        let deadline = match started {
+            Some(t) => t + config.read_timeout,
+            None => Instant::now() + config.idle_timeout,
+        };
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline, rd.read(&mut chunk)) => match r {
+                Ok(Ok(0)) => break,
+                Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "iso8583: read failed");
+                    break;
+                }
+                Err(_) => {
+                    tracing::warn!(%peer, partial = !buf.is_empty(), "iso8583: read timeout, connection closed");
+                    break;
+                }
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    // answers under way still go out (within the grace period), then the socket closes
+    let _ = tx.send(Out::Close).await;
+    drop(tx);
+    let _ = tokio::time::timeout(STOP_GRACE, writer).await;
+}
+
+async fn write_loop(
+    mut wr: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Out>,
+    timeout: Duration,
+    peer: SocketAddr,
+) {
+    let mut closing = false;
+    while let Some(out) = rx.recv().await {
+        match out {
+            Out::Frame(bytes) => match tokio::time::timeout(timeout, wr.write_all(&bytes)).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    tracing::warn!(%peer, "iso8583: write failed or timed out, connection closed");
+                    return;
+                }
+            },
+            // the reader is done; answers still running may follow until every sender is gone
+            Out::Close => closing = true,
+        }
+    }
+    if closing {
+        let _ = wr.shutdown().await;
+    }
+}
