@@ -46,6 +46,14 @@ pub mod tui;
 #[derive(Debug, Parser)]
 #[command(name = "emvbench", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// A directory of card profiles (NAME.toml) that override or extend the built-in ones
+    /// (default: ./card-profiles or one in a parent directory, when there is one).
+    #[arg(long, global = true, value_name = "DIR", env = "EMVBENCH_CARD_PROFILES")]
+    profiles: Option<std::path::PathBuf>,
+    /// A directory of terminal profiles (NAME.toml) that override or extend the built-in
+    /// ones (default: ./terminal-profiles, when there is one).
+    #[arg(long, global = true, value_name = "DIR", env = "EMVBENCH_TERMINAL_PROFILES")]
+    terminal_profiles: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -98,6 +106,20 @@ pub struct InputError(pub String);
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    for (flag, dir) in [
+        ("--profiles", &cli.profiles),
+        ("--terminal-profiles", &cli.terminal_profiles),
+    ] {
+        if let Some(d) = dir.as_ref().filter(|d| !d.is_dir()) {
+            return Err(InputError(format!("{flag} {}: not a directory", d.display())).into());
+        }
+    }
+    if let Some(d) = cli.profiles {
+        emv_card::profile::set_profile_dir(d);
+    }
+    if let Some(d) = cli.terminal_profiles {
+        emv_kernel::set_terminal_profile_dir(d);
+    }
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Decode(args) => decode::run(args),
