@@ -317,10 +317,22 @@ pub struct FaultSection {
 /// `the_built_in_table_is_the_card_profiles_directory` keeps this table equal to the
 /// directory.
 const BUILTIN: &[(&str, &str)] = &[
-    ("mc-cvn16", include_str!("../../../card-profiles/mc-cvn16.toml")),
-    ("mc-cvn20", include_str!("../../../card-profiles/mc-cvn20.toml")),
-    ("visa-cvn10", include_str!("../../../card-profiles/visa-cvn10.toml")),
-    ("visa-cvn18", include_str!("../../../card-profiles/visa-cvn18.toml")),
+    (
+        "mc-cvn16",
+        include_str!("../../../card-profiles/mc-cvn16.toml"),
+    ),
+    (
+        "mc-cvn20",
+        include_str!("../../../card-profiles/mc-cvn20.toml"),
+    ),
+    (
+        "visa-cvn10",
+        include_str!("../../../card-profiles/visa-cvn10.toml"),
+    ),
+    (
+        "visa-cvn18",
+        include_str!("../../../card-profiles/visa-cvn18.toml"),
+    ),
     (
         "visa-cvn18-enciphered-pin",
         include_str!("../../../card-profiles/visa-cvn18-enciphered-pin.toml"),
@@ -345,7 +357,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "visa-cvn18-signature",
         include_str!("../../../card-profiles/visa-cvn18-signature.toml"),
     ),
-    ("visa-cvn22", include_str!("../../../card-profiles/visa-cvn22.toml")),
+    (
+        "visa-cvn22",
+        include_str!("../../../card-profiles/visa-cvn22.toml"),
+    ),
 ];
 
 /// The environment variable naming a directory of card profiles that override or extend the
@@ -377,13 +392,15 @@ impl ProfileSource {
     /// The profile's TOML text.
     pub fn text(&self) -> Result<String, CardError> {
         match self {
-            Self::BuiltIn(name) => builtin_text(name)
-                .map(str::to_owned)
-                .ok_or_else(|| CardError::UnknownProfile {
-                    name: (*name).to_owned(),
-                    dir: "the built-in profiles".into(),
-                    available: builtin_names().collect::<Vec<_>>().join(", "),
-                }),
+            Self::BuiltIn(name) => {
+                builtin_text(name)
+                    .map(str::to_owned)
+                    .ok_or_else(|| CardError::UnknownProfile {
+                        name: (*name).to_owned(),
+                        dir: "the built-in profiles".into(),
+                        available: builtin_names().collect::<Vec<_>>().join(", "),
+                    })
+            }
             Self::File(path) => {
                 std::fs::read_to_string(path).map_err(|source| CardError::ProfileIo {
                     path: path.clone(),

@@ -54,9 +54,9 @@ impl<S: CardStore> Card<S> {
         };
         let [_, instruction, _, p2, lc] = *header;
         let data = match instruction {
-            ins::VERIFY if p2 == VERIFY_P2_PLAINTEXT => OfflinePin::new(&entered)?
-                .pin_block()?
-                .to_vec(),
+            ins::VERIFY if p2 == VERIFY_P2_PLAINTEXT => {
+                OfflinePin::new(&entered)?.pin_block()?.to_vec()
+            }
             ins::VERIFY => {
                 let perso = self.personalisation();
                 let key = perso

@@ -32,8 +32,14 @@ fn a_profile_directory_overrides_and_extends_the_built_in_profiles() {
             .map(|e| e.source.clone())
             .unwrap_or_else(|| panic!("{n} missing from {catalog:?}"))
     };
-    assert_eq!(source("my-visa"), ProfileSource::File(dir.join("my-visa.toml")));
-    assert_eq!(source("mc-cvn16"), ProfileSource::File(dir.join("mc-cvn16.toml")));
+    assert_eq!(
+        source("my-visa"),
+        ProfileSource::File(dir.join("my-visa.toml"))
+    );
+    assert_eq!(
+        source("mc-cvn16"),
+        ProfileSource::File(dir.join("mc-cvn16.toml"))
+    );
     assert_eq!(source("visa-cvn22"), ProfileSource::BuiltIn("visa-cvn22"));
     // every built-in profile is still there
     for n in profile::builtin_names() {
@@ -41,11 +47,20 @@ fn a_profile_directory_overrides_and_extends_the_built_in_profiles() {
     }
 
     let mine = Personalisation::load("my-visa", &[]).unwrap();
-    assert_eq!((mine.name.as_str(), mine.description.as_str()), ("my-visa", "mine"));
+    assert_eq!(
+        (mine.name.as_str(), mine.description.as_str()),
+        ("my-visa", "mine")
+    );
     let mc = Personalisation::load("mc-cvn16", &[]).unwrap();
-    assert_eq!((mc.name.as_str(), mc.description.as_str()), ("mc-cvn16", "overridden"));
+    assert_eq!(
+        (mc.name.as_str(), mc.description.as_str()),
+        ("mc-cvn16", "overridden")
+    );
 
     let err = Personalisation::load("nope", &[]).unwrap_err().to_string();
-    assert!(err.contains(&dir.display().to_string()) && err.contains("my-visa"), "{err}");
+    assert!(
+        err.contains(&dir.display().to_string()) && err.contains("my-visa"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

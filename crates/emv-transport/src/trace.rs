@@ -88,8 +88,7 @@ pub struct Trace {
 pub const PIN_MARKER: &str = "[PIN]";
 
 /// The header line of a trace recorded with the PINs in clear.
-pub const PINS_IN_CLEAR_WARNING: &str =
-    "# WARNING: recorded with --record-pins: the VERIFY and PIN CHANGE data below hold PINs; do not share this file";
+pub const PINS_IN_CLEAR_WARNING: &str = "# WARNING: recorded with --record-pins: the VERIFY and PIN CHANGE data below hold PINs; do not share this file";
 
 /// A C-APDU as a trace stores it by default: a PIN-bearing command's data field zeroed
 /// (the bool says whether it was), everything else as it was.
@@ -269,17 +268,7 @@ impl Trace {
                 let Some((n, command, redacted)) = pending.take() else {
                     return Err(err("a response without a command before it".into()));
                 };
-                let rest = rest.trim();
-                let response = match rest.strip_prefix('!') {
-                    Some(e) => Err(e.trim().to_string()),
-                    None => {
-                        let r = parse_hex(rest).map_err(err)?;
-                        if r.len() < 2 {
-                            return Err(err("a response has at least SW1 SW2".into()));
-                        }
-                        Ok(r)
-                    }
-                };
+                let response = parse_response(rest.trim()).map_err(err)?;
                 lines.push(Line {
                     number: n,
                     event: Event::Exchange {
@@ -299,37 +288,9 @@ impl Trace {
                     truncate(line)
                 )));
             };
-            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-            let event = match name {
-                "power-on" => Event::PowerOn(parse_hex(tail.trim()).map_err(err)?),
-                "power-off" => Event::PowerOff,
-                "card-removed" => Event::Removed,
-                "host" => Event::Host(tail.trim().to_string()),
-                _ => {
-                    let (args, fields) = parse_fields(tail).map_err(err)?;
-                    Event::Marker {
-                        name: name.to_string(),
-                        args,
-                        fields,
-                    }
-                }
-            };
-            // a transaction ends with its `@end` line: a trace cut short is incomplete
+            let event = parse_event(rest).map_err(err)?;
             if let Event::Marker { name, .. } = &event {
-                match (name.as_str(), open) {
-                    ("transaction", Some(start)) => {
-                        return Err(err(format!(
-                            "a new transaction starts, but the one on line {start} has no @end \
-                             line (the trace is incomplete)"
-                        )));
-                    }
-                    ("transaction", None) => open = Some(number),
-                    ("end", None) => {
-                        return Err(err("an @end line without its @transaction line".into()));
-                    }
-                    ("end", Some(_)) => open = None,
-                    _ => {}
-                }
+                track_transaction(name, number, &mut open).map_err(err)?;
             }
             lines.push(Line { number, event });
         }
@@ -448,6 +409,60 @@ fn parse_fields(s: &str) -> Result<(Vec<String>, BTreeMap<String, String>), Stri
         fields.insert(key, value);
     }
     Ok((args, fields))
+}
+
+/// A `<<` line's text: the R-APDU (at least SW1 SW2), or `!error` for a transport error.
+fn parse_response(rest: &str) -> Result<Result<Vec<u8>, String>, String> {
+    match rest.strip_prefix('!') {
+        Some(e) => Ok(Err(e.trim().to_string())),
+        None => {
+            let r = parse_hex(rest)?;
+            if r.len() < 2 {
+                return Err("a response has at least SW1 SW2".into());
+            }
+            Ok(Ok(r))
+        }
+    }
+}
+
+/// An `@` line's text after the `@`.
+fn parse_event(rest: &str) -> Result<Event, String> {
+    let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+    Ok(match name {
+        "power-on" => Event::PowerOn(parse_hex(tail.trim())?),
+        "power-off" => Event::PowerOff,
+        "card-removed" => Event::Removed,
+        "host" => Event::Host(tail.trim().to_string()),
+        _ => {
+            let (args, fields) = parse_fields(tail)?;
+            Event::Marker {
+                name: name.to_string(),
+                args,
+                fields,
+            }
+        }
+    })
+}
+
+/// A transaction ends with its `@end` line: `open` is the line of the `@transaction` not
+/// yet closed; a new one while one is open, or an `@end` without one, is an error.
+fn track_transaction(name: &str, number: usize, open: &mut Option<usize>) -> Result<(), String> {
+    match (name, *open) {
+        ("transaction", Some(start)) => Err(format!(
+            "a new transaction starts, but the one on line {start} has no @end line (the \
+             trace is incomplete)"
+        )),
+        ("transaction", None) => {
+            *open = Some(number);
+            Ok(())
+        }
+        ("end", None) => Err("an @end line without its @transaction line".into()),
+        ("end", Some(_)) => {
+            *open = None;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `0020008008` before [`PIN_MARKER`]: the header and Lc, then Lc zeros for the data.

@@ -48,11 +48,21 @@ pub mod tui;
 pub struct Cli {
     /// A directory of card profiles (NAME.toml) that override or extend the built-in ones
     /// (default: ./card-profiles or one in a parent directory, when there is one).
-    #[arg(long, global = true, value_name = "DIR", env = "EMVBENCH_CARD_PROFILES")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "EMVBENCH_CARD_PROFILES"
+    )]
     profiles: Option<std::path::PathBuf>,
     /// A directory of terminal profiles (NAME.toml) that override or extend the built-in
     /// ones (default: ./terminal-profiles, when there is one).
-    #[arg(long, global = true, value_name = "DIR", env = "EMVBENCH_TERMINAL_PROFILES")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "EMVBENCH_TERMINAL_PROFILES"
+    )]
     terminal_profiles: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
