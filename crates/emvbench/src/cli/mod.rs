@@ -48,22 +48,23 @@ pub mod tui;
 pub struct Cli {
     /// A directory of card profiles (NAME.toml) that override or extend the built-in ones
     /// (default: ./card-profiles or one in a parent directory, when there is one).
+    // its own id: `host provision` has a `profiles` argument of its own
     #[arg(
-        long,
+        long = "profiles",
         global = true,
         value_name = "DIR",
         env = "EMVBENCH_CARD_PROFILES"
     )]
-    profiles: Option<std::path::PathBuf>,
+    card_profile_dir: Option<std::path::PathBuf>,
     /// A directory of terminal profiles (NAME.toml) that override or extend the built-in
     /// ones (default: ./terminal-profiles, when there is one).
     #[arg(
-        long,
+        long = "terminal-profiles",
         global = true,
         value_name = "DIR",
         env = "EMVBENCH_TERMINAL_PROFILES"
     )]
-    terminal_profiles: Option<std::path::PathBuf>,
+    terminal_profile_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -117,17 +118,17 @@ pub struct InputError(pub String);
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     for (flag, dir) in [
-        ("--profiles", &cli.profiles),
-        ("--terminal-profiles", &cli.terminal_profiles),
+        ("--profiles", &cli.card_profile_dir),
+        ("--terminal-profiles", &cli.terminal_profile_dir),
     ] {
         if let Some(d) = dir.as_ref().filter(|d| !d.is_dir()) {
             return Err(InputError(format!("{flag} {}: not a directory", d.display())).into());
         }
     }
-    if let Some(d) = cli.profiles {
+    if let Some(d) = cli.card_profile_dir {
         emv_card::profile::set_profile_dir(d);
     }
-    if let Some(d) = cli.terminal_profiles {
+    if let Some(d) = cli.terminal_profile_dir {
         emv_kernel::set_terminal_profile_dir(d);
     }
     match cli.command {
