@@ -68,6 +68,9 @@ pub enum CardError {
         /// The profile in use.
         expected: String,
     },
+    /// A replay cannot build stand-in data for a redacted PIN-bearing command.
+    #[error("stand-in PIN data: {0}")]
+    StandIn(String),
     /// A cryptographic operation failed while personalising.
     #[error("card personalisation: {0}")]
     Crypto(#[from] emv_crypto::CryptoError),

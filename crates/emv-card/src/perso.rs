@@ -449,8 +449,13 @@ fn days_in_month(yy: u8, mm: u8) -> u8 {
 impl Personalisation {
     /// Loads a profile by name or path (see [`profile::resolve`]) and builds it.
     pub fn load(profile: &str, overrides: &[TagOverride]) -> Result<Self, CardError> {
-        let path = profile::resolve(profile)?;
-        Self::load_path(&path, overrides)
+        let source = profile::resolve(profile)?;
+        let file = profile::load_source(&source)?;
+        let origin = match &source {
+            profile::ProfileSource::BuiltIn(name) => format!("{name} (built-in)"),
+            profile::ProfileSource::File(path) => path.display().to_string(),
+        };
+        Self::build(file, &origin, overrides)
     }
 
     /// Loads and builds the profile at `path`.

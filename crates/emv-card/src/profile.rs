@@ -311,71 +311,235 @@ pub struct FaultSection {
     pub times: Option<u32>,
 }
 
-/// Where profiles live: `$EMVBENCH_CARD_PROFILES`, else `card-profiles/` in the current
-/// directory or any parent, else the repository's own directory (compiled in).
-pub fn profile_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("EMVBENCH_CARD_PROFILES") {
-        return PathBuf::from(dir);
+/// The profiles shipped in `card-profiles/`, compiled in so that the binary works from any
+/// directory (a copied or installed binary, a container). `include_str!` makes every file a
+/// build input, so an edited profile rebuilds the crate; the test
+/// `the_built_in_table_is_the_card_profiles_directory` keeps this table equal to the
+/// directory.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "mc-cvn16",
+        include_str!("../../../card-profiles/mc-cvn16.toml"),
+    ),
+    (
+        "mc-cvn20",
+        include_str!("../../../card-profiles/mc-cvn20.toml"),
+    ),
+    (
+        "visa-cvn10",
+        include_str!("../../../card-profiles/visa-cvn10.toml"),
+    ),
+    (
+        "visa-cvn18",
+        include_str!("../../../card-profiles/visa-cvn18.toml"),
+    ),
+    (
+        "visa-cvn18-enciphered-pin",
+        include_str!("../../../card-profiles/visa-cvn18-enciphered-pin.toml"),
+    ),
+    (
+        "visa-cvn18-no-cvm",
+        include_str!("../../../card-profiles/visa-cvn18-no-cvm.toml"),
+    ),
+    (
+        "visa-cvn18-no-ptc-get-data",
+        include_str!("../../../card-profiles/visa-cvn18-no-ptc-get-data.toml"),
+    ),
+    (
+        "visa-cvn18-online-pin-first",
+        include_str!("../../../card-profiles/visa-cvn18-online-pin-first.toml"),
+    ),
+    (
+        "visa-cvn18-ptl5",
+        include_str!("../../../card-profiles/visa-cvn18-ptl5.toml"),
+    ),
+    (
+        "visa-cvn18-signature",
+        include_str!("../../../card-profiles/visa-cvn18-signature.toml"),
+    ),
+    (
+        "visa-cvn22",
+        include_str!("../../../card-profiles/visa-cvn22.toml"),
+    ),
+];
+
+/// The environment variable naming a directory of card profiles that override or extend the
+/// built-in ones.
+pub const PROFILES_ENV: &str = "EMVBENCH_CARD_PROFILES";
+
+/// The directory given on the command line (`--profiles DIR`), set once per process.
+static PROFILE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Where a profile comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    /// Compiled into the binary (`card-profiles/NAME.toml` at build time).
+    BuiltIn(&'static str),
+    /// A file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for ProfileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BuiltIn(_) => f.write_str("built-in"),
+            Self::File(p) => write!(f, "{}", p.display()),
+        }
     }
-    if let Ok(cwd) = std::env::current_dir() {
-        for dir in cwd.ancestors() {
-            let candidate = dir.join("card-profiles");
-            if candidate.is_dir() {
-                return candidate;
+}
+
+impl ProfileSource {
+    /// The profile's TOML text.
+    pub fn text(&self) -> Result<String, CardError> {
+        match self {
+            Self::BuiltIn(name) => {
+                builtin_text(name)
+                    .map(str::to_owned)
+                    .ok_or_else(|| CardError::UnknownProfile {
+                        name: (*name).to_owned(),
+                        dir: "the built-in profiles".into(),
+                        available: builtin_names().collect::<Vec<_>>().join(", "),
+                    })
+            }
+            Self::File(path) => {
+                std::fs::read_to_string(path).map_err(|source| CardError::ProfileIo {
+                    path: path.clone(),
+                    source,
+                })
             }
         }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../card-profiles")
+
+    /// How the profile is named in errors: `built-in NAME` or the file's path.
+    fn origin(&self) -> String {
+        match self {
+            Self::BuiltIn(name) => format!("built-in {name}"),
+            Self::File(p) => p.display().to_string(),
+        }
+    }
 }
 
-/// The names of the profiles in [`profile_dir`], sorted.
-pub fn available_profiles() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(profile_dir())
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter_map(|e| {
-                    let p = e.path();
-                    (p.extension().is_some_and(|x| x == "toml"))
-                        .then(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-                        .flatten()
-                })
-                .collect()
+/// One profile a name resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileEntry {
+    /// The name the CLI takes (`visa-cvn18`).
+    pub name: String,
+    /// Where it comes from.
+    pub source: ProfileSource,
+}
+
+/// The names of the built-in profiles.
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN.iter().map(|(n, _)| *n)
+}
+
+/// The TOML text of a built-in profile.
+pub fn builtin_text(name: &str) -> Option<&'static str> {
+    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Sets the directory of profiles that override or extend the built-in ones for the rest of
+/// the process (the CLI's `--profiles DIR`); it takes precedence over
+/// `$EMVBENCH_CARD_PROFILES`. Only the first call counts; false when it was set already.
+pub fn set_profile_dir(dir: PathBuf) -> bool {
+    PROFILE_DIR.set(dir).is_ok()
+}
+
+/// The directory of profiles that override or extend the built-in ones: the one set by
+/// [`set_profile_dir`], else `$EMVBENCH_CARD_PROFILES`, else `card-profiles/` in the current
+/// directory or a parent (a checkout of the repository: edits there count without a
+/// rebuild), else none.
+pub fn profile_dir() -> Option<PathBuf> {
+    if let Some(dir) = PROFILE_DIR.get() {
+        return Some(dir.clone());
+    }
+    if let Some(dir) = std::env::var_os(PROFILES_ENV).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|d| d.join("card-profiles"))
+        .find(|d| d.is_dir())
+}
+
+/// The `*.toml` files of `dir` by name (an unreadable directory has none).
+fn files_in(dir: &Path) -> BTreeMap<String, PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    rd.filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .filter_map(|p| {
+            let stem = p.file_stem()?.to_str()?.to_owned();
+            Some((stem, p))
         })
-        .unwrap_or_default();
-    names.sort();
-    names
+        .collect()
+}
+
+/// Every profile a name can take, sorted by name: the built-in ones, with the files of
+/// [`profile_dir`] overriding a built-in profile of the same name or adding to them.
+pub fn catalog() -> Vec<ProfileEntry> {
+    let mut all: BTreeMap<String, ProfileSource> = builtin_names()
+        .map(|n| (n.to_owned(), ProfileSource::BuiltIn(n)))
+        .collect();
+    if let Some(dir) = profile_dir() {
+        for (name, path) in files_in(&dir) {
+            all.insert(name, ProfileSource::File(path));
+        }
+    }
+    all.into_iter()
+        .map(|(name, source)| ProfileEntry { name, source })
+        .collect()
+}
+
+/// The names of the profiles of the [`catalog`], sorted.
+pub fn available_profiles() -> Vec<String> {
+    catalog().into_iter().map(|e| e.name).collect()
 }
 
 /// Resolves PROFILE as the CLI takes it: a path to a file (anything with a `/` or ending
-/// in `.toml` that exists), else a name in [`profile_dir`].
-pub fn resolve(profile: &str) -> Result<PathBuf, CardError> {
+/// in `.toml` that exists), else a name in the [`catalog`].
+pub fn resolve(profile: &str) -> Result<ProfileSource, CardError> {
     let as_path = Path::new(profile);
     if (profile.contains('/') || profile.ends_with(".toml")) && as_path.is_file() {
-        return Ok(as_path.to_path_buf());
+        return Ok(ProfileSource::File(as_path.to_path_buf()));
     }
-    let dir = profile_dir();
-    let candidate = dir.join(format!("{profile}.toml"));
-    if candidate.is_file() {
-        return Ok(candidate);
+    let catalog = catalog();
+    if let Some(e) = catalog.iter().find(|e| e.name == profile) {
+        return Ok(e.source.clone());
     }
+    let dir = match profile_dir() {
+        Some(d) => format!("{} and the built-in profiles", d.display()),
+        None => "the built-in profiles".into(),
+    };
     Err(CardError::UnknownProfile {
         name: profile.to_owned(),
-        dir: dir.display().to_string(),
-        available: available_profiles().join(", "),
+        dir,
+        available: catalog
+            .into_iter()
+            .map(|e| e.name)
+            .collect::<Vec<_>>()
+            .join(", "),
     })
 }
 
 /// Reads and parses a profile file (schema only; see [`crate::Personalisation::build`]
 /// for validation). A profile may start with `extends = "other-profile"`: it is then the
-/// other profile (looked up next to it) with this file's tables merged over it, key by
-/// key (arrays are replaced as a whole).
+/// other profile (looked up next to it, else by name) with this file's tables merged over
+/// it, key by key (arrays are replaced as a whole).
 pub fn load_file(path: &Path) -> Result<ProfileFile, CardError> {
-    let table = load_table(path, 0)?;
-    let origin = path.display().to_string();
+    load_source(&ProfileSource::File(path.to_path_buf()))
+}
+
+/// Reads and parses a profile from where it comes from (see [`load_file`]); a built-in
+/// profile extends built-in ones only.
+pub fn load_source(source: &ProfileSource) -> Result<ProfileFile, CardError> {
+    let table = load_table(source, 0)?;
     table
         .try_into()
         .map_err(|e: toml::de::Error| CardError::ProfileSyntax {
-            origin,
+            origin: source.origin(),
             message: e.to_string(),
         })
 }
@@ -383,12 +547,9 @@ pub fn load_file(path: &Path) -> Result<ProfileFile, CardError> {
 /// How many `extends` links a profile may follow (a loop is an error, not a hang).
 const MAX_EXTENDS: usize = 8;
 
-fn load_table(path: &Path, depth: usize) -> Result<toml::Table, CardError> {
-    let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| CardError::ProfileIo {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn load_table(source: &ProfileSource, depth: usize) -> Result<toml::Table, CardError> {
+    let origin = source.origin();
+    let text = source.text()?;
     let mut table: toml::Table =
         text.parse()
             .map_err(|e: toml::de::Error| CardError::ProfileSyntax {
@@ -412,12 +573,34 @@ fn load_table(path: &Path, depth: usize) -> Result<toml::Table, CardError> {
             "more than {MAX_EXTENDS} levels of extends (a loop?)"
         )));
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let base_path = dir.join(format!("{base}.toml"));
-    if !base_path.is_file() {
-        return Err(field(format!("no profile {base:?} in {}", dir.display())));
-    }
-    let mut merged = load_table(&base_path, depth + 1)?;
+    let base_source = match source {
+        ProfileSource::BuiltIn(_) => builtin_names()
+            .find(|n| *n == base)
+            .map(ProfileSource::BuiltIn)
+            .ok_or_else(|| field(format!("no built-in profile {base:?}")))?,
+        ProfileSource::File(path) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let next_to = dir.join(format!("{base}.toml"));
+            // a file that overrides a built-in profile may extend the built-in one
+            let found = if next_to.is_file() && next_to != *path {
+                Some(ProfileSource::File(next_to))
+            } else {
+                match resolve(&base) {
+                    Ok(ProfileSource::File(p)) if p != *path => Some(ProfileSource::File(p)),
+                    _ => builtin_names()
+                        .find(|n| *n == base)
+                        .map(ProfileSource::BuiltIn),
+                }
+            };
+            found.ok_or_else(|| {
+                field(format!(
+                    "no profile {base:?} in {} nor built in",
+                    dir.display()
+                ))
+            })?
+        }
+    };
+    let mut merged = load_table(&base_source, depth + 1)?;
     merge(&mut merged, table);
     Ok(merged)
 }
@@ -440,4 +623,31 @@ pub fn parse(text: &str, origin: &str) -> Result<ProfileFile, CardError> {
         origin: origin.to_owned(),
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_built_in_table_is_the_card_profiles_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../card-profiles");
+        let on_disk: Vec<String> = files_in(&dir).into_keys().collect();
+        let built_in: Vec<&str> = builtin_names().collect();
+        assert_eq!(built_in, on_disk, "add new profiles to BUILTIN (sorted)");
+        for (name, path) in files_in(&dir) {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert_eq!(builtin_text(&name), Some(text.as_str()), "{name}");
+        }
+    }
+
+    #[test]
+    fn built_in_profiles_load_without_any_file() {
+        for name in builtin_names() {
+            let file = load_source(&ProfileSource::BuiltIn(name)).unwrap();
+            assert_eq!(file.name, name);
+        }
+        assert_eq!(ProfileSource::BuiltIn("visa-cvn18").to_string(), "built-in");
+    }
 }

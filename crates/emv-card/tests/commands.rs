@@ -919,7 +919,10 @@ fn malformed_and_unknown_commands_get_status_words() {
 
 #[test]
 fn faults_from_the_profile() {
-    let text = std::fs::read_to_string(emv_card::profile::resolve("visa-cvn18").unwrap()).unwrap()
+    let text = emv_card::profile::resolve("visa-cvn18")
+        .unwrap()
+        .text()
+        .unwrap()
         + "\n[[fault]]\ncommand = \"verify\"\nsw = \"6F00\"\nafter = 1\ntimes = 1\n\
            \n[[fault]]\ncommand = \"read-record\"\nomit_tag = \"8C\"\n\
            \n[[fault]]\ncommand = \"generate-ac\"\nwrong_cryptogram = true\n";

@@ -15,12 +15,10 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 
-/// The committed TEST key file (`host-keys/test-keys.toml` in the repository): the default
-/// when no key file is given. Its keys are public; never use them in production.
-pub const TEST_KEYS_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../host-keys/test-keys.toml"
-);
+/// The committed TEST key file (`host-keys/test-keys.toml` in the repository), compiled in
+/// so that the binary works from any directory: the default when no key file is given. Its
+/// keys are public; never use them in production.
+pub const TEST_KEYS_TOML: &str = include_str!("../../../host-keys/test-keys.toml");
 
 /// A secret string from a TOML or JSON file, zeroized on drop and redacted in `Debug`.
 #[derive(Clone, Default)]
@@ -227,9 +225,12 @@ impl HostKeys {
         })
     }
 
-    /// The committed TEST keys ([`TEST_KEYS_PATH`]).
+    /// The committed TEST keys ([`TEST_KEYS_TOML`], built in).
     pub fn load_test_keys() -> Result<Self, Error> {
-        Self::load(Path::new(TEST_KEYS_PATH))
+        Self::from_toml(TEST_KEYS_TOML).map_err(|e| match e {
+            Error::KeyFile(m) => Error::KeyFile(format!("the built-in TEST key file: {m}")),
+            other => other,
+        })
     }
 
     /// Parses the TOML text of a key file.
@@ -450,7 +451,7 @@ mod tests {
             "{dbg}"
         );
 
-        let base = std::fs::read_to_string(TEST_KEYS_PATH).unwrap();
+        let base = TEST_KEYS_TOML;
         let shared = base.replace(
             "key = \"test-acquirer-key-do-not-use-in-production\"",
             "key = \"test-issuer-api-key-do-not-use-in-production\"",
@@ -497,9 +498,7 @@ mod tests {
     fn bad_key_files_name_the_problem() {
         let err = HostKeys::from_toml("[storage]\npin_key='00'\ndata_key='00'").unwrap_err();
         assert!(err.to_string().contains("pin_verification"), "{err}");
-        let text = std::fs::read_to_string(TEST_KEYS_PATH)
-            .unwrap()
-            .replace("algorithm = \"aes\"", "algorithm = \"rsa\"");
+        let text = TEST_KEYS_TOML.replace("algorithm = \"aes\"", "algorithm = \"rsa\"");
         let err = HostKeys::from_toml(&text).unwrap_err();
         assert!(err.to_string().contains("tdes or aes"), "{err}");
     }

@@ -67,4 +67,7 @@ pub use kernel::{Kernel, KernelConfig, OdaMethod, Transaction};
 pub use outcome::{CardState, CvmPerformed, HostState, Outcome, OutcomeKind, Reversal};
 pub use params::{TransactionDate, TransactionParams, TransactionTime};
 pub use pinpad::{NoPinPad, PinEntry, PinKind, PinPad, PinPadStatus, PinPrompt, ScriptedPinPad};
-pub use profile::{AidConfig, OnlinePinKey, PinKey, Profile, RandomSelection};
+pub use profile::{
+    AidConfig, OnlinePinKey, PinKey, Profile, RandomSelection, TERMINAL_PROFILES_ENV,
+    set_terminal_profile_dir, terminal_profile_dir,
+};

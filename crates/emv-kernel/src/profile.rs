@@ -49,6 +49,34 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The environment variable naming a directory of terminal profiles that override or
+/// extend the built-in ones.
+pub const TERMINAL_PROFILES_ENV: &str = "EMVBENCH_TERMINAL_PROFILES";
+
+/// The directory given on the command line (`--terminal-profiles DIR`), set once.
+static PROFILE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Sets the directory of terminal profiles that override or extend the built-in ones for the
+/// rest of the process (the CLI's `--terminal-profiles DIR`); it takes precedence over
+/// `$EMVBENCH_TERMINAL_PROFILES`. Only the first call counts; false when it was set already.
+pub fn set_terminal_profile_dir(dir: PathBuf) -> bool {
+    PROFILE_DIR.set(dir).is_ok()
+}
+
+/// The directory of terminal profiles that override or extend the built-in ones: the one
+/// set by [`set_terminal_profile_dir`], else `$EMVBENCH_TERMINAL_PROFILES`, else
+/// `terminal-profiles/` in the current directory when there is one.
+pub fn terminal_profile_dir() -> Option<PathBuf> {
+    if let Some(dir) = PROFILE_DIR.get() {
+        return Some(dir.clone());
+    }
+    if let Some(dir) = std::env::var_os(TERMINAL_PROFILES_ENV).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let local = PathBuf::from("terminal-profiles");
+    local.is_dir().then_some(local)
+}
+
 /// Random transaction selection parameters (Book 3 §10.6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RandomSelection {
@@ -414,8 +442,7 @@ impl Profile {
     }
 
     /// A profile by name or path: an existing file path is read; otherwise `NAME` is looked
-    /// up as `terminal-profiles/NAME.toml` under the current directory, then among the
-    /// built-in profiles.
+    /// up as `NAME.toml` in [`terminal_profile_dir`], then among the built-in profiles.
     pub fn load(name_or_path: &str) -> Result<Profile, KernelError> {
         let path = Path::new(name_or_path);
         if path.is_file() {
@@ -429,16 +456,40 @@ impl Profile {
                 "{name_or_path}: no such file"
             )));
         }
-        let local = PathBuf::from("terminal-profiles").join(format!("{name_or_path}.toml"));
-        if local.is_file() {
+        let dir = terminal_profile_dir();
+        if let Some(local) = dir.as_ref().map(|d| d.join(format!("{name_or_path}.toml")))
+            && local.is_file()
+        {
             return Self::load_path(&local);
         }
         Self::builtin(name_or_path).map_err(|_| {
+            let names: Vec<String> = Self::catalog().into_iter().map(|(n, _)| n).collect();
             KernelError::ProfileNotFound(format!(
-                "{name_or_path:?}: not a file, not in terminal-profiles/, not built in (built in: {})",
-                Self::builtin_names().collect::<Vec<_>>().join(", ")
+                "{name_or_path:?}: not a file, not in {}, not built in (known: {})",
+                dir.map_or_else(|| "a profile directory".into(), |d| d.display().to_string()),
+                names.join(", ")
             ))
         })
+    }
+
+    /// Every terminal profile a name can take, sorted: the built-in ones (source `None`)
+    /// and the files of [`terminal_profile_dir`] (source `Some(path)`), a file overriding
+    /// a built-in profile of the same name.
+    pub fn catalog() -> Vec<(String, Option<PathBuf>)> {
+        let mut all: std::collections::BTreeMap<String, Option<PathBuf>> = Self::builtin_names()
+            .map(|n| (n.to_owned(), None))
+            .collect();
+        if let Some(rd) = terminal_profile_dir().and_then(|d| std::fs::read_dir(d).ok()) {
+            for p in rd.filter_map(Result::ok).map(|e| e.path()) {
+                if p.is_file()
+                    && p.extension().is_some_and(|x| x == "toml")
+                    && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
+                {
+                    all.insert(stem.to_owned(), Some(p.clone()));
+                }
+            }
+        }
+        all.into_iter().collect()
     }
 
     /// Read and validate a profile file.

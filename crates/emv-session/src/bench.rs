@@ -1034,7 +1034,10 @@ pub fn non_crypto_exchanges(trace: &Trace) -> Trace {
         })
         .cloned()
         .collect();
-    Trace { lines }
+    Trace {
+        lines,
+        pins_in_clear: trace.pins_in_clear,
+    }
 }
 
 fn trace_replay(opts: &BenchOptions) -> Result<Measurement, SessionError> {

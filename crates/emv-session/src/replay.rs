@@ -5,7 +5,9 @@
 //! kernel without any card.
 //!
 //! The PIN digits are not in a trace's markers: the PIN pad enters a stand-in PIN for each
-//! recorded entry, so VERIFY commands are compared on their header (CLA INS P1 P2 Lc) only.
+//! recorded entry, so VERIFY commands are compared on their header (CLA INS P1 P2 Lc) only,
+//! and so is any command whose PIN data the trace holds redacted (`[PIN]`, `docs/formats.md`
+//! §3).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -18,7 +20,7 @@ use emv_kernel::{
     Kernel, KernelConfig, Profile, ScriptedPinPad, TransactionDate, TransactionParams,
     TransactionTime,
 };
-use emv_transport::trace::{Event, Mismatch, Trace, hex};
+use emv_transport::trace::{Compared, Event, Mismatch, Trace};
 
 use crate::SessionError;
 
@@ -63,6 +65,7 @@ pub struct AsCardStats {
 struct Expected {
     line: usize,
     command: Vec<u8>,
+    redacted: bool,
     response: Result<Vec<u8>, String>,
 }
 
@@ -73,15 +76,20 @@ struct AsCard {
     removed: bool,
     mismatch: Option<Mismatch>,
     compared: usize,
+    /// The transaction's last line (its `@end`): where a command beyond the trace is
+    /// reported.
+    last_line: usize,
 }
 
-/// Whether the kernel's command is the recorded one (VERIFY data excepted).
-fn same_command(sent: &[u8], recorded: &[u8]) -> bool {
+/// Whether the kernel's command is the recorded one (VERIFY data, and redacted PIN data,
+/// excepted: the header and Lc are compared).
+fn same_command(sent: &[u8], e: &Expected) -> bool {
+    let recorded = &e.command;
     let verify = |c: &[u8]| c.len() > 5 && c[1] == 0x20;
-    if verify(sent) && verify(recorded) {
-        return sent[..5] == recorded[..5];
+    if (verify(sent) && verify(recorded)) || e.redacted {
+        return sent.len() == recorded.len() && sent.get(..5) == recorded.get(..5);
     }
-    sent == recorded
+    sent == recorded.as_slice()
 }
 
 impl Transport for AsCard {
@@ -94,26 +102,29 @@ impl Transport for AsCard {
                 return Err(TransportError::CardRemoved);
             }
             self.mismatch = Some(Mismatch {
-                line: 0,
+                line: self.last_line,
+                compared: Compared::Command,
                 command: capdu.to_vec(),
-                expected: "(no more commands in the trace)".into(),
-                actual: hex(capdu),
+                expected: "no further command: the recorded transaction ends here".into(),
+                actual: format!("command {}", emv_apdu::describe::redacted_hex(capdu)),
                 offset: None,
             });
             return Err(TransportError::TraceMismatch("beyond the trace".into()));
         };
         self.compared += 1;
-        if !same_command(capdu, &e.command) {
+        if !same_command(capdu, &e) {
             let offset = capdu
                 .iter()
                 .zip(e.command.iter())
                 .position(|(a, b)| a != b)
                 .or(Some(capdu.len().min(e.command.len())));
+            let shown = |c: &[u8]| emv_apdu::describe::redacted_hex(c);
             self.mismatch = Some(Mismatch {
                 line: e.line,
+                compared: Compared::Command,
                 command: e.command.clone(),
-                expected: format!("command {}", hex(&e.command)),
-                actual: format!("command {}", hex(capdu)),
+                expected: format!("command {}", shown(&e.command)),
+                actual: format!("command {}", shown(capdu)),
                 offset,
             });
             return Err(TransportError::TraceMismatch("command differs".into()));
@@ -179,6 +190,7 @@ fn blocks(trace: &Trace) -> Result<Vec<Block>, SessionError> {
                     removed: false,
                     mismatch: None,
                     compared: 0,
+                    last_line: l.number,
                 },
                 host: VecDeque::new(),
             }),
@@ -187,16 +199,22 @@ fn blocks(trace: &Trace) -> Result<Vec<Block>, SessionError> {
                     b.card.atr = atr.clone();
                 }
             }
-            Event::Exchange { command, response } => {
+            Event::Exchange {
+                command,
+                response,
+                redacted,
+            } => {
                 let Some(b) = out.last_mut() else {
                     return Err(SessionError::Input(format!(
                         "line {}: an exchange before any @transaction line",
                         l.number
                     )));
                 };
+                b.card.last_line = l.number;
                 b.card.queue.push_back(Expected {
                     line: l.number,
                     command: command.clone(),
+                    redacted: *redacted,
                     response: response.clone(),
                 });
             }
@@ -208,6 +226,11 @@ fn blocks(trace: &Trace) -> Result<Vec<Block>, SessionError> {
             Event::Host(json) => {
                 if let Some(b) = out.last_mut() {
                     b.host.push_back(json.clone());
+                }
+            }
+            Event::Marker { name, .. } if name == "end" => {
+                if let Some(b) = out.last_mut() {
+                    b.card.last_line = l.number;
                 }
             }
             _ => {}
@@ -291,8 +314,12 @@ pub fn replay_as_card(trace: &Trace) -> Result<AsCardStats, ReplayError> {
         if let Some(left) = b.card.queue.front() {
             return Err(ReplayError::Mismatch(Box::new(Mismatch {
                 line: left.line,
+                compared: Compared::Command,
                 command: left.command.clone(),
-                expected: format!("command {}", hex(&left.command)),
+                expected: format!(
+                    "command {}",
+                    emv_apdu::describe::redacted_hex(&left.command)
+                ),
                 actual: "(the kernel ended the transaction before it)".into(),
                 offset: None,
             })));

@@ -684,6 +684,8 @@ fn check_field(action: &Action, field: &str) -> Result<(), String> {
 pub struct RunOptions {
     /// Record the exchanges into a trace.
     pub record: bool,
+    /// Record the PIN-bearing commands in clear (default: redacted).
+    pub record_pins: bool,
     /// Keep the embedded host's SQLite store in this directory instead of in memory.
     pub host_dir: Option<PathBuf>,
     /// Run against this host instead of a fresh embedded one (`None`: embedded). A remote
@@ -711,6 +713,7 @@ pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran
     {
         let link = spec.connect(keys)?;
         let mut session = Session::with_host(&scenario.card, link)?;
+        session.record_pins = opts.record_pins;
         return run_in(scenario, &mut session, opts.record);
     }
     let issuer = match &opts.host_dir {
@@ -719,6 +722,7 @@ pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran
     }
     .with_pin_seed(scenario.seed);
     let mut session = Session::with_host(&scenario.card, Some(IssuerLink::Embedded(issuer)))?;
+    session.record_pins = opts.record_pins;
     run_in(scenario, &mut session, opts.record)
 }
 

@@ -117,6 +117,8 @@ pub struct Session {
     pub card_ref: Option<CardRef>,
     /// The trace being recorded, if recording.
     pub trace: Option<Trace>,
+    /// Record PIN-bearing commands in clear (`--record-pins`) instead of redacted.
+    pub record_pins: bool,
     /// A card pull armed for the next transaction.
     pub pull: Option<Pull>,
     /// Whether the card is in the reader; share it with whoever may pull the card out.
@@ -168,15 +170,20 @@ impl Session {
             host,
             card_ref: None,
             trace: None,
+            record_pins: false,
             pull: None,
             presence: CardPresence::default(),
             transactions: 0,
         }
     }
 
-    /// Starts recording every exchange (and the host's answers) into a new trace.
+    /// Starts recording every exchange (and the host's answers) into a new trace; PIN data
+    /// is redacted unless [`Session::record_pins`] is set (`docs/formats.md` §3).
     pub fn record(&mut self) {
-        self.trace = Some(Trace::default());
+        self.trace = Some(Trace {
+            pins_in_clear: self.record_pins,
+            ..Trace::default()
+        });
     }
 
     /// Adds a marker to the trace, if recording.

@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use emv_apdu::Transport;
-use emv_apdu::describe::{command_comment, response_comment};
+use emv_apdu::describe::{command_comment, command_name, response_comment};
 use emv_card::{Card, CardStore};
 
 use crate::InProcessCard;
@@ -51,8 +51,11 @@ pub enum Event {
     Removed,
     /// A C-APDU and what came back: the R-APDU, or the transport error in words.
     Exchange {
-        /// The command.
+        /// The command. When `redacted`, its data field (after `CLA INS P1 P2 Lc`) is zeros
+        /// standing for PIN data the trace does not hold (`docs/formats.md` §3).
         command: Vec<u8>,
+        /// The command carried PIN data that was not recorded (see [`redact`]).
+        redacted: bool,
         /// The response (data + SW1 SW2), or the error.
         response: Result<Vec<u8>, String>,
     },
@@ -74,6 +77,29 @@ pub struct Line {
 pub struct Trace {
     /// The events.
     pub lines: Vec<Line>,
+    /// The PIN-bearing commands are recorded in clear (`--record-pins`); the header then
+    /// carries [`PINS_IN_CLEAR_WARNING`]. By default they are redacted.
+    pub pins_in_clear: bool,
+}
+
+/// The marker that stands for the data field of a PIN-bearing command in a trace
+/// (`>> 0020008008[PIN]`): VERIFY (plaintext or enciphered) and PIN CHANGE, as
+/// [`emv_apdu::describe::secret`] names them (`docs/formats.md` §3).
+pub const PIN_MARKER: &str = "[PIN]";
+
+/// The header line of a trace recorded with the PINs in clear.
+pub const PINS_IN_CLEAR_WARNING: &str = "# WARNING: recorded with --record-pins: the VERIFY and PIN CHANGE data below hold PINs; do not share this file";
+
+/// A C-APDU as a trace stores it by default: a PIN-bearing command's data field zeroed
+/// (the bool says whether it was), everything else as it was.
+pub fn redact(command: &[u8]) -> (Vec<u8>, bool) {
+    if emv_apdu::describe::secret(command).is_some() && command.len() > 5 {
+        let mut c = command.to_vec();
+        c[5..].fill(0);
+        (c, true)
+    } else {
+        (command.to_vec(), false)
+    }
 }
 
 /// A trace file that cannot be read.
@@ -128,8 +154,16 @@ impl Trace {
         let _ = writeln!(out, "{MAGIC}");
         let _ = writeln!(
             out,
-            "# Lines: `@event key=value`, `>> C-APDU`, `<< R-APDU` (hex). Replay with\n# `emvbench trace replay FILE`; PINs are masked in comments only."
+            "# Lines: `@event key=value`, `>> C-APDU`, `<< R-APDU` (hex). Replay with\n# `emvbench trace replay FILE`; {}",
+            if self.pins_in_clear {
+                "PINs are masked in comments only."
+            } else {
+                "PIN data is recorded as [PIN]."
+            }
         );
+        if self.pins_in_clear {
+            let _ = writeln!(out, "{PINS_IN_CLEAR_WARNING}");
+        }
         for l in &self.lines {
             match &l.event {
                 Event::Marker { name, args, fields } => {
@@ -150,13 +184,21 @@ impl Trace {
                 }
                 Event::PowerOff => out.push_str("@power-off\n"),
                 Event::Removed => out.push_str("@card-removed\n"),
-                Event::Exchange { command, response } => {
-                    let _ = writeln!(
-                        out,
-                        "{:<44}   # {}",
-                        format!(">> {}", hex(command)),
+                Event::Exchange {
+                    command,
+                    response,
+                    redacted,
+                } => {
+                    let shown = match command.get(..5) {
+                        Some(header) if *redacted => format!(">> {}{PIN_MARKER}", hex(header)),
+                        _ => format!(">> {}", hex(command)),
+                    };
+                    let comment = if *redacted {
+                        command_name(command)
+                    } else {
                         command_comment(command)
-                    );
+                    };
+                    let _ = writeln!(out, "{shown:<44}   # {comment}");
                     match response {
                         Ok(r) => {
                             let _ = writeln!(
@@ -182,8 +224,12 @@ impl Trace {
     /// Reads a trace.
     pub fn parse(text: &str) -> Result<Self, TraceError> {
         let mut lines = Vec::new();
-        let mut pending: Option<(usize, Vec<u8>)> = None;
+        let mut pending: Option<(usize, Vec<u8>, bool)> = None;
         let mut saw_magic = false;
+        let mut pins_in_clear = false;
+        // the line of the `@transaction` not yet closed by its `@end`
+        let mut open: Option<usize> = None;
+        let mut last = 0;
         for (i, raw) in text.lines().enumerate() {
             let number = i + 1;
             let err = |reason: String| TraceError {
@@ -192,6 +238,10 @@ impl Trace {
             };
             if raw.trim() == MAGIC {
                 saw_magic = true;
+                continue;
+            }
+            if raw.trim() == PINS_IN_CLEAR_WARNING {
+                pins_in_clear = true;
                 continue;
             }
             let line = strip_comment(raw).trim();
@@ -203,35 +253,33 @@ impl Trace {
                     "not an emvbench trace (the first line must be {MAGIC:?})"
                 )));
             }
+            last = number;
             if let Some(rest) = line.strip_prefix(">>") {
-                if let Some((n, _)) = pending {
+                if let Some((n, ..)) = pending {
                     return Err(err(format!("the command on line {n} has no response")));
                 }
-                pending = Some((number, parse_hex(rest.trim()).map_err(err)?));
-                continue;
-            }
-            if let Some(rest) = line.strip_prefix("<<") {
-                let Some((n, command)) = pending.take() else {
-                    return Err(err("a response without a command before it".into()));
-                };
-                let rest = rest.trim();
-                let response = match rest.strip_prefix('!') {
-                    Some(e) => Err(e.trim().to_string()),
-                    None => {
-                        let r = parse_hex(rest).map_err(err)?;
-                        if r.len() < 2 {
-                            return Err(err("a response has at least SW1 SW2".into()));
-                        }
-                        Ok(r)
-                    }
-                };
-                lines.push(Line {
-                    number: n,
-                    event: Event::Exchange { command, response },
+                pending = Some(match rest.trim().strip_suffix(PIN_MARKER) {
+                    Some(header) => (number, redacted_command(header).map_err(err)?, true),
+                    None => (number, parse_hex(rest.trim()).map_err(err)?, false),
                 });
                 continue;
             }
-            if let Some((n, _)) = pending {
+            if let Some(rest) = line.strip_prefix("<<") {
+                let Some((n, command, redacted)) = pending.take() else {
+                    return Err(err("a response without a command before it".into()));
+                };
+                let response = parse_response(rest.trim()).map_err(err)?;
+                lines.push(Line {
+                    number: n,
+                    event: Event::Exchange {
+                        command,
+                        response,
+                        redacted,
+                    },
+                });
+                continue;
+            }
+            if let Some((n, ..)) = pending {
                 return Err(err(format!("the command on line {n} has no response")));
             }
             let Some(rest) = line.strip_prefix('@') else {
@@ -240,27 +288,25 @@ impl Trace {
                     truncate(line)
                 )));
             };
-            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-            let event = match name {
-                "power-on" => Event::PowerOn(parse_hex(tail.trim()).map_err(err)?),
-                "power-off" => Event::PowerOff,
-                "card-removed" => Event::Removed,
-                "host" => Event::Host(tail.trim().to_string()),
-                _ => {
-                    let (args, fields) = parse_fields(tail).map_err(err)?;
-                    Event::Marker {
-                        name: name.to_string(),
-                        args,
-                        fields,
-                    }
-                }
-            };
+            let event = parse_event(rest).map_err(err)?;
+            if let Event::Marker { name, .. } = &event {
+                track_transaction(name, number, &mut open).map_err(err)?;
+            }
             lines.push(Line { number, event });
         }
-        if let Some((n, _)) = pending {
+        if let Some((n, ..)) = pending {
             return Err(TraceError {
                 line: n,
-                reason: "the command has no response".into(),
+                reason: "the command has no response (the trace is cut short)".into(),
+            });
+        }
+        if let Some(start) = open {
+            return Err(TraceError {
+                line: last.max(start),
+                reason: format!(
+                    "the trace ends inside the transaction of line {start}, before its @end \
+                     line (it is cut short)"
+                ),
             });
         }
         if !saw_magic {
@@ -269,7 +315,10 @@ impl Trace {
                 reason: format!("not an emvbench trace (the first line must be {MAGIC:?})"),
             });
         }
-        Ok(Trace { lines })
+        Ok(Trace {
+            lines,
+            pins_in_clear,
+        })
     }
 }
 
@@ -362,6 +411,78 @@ fn parse_fields(s: &str) -> Result<(Vec<String>, BTreeMap<String, String>), Stri
     Ok((args, fields))
 }
 
+/// A `<<` line's text: the R-APDU (at least SW1 SW2), or `!error` for a transport error.
+fn parse_response(rest: &str) -> Result<Result<Vec<u8>, String>, String> {
+    match rest.strip_prefix('!') {
+        Some(e) => Ok(Err(e.trim().to_string())),
+        None => {
+            let r = parse_hex(rest)?;
+            if r.len() < 2 {
+                return Err("a response has at least SW1 SW2".into());
+            }
+            Ok(Ok(r))
+        }
+    }
+}
+
+/// An `@` line's text after the `@`.
+fn parse_event(rest: &str) -> Result<Event, String> {
+    let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+    Ok(match name {
+        "power-on" => Event::PowerOn(parse_hex(tail.trim())?),
+        "power-off" => Event::PowerOff,
+        "card-removed" => Event::Removed,
+        "host" => Event::Host(tail.trim().to_string()),
+        _ => {
+            let (args, fields) = parse_fields(tail)?;
+            Event::Marker {
+                name: name.to_string(),
+                args,
+                fields,
+            }
+        }
+    })
+}
+
+/// A transaction ends with its `@end` line: `open` is the line of the `@transaction` not
+/// yet closed; a new one while one is open, or an `@end` without one, is an error.
+fn track_transaction(name: &str, number: usize, open: &mut Option<usize>) -> Result<(), String> {
+    match (name, *open) {
+        ("transaction", Some(start)) => Err(format!(
+            "a new transaction starts, but the one on line {start} has no @end line (the \
+             trace is incomplete)"
+        )),
+        ("transaction", None) => {
+            *open = Some(number);
+            Ok(())
+        }
+        ("end", None) => Err("an @end line without its @transaction line".into()),
+        ("end", Some(_)) => {
+            *open = None;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `0020008008` before [`PIN_MARKER`]: the header and Lc, then Lc zeros for the data.
+fn redacted_command(header: &str) -> Result<Vec<u8>, String> {
+    let mut c = parse_hex(header.trim())?;
+    let [_, _, _, _, lc] = *c.as_slice() else {
+        return Err(format!(
+            "{PIN_MARKER} follows the command header and Lc (5 bytes), not {} bytes",
+            c.len()
+        ));
+    };
+    c.resize(5 + usize::from(lc), 0);
+    if emv_apdu::describe::secret(&c).is_none() {
+        return Err(format!(
+            "{PIN_MARKER} stands for the data of VERIFY or PIN CHANGE only"
+        ));
+    }
+    Ok(c)
+}
+
 fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.contains('*') {
@@ -375,12 +496,25 @@ pub fn hex(b: &[u8]) -> String {
     hex::encode_upper(b)
 }
 
+/// What a replay compared when it found a difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compared {
+    /// The card's answer to a power-on (ATR).
+    Atr,
+    /// The card's answer to a command (R-APDU: data and status word).
+    Response,
+    /// The command the terminal sent (`--as-card`), or that it sent one at all.
+    Command,
+}
+
 /// Where a replay first differs from the trace.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.render())]
 pub struct Mismatch {
     /// Line of the exchange in the trace.
     pub line: usize,
+    /// What differs: only responses are decoded as data and status word.
+    pub compared: Compared,
     /// The command sent.
     pub command: Vec<u8>,
     /// What the trace says came back.
@@ -393,14 +527,26 @@ pub struct Mismatch {
 
 impl Mismatch {
     fn render(&self) -> String {
-        let mut s = format!(
-            "line {}: {} answered differently\n  command  {}\n  expected {}\n  actual   {}",
-            self.line,
-            command_comment(&self.command),
-            hex(&self.command),
-            self.expected,
-            self.actual
-        );
+        let what = match self.compared {
+            Compared::Atr => "the power-on",
+            Compared::Response => "answered differently",
+            Compared::Command => "is not what the terminal sent",
+        };
+        let mut s = if self.compared == Compared::Atr {
+            format!(
+                "line {}: {what} answered differently\n  expected ATR {}\n  actual   ATR {}",
+                self.line, self.expected, self.actual
+            )
+        } else {
+            format!(
+                "line {}: {} {what}\n  command  {}\n  expected {}\n  actual   {}",
+                self.line,
+                command_comment(&self.command),
+                emv_apdu::describe::redacted_hex(&self.command),
+                self.expected,
+                self.actual
+            )
+        };
         if let Some(o) = self.offset {
             let _ = write!(
                 s,
@@ -409,7 +555,9 @@ impl Mismatch {
             );
         }
         for (label, text) in [("expected", &self.expected), ("actual", &self.actual)] {
-            if let Ok(b) = hex::decode(text) {
+            if self.compared == Compared::Response
+                && let Ok(b) = hex::decode(text)
+            {
                 let _ = write!(s, "\n  {label}: {}", decode_response(&b));
             }
         }
@@ -450,6 +598,19 @@ pub fn replay_against_card<S: CardStore>(
     trace: &Trace,
     card: &mut InProcessCard<S>,
 ) -> Result<ReplayStats, Box<Mismatch>> {
+    replay_against_card_with(trace, card, None)
+}
+
+/// [`replay_against_card`], with `pin` entered where the recorded card accepted a redacted
+/// PIN (default: the card's own PIN at that moment). A redacted PIN-bearing command
+/// (`[PIN]`) is sent with the data the card builds for it
+/// ([`Card::stand_in_pin_data`]): the PIN where the recorded answer was `9000`, another
+/// PIN where it was not; its answer is compared byte for byte like every other.
+pub fn replay_against_card_with<S: CardStore>(
+    trace: &Trace,
+    card: &mut InProcessCard<S>,
+    pin: Option<&str>,
+) -> Result<ReplayStats, Box<Mismatch>> {
     let mut stats = ReplayStats::default();
     for l in &trace.lines {
         match &l.event {
@@ -460,6 +621,7 @@ pub fn replay_against_card<S: CardStore>(
                 if got.as_ref() != Ok(atr) {
                     return Err(Box::new(Mismatch {
                         line: l.number,
+                        compared: Compared::Atr,
                         command: Vec::new(),
                         expected: hex(atr),
                         actual: got.map(|a| hex(&a)).unwrap_or_else(|e| e),
@@ -471,8 +633,34 @@ pub fn replay_against_card<S: CardStore>(
                 let _ = card.power_off();
             }
             Event::Removed => card.remove(),
-            Event::Exchange { command, response } => {
+            Event::Exchange {
+                command,
+                response,
+                redacted,
+            } => {
                 stats.exchanges += 1;
+                let filled;
+                let command = match command.get(..5) {
+                    Some(&[a, b, c, d, e]) if *redacted => {
+                        let accepted = matches!(response, Ok(r) if r.ends_with(&[0x90, 0x00]));
+                        let data = card
+                            .card()
+                            .stand_in_pin_data(&[a, b, c, d, e], pin, accepted)
+                            .map_err(|e| {
+                                Box::new(Mismatch {
+                                    line: l.number,
+                                    compared: Compared::Command,
+                                    command: command.clone(),
+                                    expected: format!("{PIN_MARKER} filled for the card"),
+                                    actual: e.to_string(),
+                                    offset: None,
+                                })
+                            })?;
+                        filled = [&[a, b, c, d, e][..], &data].concat();
+                        &filled
+                    }
+                    _ => command,
+                };
                 let got = card.transmit(command).map_err(|e| e.to_string());
                 let same = match (&got, response) {
                     (Ok(a), Ok(b)) => a == b,
@@ -494,6 +682,7 @@ pub fn replay_against_card<S: CardStore>(
                     };
                     return Err(Box::new(Mismatch {
                         line: l.number,
+                        compared: Compared::Response,
                         command: command.clone(),
                         expected: show(response),
                         actual: show(&got),
@@ -559,17 +748,27 @@ pub fn card_for_trace(trace: &Trace) -> Result<InProcessCard<emv_card::MemorySto
 /// Compares two traces exchange by exchange: the differences, decoded. Empty when the
 /// exchanges are the same.
 pub fn diff(a: &Trace, b: &Trace) -> Vec<String> {
-    type Numbered = (usize, Vec<u8>, Result<Vec<u8>, String>);
+    type Numbered = (usize, Vec<u8>, Result<Vec<u8>, String>, bool);
     let ex = |t: &Trace| -> Vec<Numbered> {
         t.lines
             .iter()
             .filter_map(|l| match &l.event {
-                Event::Exchange { command, response } => {
-                    Some((l.number, command.clone(), response.clone()))
-                }
+                Event::Exchange {
+                    command,
+                    response,
+                    redacted,
+                } => Some((l.number, command.clone(), response.clone(), *redacted)),
                 _ => None,
             })
             .collect()
+    };
+    // a redacted command is the same as any with its header; PIN data is never printed
+    let same_command = |x: &Numbered, y: &Numbered| {
+        x.1 == y.1 || ((x.3 || y.3) && x.1.get(..5) == y.1.get(..5) && x.1.len() == y.1.len())
+    };
+    let shown = |c: &Numbered| match c.1.get(..5) {
+        Some(h) if c.3 => format!("{}{PIN_MARKER}", hex(h)),
+        _ => emv_apdu::describe::redacted_hex(&c.1),
     };
     let (xa, xb) = (ex(a), ex(b));
     let mut out = Vec::new();
@@ -579,25 +778,20 @@ pub fn diff(a: &Trace, b: &Trace) -> Vec<String> {
     };
     for i in 0..xa.len().max(xb.len()) {
         match (xa.get(i), xb.get(i)) {
-            (Some(x), Some(y)) if x.1 == y.1 && x.2 == y.2 => {}
+            (Some(x), Some(y)) if same_command(x, y) && x.2 == y.2 => {}
             (Some(x), Some(y)) => {
                 let mut s = format!("exchange {} (A line {}, B line {}):", i + 1, x.0, y.0);
-                if x.1 != y.1 {
+                if !same_command(x, y) {
                     let _ = write!(
                         s,
                         "\n  command A {}   # {}\n  command B {}   # {}",
-                        hex(&x.1),
-                        command_comment(&x.1),
-                        hex(&y.1),
-                        command_comment(&y.1)
+                        shown(x),
+                        command_name(&x.1),
+                        shown(y),
+                        command_name(&y.1)
                     );
                 } else {
-                    let _ = write!(
-                        s,
-                        "\n  command   {}   # {}",
-                        hex(&x.1),
-                        command_comment(&x.1)
-                    );
+                    let _ = write!(s, "\n  command   {}   # {}", shown(x), command_name(&x.1));
                 }
                 if x.2 != y.2 {
                     let _ = write!(s, "\n  response A {}", show(&x.2));
@@ -615,15 +809,15 @@ pub fn diff(a: &Trace, b: &Trace) -> Vec<String> {
                 "exchange {} only in A (line {}): {}   # {}",
                 i + 1,
                 x.0,
-                hex(&x.1),
-                command_comment(&x.1)
+                shown(x),
+                command_name(&x.1)
             )),
             (None, Some(y)) => out.push(format!(
                 "exchange {} only in B (line {}): {}   # {}",
                 i + 1,
                 y.0,
-                hex(&y.1),
-                command_comment(&y.1)
+                shown(y),
+                command_name(&y.1)
             )),
             (None, None) => {}
         }
@@ -648,16 +842,19 @@ mod tests {
         t.push(Event::Exchange {
             command: vec![0x00, 0x20, 0x00, 0x80, 0x02, 0x24, 0x12],
             response: Ok(vec![0x63, 0xC2]),
+            redacted: false,
         });
         t.push(Event::Exchange {
             command: vec![0x00, 0xB2, 0x01, 0x0C, 0x00],
             response: Err("card removed".into()),
+            redacted: false,
         });
         t.push(Event::Host(
             "{\"response_code\":\"00\", \"x\": \"a # b\"}".into(),
         ));
         t.push(Event::Removed);
         t.push(Event::PowerOff);
+        t.marker("end", &[], &[("outcome", "approved".into())]);
         t
     }
 

@@ -37,7 +37,8 @@ enum CardCommand {
     /// Send C-APDUs to a software card and print each response with its status word.
     #[command(after_long_help = EXAMPLES)]
     Send(SendArgs),
-    /// List the card profiles in card-profiles/ (or $EMVBENCH_CARD_PROFILES).
+    /// List the card profiles: the built-in ones and those of --profiles DIR (or
+    /// $EMVBENCH_CARD_PROFILES, else ./card-profiles), each with where it comes from.
     Profiles,
     /// Put the software card into vsmartcard's virtual PC/SC reader (vpcd), so that any
     /// PC/SC program sees it; runs until Ctrl-C or SIGTERM.
@@ -122,11 +123,19 @@ struct SendArgs {
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         CardCommand::Profiles => {
-            for name in profile::available_profiles() {
-                let desc = Personalisation::load(&name, &[])
+            let mut invalid = 0;
+            for e in profile::catalog() {
+                let desc = Personalisation::load(&e.name, &[])
                     .map(|p| p.description)
-                    .unwrap_or_else(|e| format!("(invalid: {e})"));
-                println!("{name:<28} {desc}");
+                    .unwrap_or_else(|err| {
+                        invalid += 1;
+                        format!("(invalid: {err})")
+                    });
+                outln!("{:<28} {desc}  [{}]", e.name, e.source);
+            }
+            // a profile that does not build is an unusable file (exit 2)
+            if invalid > 0 {
+                return Err(InputError(format!("{invalid} profile(s) are invalid")).into());
             }
             Ok(ExitCode::SUCCESS)
         }

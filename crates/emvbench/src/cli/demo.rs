@@ -102,9 +102,8 @@ fn play(a: &Args, tmp: &Path) -> Result<ExitCode> {
             &s,
             keys,
             &RunOptions {
-                record: false,
                 host_dir: Some(dir),
-                host: None,
+                ..RunOptions::default()
             },
         )
         .with_context(|| format!("flow {}: {}", i + 1, s.name))?;

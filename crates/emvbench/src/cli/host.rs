@@ -24,7 +24,7 @@ Examples:
 
 The host keeps its SQLite database in --data DIR (default: $XDG_DATA_HOME/emvbench or
 ~/.local/share/emvbench). Keys come from --keys FILE, else $EMVBENCH_HOST_KEYS, else the
-repository's TEST key file host-keys/test-keys.toml (never use those in production).";
+built-in TEST keys (the repository's host-keys/test-keys.toml; never use them in production).";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
@@ -251,8 +251,8 @@ struct StatusArgs {
     pan: String,
 }
 
-/// The host's key file: `path`, else `$EMVBENCH_HOST_KEYS`, else the repository's TEST key
-/// file (with a note on stderr when `announce`).
+/// The host's key file: `path`, else `$EMVBENCH_HOST_KEYS`, else the built-in TEST keys
+/// (with a note on stderr when `announce`).
 pub(crate) fn load_keys(path: Option<&Path>, announce: bool) -> Result<HostKeys> {
     let path = match (path, std::env::var_os("EMVBENCH_HOST_KEYS")) {
         (Some(p), _) => p.to_path_buf(),
@@ -260,11 +260,11 @@ pub(crate) fn load_keys(path: Option<&Path>, announce: bool) -> Result<HostKeys>
         _ => {
             if announce {
                 eprintln!(
-                    "note: using the TEST key file {} (never use it in production)",
-                    emv_host::keys::TEST_KEYS_PATH
+                    "note: using the built-in TEST keys (host-keys/test-keys.toml; never use \
+                     them in production)"
                 );
             }
-            PathBuf::from(emv_host::keys::TEST_KEYS_PATH)
+            return HostKeys::load_test_keys().map_err(input);
         }
     };
     HostKeys::load(&path).map_err(input)

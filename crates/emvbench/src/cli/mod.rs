@@ -47,6 +47,25 @@ pub mod tui;
 #[derive(Debug, Parser)]
 #[command(name = "emvbench", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// A directory of card profiles (NAME.toml) that override or extend the built-in ones
+    /// (default: ./card-profiles or one in a parent directory, when there is one).
+    // its own id: `host provision` has a `profiles` argument of its own
+    #[arg(
+        long = "profiles",
+        global = true,
+        value_name = "DIR",
+        env = "EMVBENCH_CARD_PROFILES"
+    )]
+    card_profile_dir: Option<std::path::PathBuf>,
+    /// A directory of terminal profiles (NAME.toml) that override or extend the built-in
+    /// ones (default: ./terminal-profiles, when there is one).
+    #[arg(
+        long = "terminal-profiles",
+        global = true,
+        value_name = "DIR",
+        env = "EMVBENCH_TERMINAL_PROFILES"
+    )]
+    terminal_profile_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -99,6 +118,20 @@ pub struct InputError(pub String);
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    for (flag, dir) in [
+        ("--profiles", &cli.card_profile_dir),
+        ("--terminal-profiles", &cli.terminal_profile_dir),
+    ] {
+        if let Some(d) = dir.as_ref().filter(|d| !d.is_dir()) {
+            return Err(InputError(format!("{flag} {}: not a directory", d.display())).into());
+        }
+    }
+    if let Some(d) = cli.card_profile_dir {
+        emv_card::profile::set_profile_dir(d);
+    }
+    if let Some(d) = cli.terminal_profile_dir {
+        emv_kernel::set_terminal_profile_dir(d);
+    }
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Decode(args) => decode::run(args),

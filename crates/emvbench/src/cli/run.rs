@@ -120,6 +120,10 @@ pub struct Args {
     /// replay FILE`).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Record the VERIFY and PIN CHANGE data in clear (default: redacted as [PIN]); the
+    /// trace's header then warns that it holds PINs.
+    #[arg(long, requires = "record")]
+    record_pins: bool,
     /// Print the outcome object (JSON) instead of the report.
     #[arg(long)]
     json: bool,
@@ -139,7 +143,7 @@ pub struct SessionArgs {
     /// Where the software card keeps its state (created on first use).
     #[arg(long, value_name = "FILE")]
     pub(crate) state: Option<PathBuf>,
-    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the repository's TEST keys).
+    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the built-in TEST keys).
     #[arg(long, value_name = "FILE")]
     pub(crate) keys: Option<PathBuf>,
     /// Issuer API key for a remote host's management API (default: $EMVBENCH_API_KEY, else
@@ -322,6 +326,7 @@ fn open_session(
 
 /// `--record`: the trace starts with the `@card` marker a replay personalises from.
 fn start_recording(a: &Args, card_profile: &str, seed: u64, session: &mut Session) {
+    session.record_pins = a.record_pins;
     session.record();
     // a card with saved state cannot be replayed from its profile alone
     if let Some(state) = &a.session.state {

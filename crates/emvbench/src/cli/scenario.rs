@@ -53,7 +53,11 @@ struct RunArgs {
     /// Record each scenario's trace into DIR/<scenario file stem>.trace.
     #[arg(long, value_name = "DIR")]
     record_dir: Option<PathBuf>,
-    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the repository's TEST keys).
+    /// Record the VERIFY and PIN CHANGE data in clear (default: redacted as [PIN]); the
+    /// trace's header then warns that it holds PINs.
+    #[arg(long)]
+    record_pins: bool,
+    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the built-in TEST keys).
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
     /// The issuer host: `embedded` (a fresh in-memory host per scenario, seeded: the run
@@ -122,6 +126,7 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
             keys,
             &RunOptions {
                 record,
+                record_pins: a.record_pins,
                 host: Some(host),
                 ..RunOptions::default()
             },

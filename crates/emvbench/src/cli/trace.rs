@@ -19,7 +19,12 @@ fresh software card personalised as the trace's @card line says, and compares ev
 byte for byte; it stops at the first difference and shows both answers decoded.
 `replay --as-card` plays the card side: the recorded answers (and the issuer's) play the
 card, and the kernel must send the recorded commands (VERIFY data excepted). `diff`
-compares two traces exchange by exchange. Record traces with `emvbench run --record FILE`
+compares two traces exchange by exchange and never prints PIN data.
+
+A trace stores PIN data redacted as [PIN] (recorded with --record-pins it holds it in
+clear): the replay enters the card's PIN (or --pin) where the recorded card accepted it and
+another PIN where it did not, and compares every answer byte for byte. A trace cut short
+(a transaction without its @end line) is refused with the line number (exit 2). Record traces with `emvbench run --record FILE`
 or `emvbench scenario run FILE --record FILE`.";
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +45,10 @@ enum Command {
         /// the kernel runs each transaction again and must send the recorded commands.
         #[arg(long)]
         as_card: bool,
+        /// The PIN entered where the recorded card accepted a redacted PIN ([PIN]; default:
+        /// the card's own PIN at that moment).
+        #[arg(long, value_name = "PIN", conflicts_with = "as_card")]
+        pin: Option<String>,
     },
     /// Compare two traces exchange by exchange.
     #[command(after_long_help = EXAMPLES)]
@@ -60,7 +69,15 @@ fn load(path: &Path) -> Result<Trace> {
 /// Dispatch `emvbench trace ...`.
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
-        Command::Replay { files, as_card } => {
+        Command::Replay {
+            files,
+            as_card,
+            pin,
+        } => {
+            if let Some(p) = &pin {
+                emv_crypto::Pin::new(p)
+                    .map_err(|e| InputError(format!("--pin: {e} (4 to 12 digits)")))?;
+            }
             let mut failed = 0;
             for f in &files {
                 let t = load(f)?;
@@ -84,7 +101,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 }
                 let mut card = trace::card_for_trace(&t)
                     .map_err(|e| InputError(format!("{}: {e}", f.display())))?;
-                match trace::replay_against_card(&t, &mut card) {
+                match trace::replay_against_card_with(&t, &mut card, pin.as_deref()) {
                     Ok(stats) => outln!(
                         "ok   {}: {} exchanges, {} power-ons, identical",
                         f.display(),

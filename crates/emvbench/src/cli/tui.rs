@@ -157,23 +157,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The built-in terminal profiles and those in ./terminal-profiles.
+/// The built-in terminal profiles and those of the terminal profile directory.
 fn terminal_names() -> Vec<String> {
-    let mut names: Vec<String> = emv_kernel::Profile::builtin_names()
-        .map(str::to_owned)
-        .collect();
-    if let Ok(rd) = std::fs::read_dir("terminal-profiles") {
-        for e in rd.filter_map(Result::ok) {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "toml")
-                && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
-                && !names.iter().any(|n| n == stem)
-            {
-                names.push(stem.to_owned());
-            }
-        }
-    }
-    names
+    emv_kernel::Profile::catalog()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
 }
 
 /// Raw mode and the alternate screen, undone on drop and by the panic hook.
