@@ -193,6 +193,38 @@ pub fn decrypt_terminal_pin(keys: &HostKeys, pan: &str, data: &PinData) -> Resul
     })
 }
 
+/// PIN translation at the acquirer, as its HSM does before a message goes on the network:
+/// the terminal's block (under the key it names) deciphered and enciphered again as an
+/// ISO 9564-1 format 0 block under the link's zone PIN key `zone_key_id` (a TDES terminal
+/// key), the 64 bits ISO 8583:1987 DE 52 carries. The clear PIN lives only in zeroizing
+/// memory during the call.
+pub fn translate_to_zone(
+    keys: &HostKeys,
+    pan: &str,
+    data: &PinData,
+    zone_key_id: &str,
+) -> Result<PinData, Error> {
+    let TerminalKey::Tdes(zone) = keys.terminal_key(zone_key_id)? else {
+        return Err(Error::PinBlockFormat(format!(
+            "zone PIN key {zone_key_id} must be a TDES key (ISO 8583:1987 DE 52 is 64 bits)"
+        )));
+    };
+    let pin = decrypt_terminal_pin(keys, pan, data)?;
+    let block = pinblock::encrypt_pin_block(
+        zone,
+        PinBlockFormat::Iso0,
+        &pin,
+        Some(pan),
+        &pinblock::Fill::Random,
+    )
+    .map_err(|e| Error::BadRequest(format!("PIN translation: {e}")))?;
+    Ok(PinData {
+        pin_block: block.to_vec(),
+        format: 0,
+        key_id: zone_key_id.to_owned(),
+    })
+}
+
 /// PIN policy for PINs set through the API (a common issuer rule; Visa response code P6
 /// "Unsafe PIN", docs/pin.md §5): no single repeated digit (0000, 1111) and no run of
 /// consecutive ascending or descending digits (1234, 9876, 0123).

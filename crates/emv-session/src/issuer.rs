@@ -1,11 +1,14 @@
 //! The issuer host a session talks to: the embedded service (in-process, SQLite on disk or
-//! in memory) or a remote `emvbench host serve` over HTTP. Both answer the kernel through
-//! [`emv_auth::Host`] and the session's management calls through the same methods.
+//! in memory), a remote `emvbench host serve` over HTTP, or any issuer over ISO 8583 (with
+//! the host's HTTP API for the management calls, when there is one). All answer the
+//! kernel through [`emv_auth::Host`] and the session's management calls through the same
+//! methods.
 
 use std::path::Path;
 
 use emv_auth::{Advice, AdviceResponse, AuthRequest, AuthResponse, Host, HostError};
 use emv_crypto::jwe::{JweEncrypter, PrivateJwk, PublicJwk};
+use emv_host::iso8583_client::{Iso8583Host, Iso8583Options};
 use emv_host::pin_control::{Scope, SetAnswer, TokenAnswer, ViewAnswer};
 use emv_host::{
     CardProvision, CardRef, CardStatus, CardView, HostKeys, HttpHost, Issuer, PinControl,
@@ -25,6 +28,16 @@ pub enum IssuerLink {
     Embedded(Issuer),
     /// A running `emvbench host serve`.
     Remote(Box<HttpHost>),
+    /// An issuer's ISO 8583 port for the terminal's messages, and its HTTP API (if known)
+    /// for provisioning and PIN management.
+    Iso8583 {
+        /// Authorisations, advices and reversals.
+        network: Box<Iso8583Host>,
+        /// The management API (`--host-api`).
+        api: Option<Box<HttpHost>>,
+        /// The acquirer's PIN translation: the keys and the link's zone PIN key.
+        translation: Option<(Box<HostKeys>, String)>,
+    },
 }
 
 impl std::fmt::Debug for IssuerLink {
@@ -32,8 +45,15 @@ impl std::fmt::Debug for IssuerLink {
         f.write_str(match self {
             Self::Embedded(_) => "IssuerLink::Embedded",
             Self::Remote(_) => "IssuerLink::Remote",
+            Self::Iso8583 { .. } => "IssuerLink::Iso8583",
         })
     }
+}
+
+/// Where a session's management calls go.
+enum Management<'a> {
+    Embedded(&'a Issuer),
+    Remote(&'a mut HttpHost),
 }
 
 impl IssuerLink {
@@ -62,21 +82,61 @@ impl IssuerLink {
         Ok(Self::Remote(Box::new(host)))
     }
 
-    /// `embedded` or the remote URL, for reports.
+    /// An issuer's ISO 8583 port at `addr` (`HOST:PORT`), and its HTTP management API.
+    /// With `translation` (the keys and the link's zone PIN key), the terminal's PIN block
+    /// is translated to the zone key before it goes on the network, as the acquirer's HSM
+    /// does ([`emv_host::pin::translate_to_zone`]).
+    pub fn iso8583(
+        addr: &str,
+        options: Iso8583Options,
+        api: Option<(&str, &str)>,
+        translation: Option<(HostKeys, String)>,
+    ) -> Result<Self, SessionError> {
+        let network = Box::new(Iso8583Host::connect(addr, options)?);
+        let api = api
+            .map(|(url, key)| HttpHost::new(url).map(|h| Box::new(h.with_api_key(key))))
+            .transpose()?;
+        let translation = translation.map(|(k, zone)| (Box::new(k), zone));
+        Ok(Self::Iso8583 {
+            network,
+            api,
+            translation,
+        })
+    }
+
+    /// `embedded`, `remote` or `iso8583`, for reports.
     pub fn describe(&self) -> &'static str {
         match self {
             Self::Embedded(_) => "embedded",
             Self::Remote(_) => "remote",
+            Self::Iso8583 { .. } => "iso8583",
+        }
+    }
+
+    /// Whether provisioning and PIN management calls can reach the host.
+    pub fn has_management(&self) -> bool {
+        !matches!(self, Self::Iso8583 { api: None, .. })
+    }
+
+    fn management(&mut self) -> Result<Management<'_>, SessionError> {
+        match self {
+            Self::Embedded(i) => Ok(Management::Embedded(i)),
+            Self::Remote(h) | Self::Iso8583 { api: Some(h), .. } => Ok(Management::Remote(h)),
+            Self::Iso8583 { api: None, .. } => Err(SessionError::Input(
+                "this ISO 8583 host has no management API: give --host-api http://HOST:PORT \
+                 (its `emvbench host serve` HTTP address) for provisioning and PIN management"
+                    .into(),
+            )),
         }
     }
 
     /// Provisions (or refreshes; with `reset`, re-issues) a card.
     pub fn provision(&mut self, p: &CardProvision, reset: bool) -> Result<(), SessionError> {
-        match self {
-            Self::Embedded(i) => {
+        match self.management()? {
+            Management::Embedded(i) => {
                 i.provision(p, reset)?;
             }
-            Self::Remote(h) => {
+            Management::Remote(h) => {
                 let path = if reset {
                     "/v1/cards?reset=true"
                 } else {
@@ -90,37 +150,40 @@ impl IssuerLink {
 
     /// The host's view of a card.
     pub fn card_status(&mut self, card: &CardRef) -> Result<CardView, SessionError> {
-        Ok(match self {
-            Self::Embedded(i) => i.card_status(card)?,
-            Self::Remote(h) => h.card_status(card)?,
+        Ok(match self.management()? {
+            Management::Embedded(i) => i.card_status(card)?,
+            Management::Remote(h) => h.card_status(card)?,
         })
     }
 
-    /// The host part of the outcome object.
-    pub fn state(&mut self, card: &CardRef) -> Result<HostState, SessionError> {
-        let (tries, status, pending) = match self {
+    /// The host part of the outcome object (`None` when no management API can read it).
+    pub fn state(&mut self, card: &CardRef) -> Result<Option<HostState>, SessionError> {
+        if !self.has_management() {
+            return Ok(None);
+        }
+        let (tries, status, pending) = match self.management()? {
             // read after every transaction: the embedded host's lean query
-            Self::Embedded(i) => {
+            Management::Embedded(i) => {
                 let s = i.card_summary(card)?;
                 (s.online_pin_tries_left, s.card_status, s.pending_scripts)
             }
-            Self::Remote(h) => {
+            Management::Remote(h) => {
                 let v = h.card_status(card)?;
                 (v.online_pin_tries_left, v.card_status, v.pending_scripts)
             }
         };
-        Ok(HostState {
+        Ok(Some(HostState {
             online_pin_tries_left: tries,
             card_status: status.name().to_string(),
             pending_scripts: u32::try_from(pending).unwrap_or(u32::MAX),
-        })
+        }))
     }
 
     /// Unblock PIN: resets the online counter and queues a PIN UNBLOCK script.
     pub fn unblock_pin(&mut self, card: &CardRef) -> Result<PinOutcome, SessionError> {
-        match self {
-            Self::Embedded(i) => Ok(i.unblock_pin(card, ACTOR)?),
-            Self::Remote(h) => Ok(h.call(
+        match self.management()? {
+            Management::Embedded(i) => Ok(i.unblock_pin(card, ACTOR)?),
+            Management::Remote(h) => Ok(h.call(
                 "POST",
                 &card_path(card, "pin/unblock"),
                 Some(&serde_json::json!({})),
@@ -134,9 +197,9 @@ impl IssuerLink {
         card: &CardRef,
         mode: PinResetMode,
     ) -> Result<PinOutcome, SessionError> {
-        match self {
-            Self::Embedded(i) => Ok(i.reset_pin(card, mode, ACTOR)?),
-            Self::Remote(h) => Ok(h.call(
+        match self.management()? {
+            Management::Embedded(i) => Ok(i.reset_pin(card, mode, ACTOR)?),
+            Management::Remote(h) => Ok(h.call(
                 "POST",
                 &card_path(card, "pin/reset"),
                 Some(&serde_json::json!({ "mode": mode })),
@@ -151,9 +214,9 @@ impl IssuerLink {
         card: &CardRef,
         new_pin: &emv_auth::PinData,
     ) -> Result<PinOutcome, SessionError> {
-        match self {
-            Self::Embedded(i) => Ok(i.change_pin(card, new_pin, ACTOR)?),
-            Self::Remote(h) => Ok(h.call(
+        match self.management()? {
+            Management::Embedded(i) => Ok(i.change_pin(card, new_pin, ACTOR)?),
+            Management::Remote(h) => Ok(h.call(
                 "POST",
                 &card_path(card, "pin/change"),
                 Some(&serde_json::json!({
@@ -171,9 +234,9 @@ impl IssuerLink {
         card: &CardRef,
         status: CardStatus,
     ) -> Result<CardView, SessionError> {
-        match self {
-            Self::Embedded(i) => Ok(i.set_card_status(card, status, ACTOR)?),
-            Self::Remote(h) => {
+        match self.management()? {
+            Management::Embedded(i) => Ok(i.set_card_status(card, status, ACTOR)?),
+            Management::Remote(h) => {
                 let op = match status {
                     CardStatus::Blocked => "block",
                     CardStatus::Active => "unblock",
@@ -194,7 +257,7 @@ impl IssuerLink {
             .ok_or_else(|| SessionError::Input("device key: no public key".into()))?;
         let public: serde_json::Value = serde_json::from_str(&public_jwk.to_json())
             .map_err(|e| SessionError::Input(format!("device key: {e}")))?;
-        let answer = if let Self::Remote(h) = self {
+        let answer = if let Management::Remote(h) = self.management()? {
             let page = remote_page(h, card, Scope::ViewPin)?;
             let url = page_url(&page, "viewURL")?;
             h.call::<_, ViewAnswer>("POST", &url, Some(&json!({ "publicKey": public })))?
@@ -214,7 +277,7 @@ impl IssuerLink {
     /// device to the snapshot's service key (docs/issuer-host.md §6.4); a remote host
     /// through its HTTP routes, as a device.
     pub fn set_pin(&mut self, card: &CardRef, pin: &str) -> Result<String, SessionError> {
-        if let Self::Remote(h) = self {
+        if let Management::Remote(h) = self.management()? {
             let page = remote_page(h, card, Scope::SetPin)?;
             let url = page_url(&page, "setURL")?;
             let id = page_url(&page, "snapshotId")?;
@@ -262,7 +325,7 @@ impl IssuerLink {
     pub fn embedded(&self) -> Option<&Issuer> {
         match self {
             Self::Embedded(i) => Some(i),
-            Self::Remote(_) => None,
+            Self::Remote(_) | Self::Iso8583 { .. } => None,
         }
     }
 }
@@ -332,6 +395,21 @@ impl Host for IssuerLink {
         match self {
             Self::Embedded(i) => Host::authorise(i, request),
             Self::Remote(h) => h.authorise(request),
+            Self::Iso8583 {
+                network,
+                translation,
+                ..
+            } => match (translation, &request.pin) {
+                (Some((keys, zone)), Some(pin)) if pin.key_id != *zone => {
+                    let translated =
+                        emv_host::pin::translate_to_zone(keys, &request.pan, pin, zone)
+                            .map_err(|e| HostError::Rejected(format!("PIN translation: {e}")))?;
+                    let mut request = request.clone();
+                    request.pin = Some(translated);
+                    network.authorise(&request)
+                }
+                _ => network.authorise(request),
+            },
         }
     }
 
@@ -339,6 +417,7 @@ impl Host for IssuerLink {
         match self {
             Self::Embedded(i) => Host::advise(i, advice),
             Self::Remote(h) => h.advise(advice),
+            Self::Iso8583 { network, .. } => network.advise(advice),
         }
     }
 }

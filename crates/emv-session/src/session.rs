@@ -15,6 +15,7 @@ use crate::card::{CardSlot, CardSpec, SoftCard};
 use crate::issuer::IssuerLink;
 use crate::provision::{card_provision, card_ref};
 use crate::record::TraceRecorder;
+use emv_host::Iso8583Options;
 
 /// Where the issuer host of a session is. `Debug` shows no key.
 #[derive(Clone, PartialEq, Eq)]
@@ -34,6 +35,21 @@ pub enum HostSpec {
         /// host serving them `--insecure-network`.
         acquirer_key: Option<String>,
     },
+    /// An issuer's ISO 8583 port (`iso8583://HOST:PORT`), and optionally the HTTP
+    /// management API of the same host.
+    Iso8583 {
+        /// `HOST:PORT`.
+        addr: String,
+        /// Layout, length header, TPDU.
+        framing: emv_iso8583::Framing,
+        /// The key file's `[[iso8583_links]]` entry whose MAC key signs the messages
+        /// (`None`: the first).
+        link: Option<String>,
+        /// No MAC (a host serving `--insecure-network`).
+        insecure: bool,
+        /// The management API (`http://HOST:PORT`) and its issuer API key.
+        api: Option<(String, String)>,
+    },
     /// No issuer: every authorisation fails as "unable to go online".
     None,
 }
@@ -47,6 +63,20 @@ impl std::fmt::Debug for HostSpec {
                 .debug_struct("Remote")
                 .field("url", url)
                 .finish_non_exhaustive(),
+            Self::Iso8583 {
+                addr,
+                framing,
+                link,
+                insecure,
+                api,
+            } => f
+                .debug_struct("Iso8583")
+                .field("addr", addr)
+                .field("framing", framing)
+                .field("link", link)
+                .field("insecure", insecure)
+                .field("api", &api.as_ref().map(|(url, _)| url))
+                .finish(),
             Self::None => f.write_str("None"),
         }
     }
@@ -63,6 +93,32 @@ impl HostSpec {
                 api_key,
                 acquirer_key,
             } => Some(IssuerLink::remote(url, api_key, acquirer_key.as_deref())?),
+            HostSpec::Iso8583 {
+                addr,
+                framing,
+                link,
+                insecure,
+                api,
+            } => {
+                let (options, zone) = if *insecure {
+                    let zone = keys
+                        .iso8583_link(link.as_deref())
+                        .ok()
+                        .map(|l| l.pin_key.clone());
+                    (Iso8583Options::insecure(), zone)
+                } else {
+                    let l = keys.iso8583_link(link.as_deref())?;
+                    (Iso8583Options::for_link(l), Some(l.pin_key.clone()))
+                };
+                let api = api.as_ref().map(|(u, k)| (u.as_str(), k.as_str()));
+                let translation = zone.map(|z| (keys, z));
+                Some(IssuerLink::iso8583(
+                    addr,
+                    options.with_framing(*framing),
+                    api,
+                    translation,
+                )?)
+            }
             HostSpec::None => None,
         })
     }
@@ -146,7 +202,9 @@ impl Session {
         let card_ref = card_ref(perso);
         let mut session = Self::new(CardSlot::Soft(Box::new(soft)), host);
         session.card_ref = Some(card_ref);
-        if let Some(h) = &mut session.host {
+        // a host reached only through its network port (ISO 8583 without --host-api) must
+        // know the card already (e.g. `emvbench host serve --provision-profiles`)
+        if let Some(h) = session.host.as_mut().filter(|h| h.has_management()) {
             h.provision(&provision, fresh)?;
         }
         Ok(session)
@@ -333,7 +391,7 @@ impl Session {
     /// The host part of the outcome object.
     pub fn host_state(&mut self) -> Result<Option<emv_kernel::HostState>, SessionError> {
         match (&mut self.host, &self.card_ref) {
-            (Some(h), Some(r)) => Ok(Some(h.state(r)?)),
+            (Some(h), Some(r)) => h.state(r),
             _ => Ok(None),
         }
     }

@@ -1,14 +1,15 @@
 //! The seed scenarios against a running `emvbench host serve`, as a user runs them with
 //! `emvbench scenario run --host URL`: the card is provisioned afresh on the shared host,
-//! the terminal goes online over the network, View PIN and Set PIN take the device's HTTP
-//! steps (token, page, reveal or set), and every expectation that holds on the embedded
-//! host holds there too.
+//! the terminal goes online over HTTP or over ISO 8583 (MACed, the acquirer translating
+//! the ATM's AES PIN block to the link's zone PIN key), View PIN and Set PIN take the
+//! device's HTTP steps (token, page, reveal or set), and every expectation that holds on
+//! the embedded host holds there too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use emv_host::testkit::TempDir;
 
 mod common;
-use common::{emvbench, serve};
+use common::{emvbench, serve, serve_listeners};
 
 fn scenario_files() -> Vec<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
@@ -45,7 +46,60 @@ fn every_seed_scenario_passes_over_http() {
         stdout.contains(&format!("{n} scenario(s): {n} passed, 0 failed")),
         "{stdout}"
     );
-    // the reversal of scenario 06 went over the network too
+    // the reversal of scenario 06 went over the network too, and the host matched it
     let log = std::fs::read_to_string(dir.path().join("host.log")).unwrap();
     assert!(log.contains("/v1/advice"), "{log}");
+    assert!(
+        log.contains("reason=Reversal code=\"00\"") && log.contains("reversed=true"),
+        "{log}"
+    );
+}
+
+#[test]
+fn every_seed_scenario_passes_over_iso8583() {
+    let dir = TempDir::new("scenarios-iso8583");
+    for (format, header) in [("ascii", "2b"), ("binary", "4a")] {
+        let (mut child, urls) = serve_listeners(
+            &dir.path().join(format!("data-{format}")),
+            &dir.path().join(format!("host-{format}.log")),
+            &[
+                "--iso8583",
+                "127.0.0.1:0",
+                "--iso8583-format",
+                format,
+                "--iso8583-header",
+                header,
+            ],
+        );
+        let http = urls.iter().find(|u| u.starts_with("http://")).unwrap();
+        let iso = urls.iter().find(|u| u.starts_with("iso8583://")).unwrap();
+        let host = format!("{iso}?format={format}&header={header}");
+        let files = scenario_files();
+        let out = emvbench()
+            .args(["scenario", "run", "--host", &host, "--host-api", http])
+            .args(&files)
+            .output()
+            .unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{format}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let n = files.len();
+        assert!(
+            stdout.contains(&format!("{n} scenario(s): {n} passed, 0 failed")),
+            "{format}: {stdout}"
+        );
+        // the authorisations went over ISO 8583, not over the HTTP API
+        let log = std::fs::read_to_string(dir.path().join(format!("host-{format}.log"))).unwrap();
+        assert!(!log.contains("/v1/authorise"), "{format}: {log}");
+        // scenario 06's ATM reversed its approval (0400) and the host matched it
+        assert!(
+            log.contains("reason=Reversal code=\"00\"") && log.contains("reversed=true"),
+            "{format}: {log}"
+        );
+    }
 }

@@ -129,23 +129,21 @@ pub struct Args {
     json: bool,
 }
 
-/// Where the card keeps its state and which issuer host a session talks to (`run`, `tui`).
+/// Which issuer host the terminal goes online to, and its credentials (`run`, `tui`,
+/// `scenario run`).
 #[derive(Debug, clap::Args)]
-pub struct SessionArgs {
+pub struct HostArgs {
     /// The issuer host: `embedded` (in-process), `http://HOST:PORT` (a running `emvbench
-    /// host serve`) or `none` (unreachable: the terminal decides offline).
+    /// host serve`), `iso8583://HOST:PORT[?format=ascii|binary&header=2b|4a|none&tpdu=HEX&
+    /// link=NAME&mac=off]` (an ISO 8583 port, docs/iso8583.md) or `none` (unreachable: the
+    /// terminal decides offline).
     #[arg(long, value_name = "HOST", default_value = "embedded")]
     pub(crate) host: String,
-    /// Where the embedded host keeps its SQLite store (default: in memory without --state,
-    /// the per-user data directory with --state).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) data: Option<PathBuf>,
-    /// Where the software card keeps its state (created on first use).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) state: Option<PathBuf>,
-    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the built-in TEST keys).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) keys: Option<PathBuf>,
+    /// With an `iso8583://` host: the same host's HTTP API (`http://HOST:PORT`) for
+    /// provisioning the card and the PIN management calls. Without it the card must be
+    /// known to the host already and the report shows no host state.
+    #[arg(long, value_name = "URL")]
+    pub(crate) host_api: Option<String>,
     /// Issuer API key for a remote host's management API (default: $EMVBENCH_API_KEY, else
     /// the first API key of the key file).
     #[arg(
@@ -166,18 +164,30 @@ pub struct SessionArgs {
     pub(crate) acquirer_key: Option<String>,
 }
 
+/// Where the card keeps its state and which issuer host a session talks to (`run`, `tui`).
+#[derive(Debug, clap::Args)]
+pub struct SessionArgs {
+    #[command(flatten)]
+    pub(crate) net: HostArgs,
+    /// Where the embedded host keeps its SQLite store (default: in memory without --state,
+    /// the per-user data directory with --state).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// Where the software card keeps its state (created on first use).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+    /// Host key file (default: $EMVBENCH_HOST_KEYS, else the built-in TEST keys).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) keys: Option<PathBuf>,
+}
+
 impl SessionArgs {
     /// The host's key file and the host of these arguments.
     pub(crate) fn host(&self) -> Result<(emv_host::HostKeys, HostSpec)> {
         let keys = super::host::load_keys(self.keys.as_deref(), false)?;
-        let host = host_spec(
-            &self.host,
-            self.data.as_deref(),
-            self.state.is_some(),
-            self.api_key.as_deref(),
-            self.acquirer_key.as_deref(),
-            &keys,
-        )?;
+        let host = self
+            .net
+            .spec(self.data.as_deref(), self.state.is_some(), &keys)?;
         Ok((keys, host))
     }
 }
@@ -373,6 +383,11 @@ fn report_header(
             HostSpec::EmbeddedInMemory => "embedded (in memory)".into(),
             HostSpec::EmbeddedAt(d) => format!("embedded ({})", d.display()),
             HostSpec::Remote { url, .. } => url.clone(),
+            HostSpec::Iso8583 { addr, framing, .. } => format!(
+                "iso8583://{addr} ({}, header {})",
+                framing.format.name(),
+                framing.header.name()
+            ),
             HostSpec::None => "none (unreachable)".into(),
         },
     }
@@ -392,60 +407,127 @@ pub(crate) fn open_reader(_selector: &str) -> Result<Box<dyn emv_apdu::Transport
     Err(InputError(super::readers::NO_PCSC.to_string()).into())
 }
 
-/// The issuer host of `--host` (with `--data`, whether the card has a `--state` file,
-/// `--api-key` and `--acquirer-key`), shared by `run` and `tui`.
-pub(crate) fn host_spec(
-    host: &str,
-    data: Option<&std::path::Path>,
-    card_has_state: bool,
-    api_key: Option<&str>,
-    acquirer_key: Option<&str>,
-    keys: &emv_host::HostKeys,
-) -> Result<HostSpec> {
-    let h = host.trim();
-    Ok(match h {
-        "embedded" => match (data, card_has_state) {
-            (Some(d), _) => HostSpec::EmbeddedAt(d.to_path_buf()),
-            (None, true) => HostSpec::EmbeddedAt(emv_host::default_data_dir()),
-            (None, false) => HostSpec::EmbeddedInMemory,
-        },
-        "none" => HostSpec::None,
-        url if url.starts_with("http://") => {
-            if data.is_some() {
-                return Err(InputError(
-                    "--data is for the embedded host; a remote host keeps its own store".into(),
-                )
-                .into());
-            }
-            let api_key = match api_key {
-                Some(k) => k.to_string(),
-                None => keys
-                    .client_api_key()
-                    .map(|k| k.expose().to_string())
-                    .ok_or_else(|| {
-                        InputError(
-                            "the key file has no API key; give --api-key or EMVBENCH_API_KEY"
-                                .into(),
-                        )
-                    })?,
-            };
-            // the network routes' credential: a host without one in its key file serves
-            // them only with --insecure-network, where no key is needed
-            let acquirer_key = acquirer_key
-                .map(str::to_string)
-                .or_else(|| keys.client_acquirer_key().map(|k| k.expose().to_string()));
-            HostSpec::Remote {
-                url: url.to_string(),
-                api_key,
-                acquirer_key,
-            }
-        }
-        other => {
-            return Err(InputError(format!(
-                "--host {other:?}: expected embedded, none or http://HOST:PORT"
-            ))
+impl HostArgs {
+    /// The issuer host of these arguments (with `--data` and whether the card has a
+    /// `--state` file, for the embedded host).
+    pub(crate) fn spec(
+        &self,
+        data: Option<&std::path::Path>,
+        card_has_state: bool,
+        keys: &emv_host::HostKeys,
+    ) -> Result<HostSpec> {
+        let h = self.host.trim();
+        if data.is_some() && h != "embedded" {
+            return Err(InputError(
+                "--data is for the embedded host; a remote host keeps its own store".into(),
+            )
             .into());
         }
+        if self.host_api.is_some() && !h.starts_with("iso8583://") {
+            return Err(InputError(
+                "--host-api goes with an iso8583:// host (an http:// host is its own API)".into(),
+            )
+            .into());
+        }
+        Ok(match h {
+            "embedded" => match (data, card_has_state) {
+                (Some(d), _) => HostSpec::EmbeddedAt(d.to_path_buf()),
+                (None, true) => HostSpec::EmbeddedAt(emv_host::default_data_dir()),
+                (None, false) => HostSpec::EmbeddedInMemory,
+            },
+            "none" => HostSpec::None,
+            url if url.starts_with("http://") => HostSpec::Remote {
+                url: url.to_string(),
+                api_key: self.api_key(keys)?,
+                // the network routes' credential: a host without one in its key file
+                // serves them only with --insecure-network, where no key is needed
+                acquirer_key: self
+                    .acquirer_key
+                    .clone()
+                    .or_else(|| keys.client_acquirer_key().map(|k| k.expose().to_string())),
+            },
+            url if url.starts_with("iso8583://") => {
+                let api = match &self.host_api {
+                    Some(u) => Some((u.clone(), self.api_key(keys)?)),
+                    None => None,
+                };
+                iso8583_spec(url, api)?
+            }
+            other => {
+                return Err(InputError(format!(
+                    "--host {other:?}: expected embedded, none, http://HOST:PORT or \
+                     iso8583://HOST:PORT"
+                ))
+                .into());
+            }
+        })
+    }
+
+    fn api_key(&self, keys: &emv_host::HostKeys) -> Result<String> {
+        match &self.api_key {
+            Some(k) => Ok(k.clone()),
+            None => keys
+                .client_api_key()
+                .map(|k| k.expose().to_string())
+                .ok_or_else(|| {
+                    InputError(
+                        "the key file has no API key; give --api-key or EMVBENCH_API_KEY".into(),
+                    )
+                    .into()
+                }),
+        }
+    }
+}
+
+/// `iso8583://HOST:PORT[?format=..&header=..&tpdu=..&link=..&mac=off]` (docs/iso8583.md).
+fn iso8583_spec(url: &str, api: Option<(String, String)>) -> Result<HostSpec> {
+    let rest = url.trim_start_matches("iso8583://");
+    let (addr, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if !addr.contains(':') {
+        return Err(InputError(format!("--host {url:?}: needs HOST:PORT")).into());
+    }
+    let bad =
+        |what: String| -> anyhow::Error { InputError(format!("--host {url:?}: {what}")).into() };
+    let mut framing = emv_iso8583::Framing::default();
+    let (mut link, mut insecure) = (None, false);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| bad(format!("{pair:?} is not key=value")))?;
+        match k {
+            "format" => {
+                framing.format = emv_iso8583::Format::parse(v)
+                    .ok_or_else(|| bad(format!("format must be ascii or binary, got {v:?}")))?;
+            }
+            "header" => {
+                framing.header = emv_iso8583::Header::parse(v)
+                    .ok_or_else(|| bad(format!("header must be 2b, 4a or none, got {v:?}")))?;
+            }
+            "tpdu" => {
+                framing.tpdu =
+                    Some(emv_iso8583::Tpdu::from_hex(v).map_err(|e| bad(format!("tpdu: {e}")))?);
+            }
+            "link" => link = Some(v.to_string()),
+            "mac" => {
+                insecure = match v {
+                    "off" => true,
+                    "on" => false,
+                    _ => return Err(bad(format!("mac must be on or off, got {v:?}"))),
+                };
+            }
+            _ => {
+                return Err(bad(format!(
+                    "unknown option {k:?}; known: format, header, tpdu, link, mac"
+                )));
+            }
+        }
+    }
+    Ok(HostSpec::Iso8583 {
+        addr: addr.to_string(),
+        framing,
+        link,
+        insecure,
+        api,
     })
 }
 
@@ -474,4 +556,54 @@ pub(crate) fn random_seed() -> u64 {
     // a seed only makes runs different; if the system has no random source, 0 will do
     let _ = getrandom::fill(&mut b);
     u64::from_le_bytes(b)
+}
+
+#[cfg(test)]
+mod iso8583_url_tests {
+    use super::*;
+
+    #[test]
+    fn iso8583_urls_name_the_framing_the_link_and_the_mac() {
+        let spec = iso8583_spec(
+            "iso8583://127.0.0.1:8583?format=binary&header=4a&tpdu=6000010002&link=lab&mac=off",
+            None,
+        )
+        .unwrap();
+        let HostSpec::Iso8583 {
+            addr,
+            framing,
+            link,
+            insecure,
+            api,
+        } = spec
+        else {
+            panic!("{spec:?}");
+        };
+        assert_eq!(addr, "127.0.0.1:8583");
+        assert_eq!(framing.format, emv_iso8583::Format::Binary);
+        assert_eq!(framing.header, emv_iso8583::Header::parse("4a").unwrap());
+        assert!(framing.tpdu.is_some());
+        assert_eq!(link.as_deref(), Some("lab"));
+        assert!(insecure && api.is_none());
+        let plain = iso8583_spec("iso8583://h:1", None).unwrap();
+        assert!(matches!(
+            plain,
+            HostSpec::Iso8583 {
+                insecure: false,
+                link: None,
+                ..
+            }
+        ));
+        for bad in [
+            "iso8583://nohost",
+            "iso8583://h:1?format=ebcdic",
+            "iso8583://h:1?header=3b",
+            "iso8583://h:1?mac=maybe",
+            "iso8583://h:1?colour=red",
+            "iso8583://h:1?format",
+        ] {
+            let e = iso8583_spec(bad, None).unwrap_err().to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
+    }
 }

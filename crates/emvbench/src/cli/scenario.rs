@@ -60,31 +60,12 @@ struct RunArgs {
     /// Host key file (default: $EMVBENCH_HOST_KEYS, else the built-in TEST keys).
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
-    /// The issuer host: `embedded` (a fresh in-memory host per scenario, seeded: the run
-    /// matches the recorded traces) or `http://HOST:PORT` (a running `emvbench host
-    /// serve`: the scenario's card is provisioned afresh there; the expectations must
-    /// hold, the exchanges may differ from the recorded trace where the host draws a
-    /// random PIN).
-    #[arg(long, value_name = "HOST", default_value = "embedded")]
-    host: String,
-    /// The issuer API key of a remote host's management routes (default: the key file's
-    /// first API key).
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "EMVBENCH_API_KEY",
-        hide_env_values = true
-    )]
-    api_key: Option<String>,
-    /// Acquirer key for a remote host's network routes (authorisation, advice) (default:
-    /// $EMVBENCH_ACQUIRER_KEY, else the first acquirer key of the key file).
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "EMVBENCH_ACQUIRER_KEY",
-        hide_env_values = true
-    )]
-    acquirer_key: Option<String>,
+    // the issuer host (`embedded`: a fresh in-memory host per scenario, seeded, so the run
+    // matches the recorded traces; a remote host gets the scenario's card provisioned
+    // afresh, the expectations must hold, the exchanges may differ from the recorded trace
+    // where the host draws a random PIN)
+    #[command(flatten)]
+    net: super::run::HostArgs,
 }
 
 /// Dispatch `emvbench scenario ...`.
@@ -113,14 +94,7 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for s in &scenarios {
         let keys = super::host::load_keys(a.keys.as_deref(), false)?;
-        let host = super::run::host_spec(
-            &a.host,
-            None,
-            false,
-            a.api_key.as_deref(),
-            a.acquirer_key.as_deref(),
-            &keys,
-        )?;
+        let host = a.net.spec(None, false, &keys)?;
         let ran = scenario::run(
             s,
             keys,

@@ -99,7 +99,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         terminal: a.terminal.clone(),
         amount: a.amount.clone(),
         txn_type: a.txn_type,
-        host: a.session.host.clone(),
+        host: a.session.net.host.clone(),
         date,
         time,
         seed,

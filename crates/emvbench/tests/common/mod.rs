@@ -18,6 +18,17 @@ pub fn serve(data: &Path, log: &Path) -> (Child, String) {
 
 /// [`serve`] with extra `host serve` arguments.
 pub fn serve_with(data: &Path, log: &Path, extra: &[&str]) -> (Child, String) {
+    let (child, urls) = serve_listeners(data, log, extra);
+    let http = urls
+        .into_iter()
+        .find(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no http:// address"));
+    (child, http)
+}
+
+/// Starts `host serve` with `extra` arguments and returns the child and every address it
+/// prints (`iso8583://...` lines first when asked for, then `http://...`).
+pub fn serve_listeners(data: &Path, log: &Path, extra: &[&str]) -> (Child, Vec<String>) {
     let mut child = emvbench()
         .args(["host", "serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
@@ -27,14 +38,19 @@ pub fn serve_with(data: &Path, log: &Path, extra: &[&str]) -> (Child, String) {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    (child, addr)
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut urls = Vec::new();
+    // the HTTP address is printed last
+    while !urls.iter().any(|u: &String| u.starts_with("http://")) {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            panic!("host serve printed no http:// address: {urls:?}");
+        }
+        urls.extend(
+            line.split_whitespace()
+                .filter(|w| w.starts_with("http://") || w.starts_with("iso8583://"))
+                .map(str::to_string),
+        );
+    }
+    (child, urls)
 }
