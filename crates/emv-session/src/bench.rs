@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod host;
+mod network;
 mod peers;
 
 pub use host::process_cpu_time;
@@ -250,6 +251,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
     let sda_ratio = offline_sda.mean_ns / sda_floor.mean_ns.max(1.0);
     floors.push(sda_floor);
     let host = host::host_authorisations(opts)?;
+    let network = network::network_authorisations(opts)?;
     let memory = memory_run(opts)?;
 
     let growth = memory.rss_after_kib.saturating_sub(memory.rss_before_kib);
@@ -286,6 +288,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
             ),
             met: host.in_memory >= 20_000.0,
         },
+        network.target(),
         TargetCheck {
             target: "online-PIN transaction ≤ 3× its cryptographic floor".into(),
             measured: format!("{ratio:.2}×"),
@@ -310,6 +313,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
     ms.extend(primitives.into_iter().map(|(_, m)| m));
     ms.push(replay);
     ms.extend(host.measurements);
+    ms.extend(network.measurements);
     Ok(BenchReport {
         quick: opts.quick,
         card_profile: CARD_PROFILE.into(),
