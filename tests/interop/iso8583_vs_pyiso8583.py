@@ -288,6 +288,12 @@ def pin_flows(host):
         check(tries == card.limit, "tries started at the limit")
 
 
+def atc_of(req):
+    """The ATC (9F36) of the request's chip data: an advice or reversal names the
+    transaction it is about as a terminal would (STAN, RRN, PAN and ATC)."""
+    return ptlv.decode(bytes.fromhex(req["55"]))["9F36"]
+
+
 def unblock_and_reversal(host):
     card = Card(FLOW_CARD)
     # an ATM approval whose chip reports its offline PIN blocked carries a PIN UNBLOCK
@@ -303,7 +309,8 @@ def unblock_and_reversal(host):
     # the advice of the script result (9F5B: 20 = ran, then the identifier)
     adv = {"t": "0220", "2": card.pan, "3": req["3"], "4": req["4"], "7": now7(),
            "11": host.next_stan(), "23": req["23"], "37": ans.get("37", "000000000000"),
-           "41": req["41"], "49": "978", "55": ptlv.encode({"9F5B": b"\x20" + sid}).hex().upper(),
+           "41": req["41"], "49": "978",
+           "55": ptlv.encode({"9F36": atc_of(req), "9F27": b"\x40", "9F5B": b"\x20" + sid}).hex().upper(),
            "90": req["t"] + req["11"] + req["7"] + "0" * 22}
     if "37" not in ans:
         adv.pop("37")
@@ -319,6 +326,7 @@ def unblock_and_reversal(host):
     check(host.status(card)["open_to_buy"] == otb0 - 1500, "the approval took the amount")
     rev = {"t": "0400", "2": card.pan, "3": req["3"], "4": req["4"], "7": now7(),
            "11": host.next_stan(), "23": req["23"], "41": req["41"], "49": "978",
+           "55": ptlv.encode({"9F36": atc_of(req)}).hex().upper(),
            "90": req["t"] + req["11"] + req["7"] + "0" * 22}
     if "37" in ans:
         rev["37"] = ans["37"]
@@ -337,7 +345,10 @@ def unblock_and_reversal(host):
     a = host.send(dict(unknown, t="0420", **{"11": host.next_stan()}))
     check(a["t"] == "0430", "0420 answered 0430")
     comp = {"t": "0120", "2": card.pan, "4": req["4"], "7": now7(), "11": host.next_stan(),
-            "41": req["41"], "49": "978", "90": req["t"] + req["11"] + req["7"] + "0" * 22}
+            "41": req["41"], "49": "978", "90": req["t"] + req["11"] + req["7"] + "0" * 22,
+            "55": ptlv.encode({"9F36": atc_of(req), "9F27": b"\x40"}).hex().upper()}
+    if "37" in ans:
+        comp["37"] = ans["37"]
     a = host.send(comp)
     check(a["t"] == "0130" and a["39"] == "00", f"0120 answered 0130 00, got {a['t']} {a['39']}")
 
