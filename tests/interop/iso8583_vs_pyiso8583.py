@@ -289,9 +289,9 @@ def pin_flows(host):
 
 
 def atc_of(req):
-    """The ATC (9F36) of a request's DE 55."""
-    icc = ptlv.decode(bytes.fromhex(req["55"]), flatten=True)
-    return icc["9F36"]
+    """The ATC (9F36) of the request's chip data: an advice or reversal names the
+    transaction it is about as a terminal would (STAN, RRN, PAN and ATC)."""
+    return ptlv.decode(bytes.fromhex(req["55"]))["9F36"]
 
 
 def unblock_and_reversal(host):
@@ -311,7 +311,7 @@ def unblock_and_reversal(host):
            "11": host.next_stan(), "23": req["23"], "37": ans.get("37", "000000000000"),
            "41": req["41"], "49": "978",
            # a completion advice quotes the transaction's ATC (9F36) with the script results
-           "55": ptlv.encode({"9F36": atc_of(req), "9F5B": b"\x20" + sid}).hex().upper(),
+           "55": ptlv.encode({"9F36": atc_of(req), "9F27": b"\x40", "9F5B": b"\x20" + sid}).hex().upper(),
            "90": req["t"] + req["11"] + req["7"] + "0" * 22}
     if "37" not in ans:
         adv.pop("37")
@@ -327,6 +327,7 @@ def unblock_and_reversal(host):
     check(host.status(card)["open_to_buy"] == otb0 - 1500, "the approval took the amount")
     rev = {"t": "0400", "2": card.pan, "3": req["3"], "4": req["4"], "7": now7(),
            "11": host.next_stan(), "23": req["23"], "41": req["41"], "49": "978",
+           "55": ptlv.encode({"9F36": atc_of(req)}).hex().upper(),
            "90": req["t"] + req["11"] + req["7"] + "0" * 22}
     if "37" in ans:
         rev["37"] = ans["37"]
@@ -350,7 +351,7 @@ def unblock_and_reversal(host):
     check(ans["39"] == "00", f"POS approval, got {ans['39']}")
     comp = {"t": "0120", "2": card.pan, "4": req["4"], "7": now7(), "11": host.next_stan(),
             "41": req["41"], "49": "978", "90": req["t"] + req["11"] + req["7"] + "0" * 22,
-            "55": ptlv.encode({"9F36": atc_of(req)}).hex().upper()}
+            "55": ptlv.encode({"9F36": atc_of(req), "9F27": b"\x40"}).hex().upper()}
     if "37" in ans:
         comp["37"] = ans["37"]
     a = host.send(comp)

@@ -23,7 +23,7 @@ use emv_iso8583::message::peek_mti;
 use emv_iso8583::{Format, Framing, Message, Mti, Tpdu, mac};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -316,12 +316,8 @@ pub async fn serve<S: Store + Send + Sync + 'static>(
     tracing::info!("iso8583 listener stopped");
 }
 
-enum Out {
-    Frame(Vec<u8>),
-    Close,
-}
-
-/// One connection: reads frames, runs each on the blocking pool, answers as each completes.
+/// One connection: reads frames, runs each on the blocking pool (up to [`MAX_IN_FLIGHT`] at
+/// once), writes each answer from this task as it completes.
 async fn connection<S: Store + Send + Sync + 'static>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -330,39 +326,33 @@ async fn connection<S: Store + Send + Sync + 'static>(
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut rd, wr) = stream.into_split();
-    let (tx, rx) = mpsc::channel::<Out>(MAX_IN_FLIGHT);
-    let writer = tokio::spawn(write_loop(wr, rx, config.read_timeout, peer));
-    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let (mut rd, mut wr) = stream.into_split();
     let framing = config.framing;
+    let mut running: JoinSet<Option<Vec<u8>>> = JoinSet::new();
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut started: Option<Instant> = None;
     let mut chunk = vec![0u8; 8192];
-    'conn: loop {
-        loop {
+    let mut open = true;
+    while open {
+        // every complete frame goes to the blocking pool while there is room
+        while running.len() < MAX_IN_FLIGHT {
             match framing.take(&mut buf) {
                 Ok(Some(frame)) => {
                     started = None;
                     if peek_mti(&frame.message).is_none() {
                         tracing::warn!(%peer, "iso8583: unreadable MTI, connection closed");
-                        break 'conn;
+                        open = false;
+                        break;
                     }
-                    let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-                        break 'conn;
-                    };
-                    let (h, tx) = (Arc::clone(&handler), tx.clone());
-                    tokio::task::spawn_blocking(move || {
-                        if let Some(answer) = h.handle(&frame.message) {
-                            match framing.wrap(frame.tpdu.map(Tpdu::reply), &answer) {
-                                Ok(bytes) => {
-                                    let _ = tx.blocking_send(Out::Frame(bytes));
-                                }
-                                Err(e) => {
-                                    tracing::error!(error = %e, "iso8583: answer does not frame")
-                                }
-                            }
-                        }
-                        drop(permit);
+                    let h = Arc::clone(&handler);
+                    running.spawn_blocking(move || {
+                        let answer = h.handle(&frame.message)?;
+                        framing
+                            .wrap(frame.tpdu.map(Tpdu::reply), &answer)
+                            .map_err(
+                                |e| tracing::error!(error = %e, "iso8583: answer does not frame"),
+                            )
+                            .ok()
                     });
                 }
                 Ok(None) => break,
@@ -376,11 +366,15 @@ async fn connection<S: Store + Send + Sync + 'static>(
                         .and_then(|m| handler.encode(m))
                         .and_then(|a| framing.wrap(None, &a).ok())
                     {
-                        let _ = tx.send(Out::Frame(bytes)).await;
+                        running.spawn(async move { Some(bytes) });
                     }
-                    break 'conn;
+                    open = false;
+                    break;
                 }
             }
+        }
+        if !open {
+            break;
         }
         if !buf.is_empty() && started.is_none() {
             started = Some(Instant::now());
@@ -389,49 +383,56 @@ async fn connection<S: Store + Send + Sync + 'static>(
             Some(t) => t + config.read_timeout,
             None => Instant::now() + config.idle_timeout,
         };
+        let room = running.len() < MAX_IN_FLIGHT;
         tokio::select! {
-            r = tokio::time::timeout_at(deadline, rd.read(&mut chunk)) => match r {
-                Ok(Ok(0)) => break,
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                if let Ok(Some(bytes)) = done
+                    && !write(&mut wr, &bytes, config.read_timeout, peer).await
+                {
+                    return;
+                }
+            }
+            r = tokio::time::timeout_at(deadline, rd.read(&mut chunk)), if room => match r {
+                Ok(Ok(0)) => open = false,
                 Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "iso8583: read failed");
-                    break;
+                    open = false;
                 }
                 Err(_) => {
                     tracing::warn!(%peer, partial = !buf.is_empty(), "iso8583: read timeout, connection closed");
-                    break;
+                    open = false;
                 }
             },
-            _ = stop.changed() => break,
+            _ = stop.changed() => open = false,
         }
     }
     // answers under way still go out (within the grace period), then the socket closes
-    let _ = tx.send(Out::Close).await;
-    drop(tx);
-    let _ = tokio::time::timeout(STOP_GRACE, writer).await;
+    let drain = async {
+        while let Some(done) = running.join_next().await {
+            if let Ok(Some(bytes)) = done
+                && !write(&mut wr, &bytes, config.read_timeout, peer).await
+            {
+                return;
+            }
+        }
+        let _ = wr.shutdown().await;
+    };
+    let _ = tokio::time::timeout(STOP_GRACE, drain).await;
 }
 
-async fn write_loop(
-    mut wr: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: mpsc::Receiver<Out>,
+/// Writes one answer; `false` when the peer does not take it in time.
+async fn write(
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    bytes: &[u8],
     timeout: Duration,
     peer: SocketAddr,
-) {
-    let mut closing = false;
-    while let Some(out) = rx.recv().await {
-        match out {
-            Out::Frame(bytes) => match tokio::time::timeout(timeout, wr.write_all(&bytes)).await {
-                Ok(Ok(())) => {}
-                _ => {
-                    tracing::warn!(%peer, "iso8583: write failed or timed out, connection closed");
-                    return;
-                }
-            },
-            // the reader is done; answers still running may follow until every sender is gone
-            Out::Close => closing = true,
+) -> bool {
+    match tokio::time::timeout(timeout, wr.write_all(bytes)).await {
+        Ok(Ok(())) => true,
+        _ => {
+            tracing::warn!(%peer, "iso8583: write failed or timed out, connection closed");
+            false
         }
-    }
-    if closing {
-        let _ = wr.shutdown().await;
     }
 }

@@ -11,7 +11,6 @@
 //! - [`store`]: the [`store::Store`] / [`store::StoreTx`] interface and its SQLite
 //!   backend (schema, migrations, leader/follower group commit);
 //! - [`http`]: the axum API over the service, [`http::serve`] for the binary;
-//! - [`local::LocalServer`]: a front end on a background thread (benches, tests);
 //! - [`client::HttpHost`]: [`emv_auth::Host`] over HTTP, for a kernel talking to a
 //!   remote `emvbench host serve`;
 //! - [`pin_control`]: View PIN / Set PIN for the issuer's app (tokens, the device page);
@@ -28,7 +27,6 @@ pub mod http;
 pub mod iso8583;
 pub mod iso8583_client;
 pub mod keys;
-pub mod local;
 pub mod pin;
 pub mod pin_control;
 pub mod provision;

@@ -275,15 +275,35 @@ fn check_value(s: &FieldSpec, value: &[u8]) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
+        // the position, never the value: errors are logged, and a field may hold a PAN
+        // or track data
+        let at = first_bad(s.ty, value);
         Err(Error::field_err(
             s.number,
             format!(
-                "characters not allowed in a field of type {}: {}",
-                s.ty.notation(),
-                printable(value)
+                "character {} of {} is not allowed in a field of type {}",
+                at + 1,
+                value.len(),
+                s.ty.notation()
             ),
         ))
     }
+}
+
+/// The index of the first character `check_value` refuses (0 for an empty `x+n`).
+fn first_bad(ty: FieldType, value: &[u8]) -> usize {
+    value
+        .iter()
+        .enumerate()
+        .position(|(i, b)| match ty {
+            FieldType::N => !b.is_ascii_digit(),
+            FieldType::Ans | FieldType::Ns => !(0x20..=0x7E).contains(b),
+            FieldType::Z => !(b.is_ascii_digit() || matches!(b, b'=' | b'D' | b'F')),
+            FieldType::XN if i == 0 => !matches!(b, b'C' | b'D'),
+            FieldType::XN => !b.is_ascii_digit(),
+            FieldType::B => false,
+        })
+        .unwrap_or(0)
 }
 
 fn encode_field(s: &FieldSpec, format: Format, value: &[u8], out: &mut Vec<u8>) {
@@ -358,7 +378,10 @@ impl<'a> Reader<'a> {
         let raw = self.take(wire_len, &what)?;
         match (s.ty, format) {
             (FieldType::B, Format::Ascii) => hex::decode(raw).map_err(|_| {
-                Error::field_err(s.number, format!("not hex text: {}", printable(raw)))
+                Error::field_err(
+                    s.number,
+                    format!("{} characters of text that are not hex", raw.len()),
+                )
             }),
             _ => Ok(raw.to_vec()),
         }
@@ -436,6 +459,18 @@ mod tests {
             Message::decode(Format::Ascii, b"0100200000000000000000"),
             Err(Error::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn errors_never_show_the_value() {
+        let mut m = Message::new(Mti::from_number(100).unwrap());
+        let e = m.set(2, "4761739X01010010").unwrap_err().to_string();
+        assert!(!e.contains("4761739"), "{e}");
+        assert!(e.contains("character 8 of 16"), "{e}");
+        let e = Message::decode(Format::Ascii, b"01000000000000001000ZZ34567890ABCDEF")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("DE 52") && !e.contains("ZZ34"), "{e}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod host;
+mod network;
 mod peers;
 
 pub use host::process_cpu_time;
@@ -250,6 +251,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
     let sda_ratio = offline_sda.mean_ns / sda_floor.mean_ns.max(1.0);
     floors.push(sda_floor);
     let host = host::host_authorisations(opts)?;
+    let network = network::network_authorisations(opts)?;
     let memory = memory_run(opts)?;
 
     let growth = memory.rss_after_kib.saturating_sub(memory.rss_before_kib);
@@ -291,12 +293,13 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
             met: growth < 1024,
         },
     ];
-    targets.splice(2..2, host.targets());
+    targets.splice(2..2, host.targets().into_iter().chain([network.target()]));
     ms.extend([offline, offline_sda, online, unblock]);
     ms.extend(floors);
     ms.extend(primitives.into_iter().map(|(_, m)| m));
     ms.push(replay);
     ms.extend(host.measurements);
+    ms.extend(network.measurements);
     Ok(BenchReport {
         quick: opts.quick,
         card_profile: CARD_PROFILE.into(),

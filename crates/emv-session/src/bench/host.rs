@@ -10,19 +10,13 @@
 //! interval (`/proc/self/stat` utime + stime) says what one authorisation costs a core,
 //! whatever else the machine runs and however long fsync makes callers wait: one core's
 //! rate is authorisations per CPU-second.
-//!
-//! The same 16-caller run on the durable store goes once more through each network front
-//! end, served from this process on loopback ([`LocalServer`]): the HTTP API (one
-//! keep-alive connection per caller). The client's and the server's CPU are both in this
-//! process's CPU time; the wall-clock rates are compared with the in-process one.
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use emv_auth::{AuthRequest, Host, ResponseCode};
-use emv_host::local::LocalServer;
+use emv_auth::{AuthRequest, ResponseCode};
 use emv_host::testkit::{self, TempDir, TestCard};
-use emv_host::{HostKeys, HttpHost, Issuer, SyncMode};
+use emv_host::{HostKeys, Issuer, SyncMode};
 
 use super::{BenchOptions, Measurement, TargetCheck, input, measurement};
 use crate::SessionError;
@@ -42,54 +36,24 @@ pub(super) struct HostRun {
     /// Authorisations per second, one caller (one thread: one core), on the in-memory
     /// store the embedded host of `emvbench run` uses without `--data`.
     pub in_memory: f64,
-    /// Wall-clock authorisations per second with 16 callers on the durable store:
-    /// in-process, then over each network front end (name, rate).
-    pub durable_16: f64,
-    /// The front ends' rates with 16 callers on the same durable store.
-    pub over_network: Vec<(&'static str, f64)>,
 }
 
 impl HostRun {
-    /// The host's targets and what this run measured.
+    /// The host's target and what this run measured.
     pub fn targets(&self) -> Vec<TargetCheck> {
-        vec![
-            TargetCheck {
-                target: "≥ 20,000 host authorisations (online PIN + ARQC)/s in-process on one \
-                         core (the embedded host, one thread)"
-                    .into(),
-                measured: format!(
-                    "{:.0}/s on the in-memory store; on a SQLite file, per CPU-second with {} \
-                     callers: {:.0}/s sync=full, {:.0}/s sync=normal",
-                    self.in_memory, CALLERS, self.per_core_full, self.per_core_normal
-                ),
-                met: self.in_memory >= 20_000.0,
-            },
-            TargetCheck {
-                target: format!(
-                    "authorisations over each network front end ≥ 80% of the in-process rate \
-                     ({CALLERS} callers, SQLite sync=full, loopback)"
-                ),
-                measured: std::iter::once(format!("in-process {:.0}/s", self.durable_16))
-                    .chain(self.over_network.iter().map(|(n, r)| {
-                        format!(
-                            "{n} {r:.0}/s ({:.0}%)",
-                            100.0 * r / self.durable_16.max(1.0)
-                        )
-                    }))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                met: !self.over_network.is_empty()
-                    && self
-                        .over_network
-                        .iter()
-                        .all(|(_, r)| *r >= 0.8 * self.durable_16),
-            },
-        ]
+        vec![TargetCheck {
+            target: "≥ 20,000 host authorisations (online PIN + ARQC)/s in-process on one core \
+                     (the embedded host, one thread)"
+                .into(),
+            measured: format!(
+                "{:.0}/s on the in-memory store; on a SQLite file, per CPU-second with \
+                 {CALLERS} callers: {:.0}/s sync=full, {:.0}/s sync=normal",
+                self.in_memory, self.per_core_full, self.per_core_normal
+            ),
+            met: self.in_memory >= 20_000.0,
+        }]
     }
 }
-
-/// A caller's link to the host: the issuer itself, or a client of a front end.
-type Connect<'a> = &'a (dyn Fn() -> Result<Box<dyn Host + Send>, SessionError> + Sync);
 
 fn new_card(issuer: &Issuer) -> Result<TestCard, SessionError> {
     Ok(testkit::load_card(issuer)?)
@@ -101,11 +65,9 @@ fn requests(card: &mut TestCard, n: u64) -> Result<Vec<AuthRequest>, SessionErro
         .collect()
 }
 
-fn authorise_all(host: &mut dyn Host, reqs: &[AuthRequest]) -> Result<(), SessionError> {
+fn authorise_all(issuer: &Issuer, reqs: &[AuthRequest]) -> Result<(), SessionError> {
     for r in reqs {
-        let resp = host
-            .authorise(r)
-            .map_err(|e| input(format!("host bench: {e}")))?;
+        let resp = issuer.authorise(r)?;
         if resp.response_code != ResponseCode::APPROVED {
             return Err(input(format!(
                 "host bench: expected 00, got {} ({})",
@@ -128,38 +90,23 @@ pub fn process_cpu_time() -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 10))
 }
 
-/// `n` authorisations from `callers` threads (one card each) straight into `issuer`; wall
-/// and CPU time.
+/// `n` authorisations from `callers` threads (one card each); wall and CPU time.
 fn run(
     issuer: &Issuer,
     callers: usize,
     n: u64,
 ) -> Result<(Duration, Option<Duration>), SessionError> {
-    let direct = || Ok(Box::new(issuer.clone()) as Box<dyn Host + Send>);
-    run_over(issuer, callers, n, &direct)
-}
-
-/// `n` authorisations from `callers` threads (one card each, provisioned in `issuer`),
-/// each through its own link from `connect`; wall and CPU time.
-fn run_over(
-    issuer: &Issuer,
-    callers: usize,
-    n: u64,
-    connect: Connect<'_>,
-) -> Result<(Duration, Option<Duration>), SessionError> {
     let per = n / callers as u64;
     let mut batches = Vec::with_capacity(callers);
     for _ in 0..callers {
         let mut card = new_card(issuer)?;
-        batches.push((requests(&mut card, per)?, connect()?));
+        batches.push(requests(&mut card, per)?);
     }
     if callers == 1 {
-        let Some((reqs, mut host)) = batches.pop() else {
-            return Err(input("host bench: no caller"));
-        };
+        let reqs = batches.pop().unwrap_or_default();
         let cpu = process_cpu_time();
         let start = Instant::now();
-        authorise_all(host.as_mut(), &reqs)?;
+        authorise_all(issuer, &reqs)?;
         let wall = start.elapsed();
         let cpu = process_cpu_time()
             .zip(cpu)
@@ -169,11 +116,11 @@ fn run_over(
     let barrier = Arc::new(Barrier::new(callers + 1));
     let handles: Vec<_> = batches
         .into_iter()
-        .map(|(reqs, mut host)| {
-            let barrier = barrier.clone();
+        .map(|reqs| {
+            let (issuer, barrier) = (issuer.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                authorise_all(host.as_mut(), &reqs)
+                authorise_all(&issuer, &reqs)
             })
         })
         .collect();
@@ -196,8 +143,6 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
     let keys = || HostKeys::load_test_keys().map_err(SessionError::from);
     let mut ms = Vec::new();
     let mut per_core = [0.0; 2];
-    let mut durable_16 = 0.0;
-    let mut over_network = Vec::new();
     let name = |store: &str, callers: usize| {
         format!(
             "authorise, {store}, {callers} caller{}",
@@ -225,11 +170,13 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
         ));
         let n16 = opts.n(32_000) / CALLERS as u64 * CALLERS as u64;
         let (wall, cpu) = run(&issuer, CALLERS, n16)?;
-        let m = measurement("host", &name(&store, CALLERS), "authorisation", n16, wall);
-        if sync == SyncMode::Full {
-            durable_16 = m.ops_per_sec;
-        }
-        ms.push(m);
+        ms.push(measurement(
+            "host",
+            &name(&store, CALLERS),
+            "authorisation",
+            n16,
+            wall,
+        ));
         if let Some(cpu) = cpu {
             let m = measurement(
                 "host",
@@ -241,34 +188,6 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
             per_core[i] = m.ops_per_sec;
             ms.push(m);
         }
-    }
-    {
-        // the front ends over the durable store, 16 callers each
-        let dir = TempDir::new("bench-network");
-        let issuer = Issuer::open_with(dir.path(), keys()?, SyncMode::Full)?;
-        let n16 = opts.n(32_000) / CALLERS as u64 * CALLERS as u64;
-        let acquirer = issuer
-            .keys()
-            .client_acquirer_key()
-            .map(|k| k.expose().to_owned())
-            .ok_or_else(|| input("host bench: the TEST key file has no acquirer key"))?;
-        let server = LocalServer::http(issuer.clone())?;
-        let url = server.url();
-        let http = || {
-            Ok(Box::new(HttpHost::new(&url)?.with_acquirer_key(&acquirer)) as Box<dyn Host + Send>)
-        };
-        run_over(&issuer, CALLERS, opts.n(1_600), &http)?;
-        let (wall, _) = run_over(&issuer, CALLERS, n16, &http)?;
-        let m = measurement(
-            "host",
-            &name("HTTP, SQLite sync=full", CALLERS),
-            "authorisation",
-            n16,
-            wall,
-        );
-        over_network.push(("HTTP", m.ops_per_sec));
-        ms.push(m);
-        server.stop()?;
     }
     let issuer = Issuer::in_memory(keys()?)?;
     run(&issuer, 1, opts.n(500))?;
@@ -288,8 +207,6 @@ pub(super) fn host_authorisations(opts: &BenchOptions) -> Result<HostRun, Sessio
         per_core_full: per_core[0],
         per_core_normal: per_core[1],
         in_memory,
-        durable_16,
-        over_network,
     })
 }
 

@@ -46,7 +46,7 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
         "iso8583" | "iso" => Ok(Kind::Iso8583),
         other => other.parse::<DecodeAs>().map(Kind::Field).map_err(|_| {
             format!(
-                "unknown kind {other:?}; expected tlv, capdu, rapdu, iso8583 or one of: {}",
+                "unknown kind {other:?}; expected tlv, capdu, rapdu or one of: {}, iso8583",
                 DecodeAs::VARIANTS.join(", ")
             )
         }),
