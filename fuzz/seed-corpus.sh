@@ -152,6 +152,17 @@ def dol_seeds(tx):
                 records += bytes([i, i % 8, len(value)]) + value
             put("dol_build", bytes([len(v)]) + v + records)
 
+def command(text):
+    """A trace's C-APDU; PIN data recorded as `[PIN]` after the header and Lc
+    (docs/formats.md §3) becomes Lc bytes of a plaintext-PIN-block shape."""
+    if "[PIN]" not in text:
+        return bytes.fromhex(text)
+    head = bytes.fromhex(text.replace("[PIN]", ""))
+    lc = head[4] if len(head) > 4 else 0
+    fill = bytes.fromhex("241234") + b"\xff" * max(lc - 3, 0)
+    return head + fill[:lc]
+
+
 for path in sorted(glob.glob(os.path.join(traces, "*.trace"))):
     card, tx = None, None
     for raw in open(path, encoding="utf-8"):
@@ -164,7 +175,7 @@ for path in sorted(glob.glob(os.path.join(traces, "*.trace"))):
         elif line.startswith("@host ") and tx is not None:
             tx["host"] = line[len("@host "):]
         elif line.startswith(">>") and tx is not None:
-            tx["cmd"] = bytes.fromhex(line[2:].strip())
+            tx["cmd"] = command(line[2:].strip())
         elif line.startswith("<<") and tx is not None and tx["cmd"] is not None:
             r = bytes.fromhex(line[2:].strip())
             tx["pairs"].append((tx["cmd"], r))
