@@ -78,14 +78,14 @@ pub enum Error {
     #[error("store data: {0}")]
     #[strum(serialize = "store-data")]
     Corrupt(String),
-    /// File system or network I/O failed.
-    #[error("{context}: {source}")]
+    /// File system or network I/O failed. The OS error is part of the message and not
+    /// also reported as the error's source, so a printed chain names it once.
+    #[error("{context}: {io}")]
     Io {
         /// What was being done.
         context: String,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        io: std::io::Error,
     },
     /// The store could not answer (a caller went away mid-call).
     #[error("the issuer service has stopped")]
@@ -171,10 +171,10 @@ impl Error {
         )
     }
 
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, io: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),
-            source,
+            io,
         }
     }
 }

@@ -195,16 +195,25 @@ async fn require_acquirer_key(State(s): State<AppState>, req: Request, next: Nex
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header; the scheme name is
+/// case-insensitive (RFC 9110 §11.1), so `bearer` and `BEARER` are the same scheme.
 fn bearer(h: &HeaderMap) -> Option<&str> {
     h.get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(bearer_token)
+}
+
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn api_key(h: &HeaderMap) -> Option<&str> {
     if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return v.strip_prefix("Bearer ").map(str::trim);
+        return bearer_token(v);
     }
     h.get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -939,4 +948,17 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing running requests");
+}
+
+#[cfg(test)]
+mod bearer_tests {
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for v in ["Bearer k1", "bearer k1", "BEARER   k1 ", " Bearer k1"] {
+            assert_eq!(super::bearer_token(v), Some("k1"), "{v:?}");
+        }
+        for v in ["Basic k1", "Bearerk1", "Bearer ", "Bearer"] {
+            assert_eq!(super::bearer_token(v), None, "{v:?}");
+        }
+    }
 }

@@ -274,7 +274,7 @@ pub(crate) fn random_pin_from(len: usize, mut seeded: Option<&mut u64>) -> Resul
             }
             None => getrandom::fill(&mut raw).map_err(|e| Error::Io {
                 context: "operating system RNG".into(),
-                source: std::io::Error::other(e.to_string()),
+                io: std::io::Error::other(e.to_string()),
             })?,
         }
         // rejection sampling keeps the digits uniform: bytes >= 250 are drawn again

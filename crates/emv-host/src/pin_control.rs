@@ -277,7 +277,7 @@ fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, Error> {
     let mut b = Zeroizing::new([0u8; N]);
     getrandom::fill(b.as_mut_slice()).map_err(|e| Error::Io {
         context: "operating system RNG".into(),
-        source: std::io::Error::other(e.to_string()),
+        io: std::io::Error::other(e.to_string()),
     })?;
     Ok(b)
 }

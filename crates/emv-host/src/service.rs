@@ -176,7 +176,7 @@ fn random_auth_code() -> Result<String, Error> {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).map_err(|e| Error::Io {
         context: "operating system RNG".into(),
-        source: std::io::Error::other(e.to_string()),
+        io: std::io::Error::other(e.to_string()),
     })?;
     Ok(format!("{:06}", u32::from_be_bytes(b) % 1_000_000))
 }

@@ -93,6 +93,10 @@ async fn management_needs_an_api_key() {
     let (s, v) = call(&app, "GET", &uri, Some(BEARER), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["pan"], "541333******0011");
+    // the scheme name is case-insensitive (RFC 9110 §11.1)
+    let lower = format!("bearer {TEST_API_KEY}");
+    let (s, v) = call(&app, "GET", &uri, Some(("authorization", &lower)), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["online_pin_tries_left"], 3);
     let (s, v) = call(
         &app,

@@ -387,3 +387,20 @@ fn cards_are_provisioned_from_card_profiles() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A port in use is one clear error that names the address and the OS reason once.
+#[test]
+fn a_busy_port_is_named_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = TempDir::new("busy-port");
+    let out = emvbench()
+        .args(["host", "serve", "--listen", &addr, "--data"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains(&format!("binding {addr}")), "{err}");
+    assert_eq!(err.matches("Address already in use").count(), 1, "{err}");
+}
