@@ -299,3 +299,42 @@ fn bad_arguments_are_explained_with_exit_code_2() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// Cashback (Amount, Other) belongs to a purchase with cashback and is part of the amount.
+#[test]
+fn cashback_goes_with_the_cashback_type_and_within_the_amount() {
+    for (args, says) in [
+        (
+            &["--cashback", "5"][..],
+            "--cashback goes with --type cashback",
+        ),
+        (
+            &["--cashback", "11", "--type", "cashback"][..],
+            "cannot be larger",
+        ),
+    ] {
+        let out = run(&[
+            &["--card", "visa-cvn18", "--amount", "10", "--host", "none"][..],
+            args,
+        ]
+        .concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}"
+        );
+    }
+    let v = json(&[
+        "--card",
+        "visa-cvn18",
+        "--amount",
+        "10",
+        "--cashback",
+        "5",
+        "--type",
+        "cashback",
+        "--host",
+        "none",
+    ]);
+    assert!(v["outcome"].is_string(), "{v}");
+}

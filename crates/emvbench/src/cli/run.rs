@@ -269,6 +269,19 @@ fn transaction_params(a: &Args, profile: &Profile) -> Result<TransactionParams> 
         Some(c) => parse_amount(c, exponent).map_err(|e| input(format!("--cashback {e}")))?,
         None => 0,
     };
+    // Amount, Other (9F03) is the cashback of a purchase with cashback (9C = 09) and is
+    // part of Amount, Authorised (EMV 4.4 Book 3 Annex A1: 9C, 9F02, 9F03)
+    if cashback > 0 && TransactionType::from(a.txn_type) != TransactionType::Cashback {
+        return Err(input(format!(
+            "--cashback goes with --type cashback (a {} has no cashback)",
+            TransactionType::from(a.txn_type).name()
+        )));
+    }
+    if cashback > amount {
+        return Err(input(
+            "--cashback is part of --amount and cannot be larger than it".to_string(),
+        ));
+    }
     let seed = a.seed.unwrap_or_else(random_seed);
     let (date, time) = match &a.date {
         Some(d) => (
