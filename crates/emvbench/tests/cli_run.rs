@@ -310,7 +310,7 @@ fn cashback_goes_with_the_cashback_type_and_within_the_amount() {
         ),
         (
             &["--cashback", "11", "--type", "cashback"][..],
-            "cannot be larger",
+            "amount other",
         ),
     ] {
         let out = run(&[

@@ -277,11 +277,6 @@ fn transaction_params(a: &Args, profile: &Profile) -> Result<TransactionParams> 
             TransactionType::from(a.txn_type).name()
         )));
     }
-    if cashback > amount {
-        return Err(input(
-            "--cashback is part of --amount and cannot be larger than it".to_string(),
-        ));
-    }
     let seed = a.seed.unwrap_or_else(random_seed);
     let (date, time) = match &a.date {
         Some(d) => (
