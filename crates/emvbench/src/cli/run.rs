@@ -83,7 +83,7 @@ pub struct Args {
     /// cashback).
     #[arg(long, value_name = "AMOUNT")]
     amount: String,
-    /// Cashback part of the amount (Amount, Other), e.g. 5.00.
+    /// Cashback part of the amount (Amount, Other), e.g. 5.00; with --type cashback.
     #[arg(long, value_name = "AMOUNT")]
     cashback: Option<String>,
     /// Transaction type.
