@@ -23,16 +23,29 @@ fn installed(dir: &Path) -> PathBuf {
 }
 
 fn run(bin: &Path, cwd: &Path, home: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(cwd)
-        .env("HOME", home)
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("EMVBENCH_CARD_PROFILES")
-        .env_remove("EMVBENCH_TERMINAL_PROFILES")
-        .env_remove("EMVBENCH_HOST_KEYS")
-        .output()
-        .unwrap();
+    let command = || {
+        Command::new(bin)
+            .args(args)
+            .current_dir(cwd)
+            .env("HOME", home)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("EMVBENCH_CARD_PROFILES")
+            .env_remove("EMVBENCH_TERMINAL_PROFILES")
+            .env_remove("EMVBENCH_HOST_KEYS")
+            .output()
+    };
+    // a binary copied a moment ago can be "busy" (ETXTBSY) while another test thread's
+    // fork still holds the copy's write descriptor: wait for that fork's exec
+    let mut tries = 0;
+    let out = loop {
+        match command() {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => break r.unwrap(),
+        }
+    };
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
