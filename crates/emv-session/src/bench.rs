@@ -1192,8 +1192,14 @@ mod tests {
             },
         )
         .unwrap();
+        // every certificate verified (an error otherwise) and both loops ran; which of
+        // the two is slower is the bench's to report, not a unit test's (timings vary
+        // with the machine's load)
         assert_eq!(m.len(), 2);
-        assert!(m[0].mean_ns > m[1].mean_ns);
+        assert!(
+            m.iter().all(|x| x.iterations > 0 && x.mean_ns > 0.0),
+            "{m:?}"
+        );
     }
 
     #[test]
