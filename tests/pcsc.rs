@@ -1,6 +1,6 @@
 //! Our kernel through real PC/SC to our card: kernel → `PcscReader` → pcscd → vpcd →
 //! `emv_transport::vpcd` → `emv_card::Card`. Needs pcscd with vsmartcard-vpcd running
-//! (docs/pcsc-vpcd.md §8) and the `pcsc` feature (`cargo test -p emvbench-tests --features
+//! (docs/virtual-reader.md §8) and the `pcsc` feature (`cargo test -p emvbench-tests --features
 //! pcsc`). Without pcscd the tests say so on stderr and pass, unless
 //! `EMVBENCH_REQUIRE_PCSC=1` (CI), which makes them fail instead.
 #![cfg(feature = "pcsc")]
@@ -26,7 +26,7 @@ use emv_transport::pcsc::{PcscReader, ReaderSelector, list_readers};
 use emv_transport::vpcd::{self, Backoff, EchoCard, Link, SessionEnd, Shutdown, VirtualCard};
 
 const VPCD: &str = "127.0.0.1:35963";
-/// pcscd polls every 400 ms; insertion and removal show within ~0.4 s (docs/pcsc-vpcd.md §7).
+/// pcscd polls every 400 ms; insertion and removal show within ~0.4 s (docs/virtual-reader.md §7).
 const SEEN: Duration = Duration::from_secs(3);
 
 /// vpcd's slots are machine-wide: one test at a time uses them.
@@ -63,7 +63,7 @@ fn pcsc_or_skip(test: &str) -> Option<MutexGuard<'static, ()>> {
 }
 
 fn reader_name(slot: u16) -> String {
-    // vpcd's readers, one per slot (docs/pcsc-vpcd.md §1)
+    // vpcd's readers, one per slot (docs/virtual-reader.md §1)
     format!("Virtual PCD 00 {slot:02}")
 }
 
@@ -286,7 +286,7 @@ fn three_wrong_offline_pins_block_the_pin_and_it_stays_blocked_across_insertions
 }
 
 /// Answers like the card until `after` APDUs, then gives no answer once: vpcd takes that
-/// as card removal and closes the link (docs/pcsc-vpcd.md §3).
+/// as card removal and closes the link (docs/virtual-reader.md §3).
 struct PulledOut {
     card: Card<MemoryStore>,
     after: usize,
@@ -638,7 +638,7 @@ fn apdu_round_trip_is_close_to_a_trivial_echo_card() {
         "SELECT round trip through pcscd + vpcd: our card {ours_us:.0} µs, echo card {echo_us:.0} µs (×{:.2})",
         ours_us / echo_us
     );
-    // no Nagle / delayed-ACK stall (44 ms without TCP_QUICKACK, docs/pcsc-vpcd.md §4)
+    // no Nagle / delayed-ACK stall (44 ms without TCP_QUICKACK, docs/virtual-reader.md §4)
     assert!(ours_us < 5_000.0, "{ours_us} µs per APDU");
     assert!(echo_us < 5_000.0, "{echo_us} µs per APDU");
     drop((a, b));

@@ -1,5 +1,5 @@
 //! A real third-party exchange (python-emv's `emvtool -p 1234 cap`, recorded through pcscd
-//! and vpcd; docs/pcsc-vpcd.md §10.2) read with emv-apdu and emv-tlv together:
+//! and vpcd; docs/virtual-reader.md §10.2) read with emv-apdu and emv-tlv together:
 //! every command is recognised, every response body parses as TLV and carries the data the
 //! kernel needs, and our builders produce the same command bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]

@@ -1118,7 +1118,7 @@ mod tests {
         assert_eq!(a.issuer_authentication_data, hex!("76503F4800000000"));
     }
 
-    /// docs/pcsc-vpcd.md §10.4 reference card (Visa CVN 10, emvtool `cap`): GENERATE AC
+    /// docs/virtual-reader.md §10.4 reference card (Visa CVN 10, emvtool `cap`): GENERATE AC
     /// returned AC 737E7F64FE80BD29 for ATC 0001 and the CDOL1 data emvtool sends.
     #[test]
     fn emvtool_reference_card() {

@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn value_of_127_bytes_uses_the_short_form() {
-        // iso7816-tlv 0.4 writes 81 7F here (docs/dependencies.md §2)
+        // iso7816-tlv 0.4 writes 81 7F here (docs/crate-choices.md §2)
         let v = encode_tlv(Tag::new(0x90), &[0xAB; 127]);
         assert_eq!(&v[..2], &[0x90, 0x7F]);
         assert_eq!(v.len(), 129);

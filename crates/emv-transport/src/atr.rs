@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn t0_only_atrs_have_no_tck() {
-        // EMV basic ATR for T=0 and the Multiflex ATR from docs/pcsc-vpcd.md §5
+        // EMV basic ATR for T=0 and the Multiflex ATR from docs/virtual-reader.md §5
         for raw in [&[0x3B, 0x60, 0x00, 0x00][..], &[0x3B, 0x02, 0x14, 0x50]] {
             let a = Atr::parse(raw).unwrap();
             assert_eq!(a.protocols, [0]);
@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn t1_atr_with_global_bytes() {
-        // the packaged vicc's ATR (docs/pcsc-vpcd.md §5): TA1=13, TD1=81 and TD2=01 (T=1)
+        // the packaged vicc's ATR (docs/virtual-reader.md §5): TA1=13, TD1=81 and TD2=01 (T=1)
         let a = Atr::parse(&[
             0x3B, 0x95, 0x13, 0x81, 0x01, 0x80, 0x73, 0xFF, 0x01, 0x00, 0x0B,
         ])

@@ -130,7 +130,7 @@ fn pcsc_error(context: &'static str, e: pcsc::Error) -> Error {
 }
 
 /// Maps a PC/SC failure of a connect or transmit to what the kernel needs to know
-/// (PC/SC Part 5 return codes; docs/pcsc-vpcd.md §6 for which one appears when).
+/// (PC/SC Part 5 return codes; docs/virtual-reader.md §6 for which one appears when).
 fn transport_error(e: pcsc::Error) -> TransportError {
     use pcsc::Error as E;
     match e {
@@ -235,7 +235,7 @@ impl PcscReader {
 
     /// Waits until a card is in the reader (`present`) or not (`!present`), at most
     /// `timeout`. Ok(false) on timeout. pcscd notices vpcd cards on its 400 ms poll
-    /// (docs/pcsc-vpcd.md §7: budget 0.5 s, wait with SCardGetStatusChange).
+    /// (docs/virtual-reader.md §7: budget 0.5 s, wait with SCardGetStatusChange).
     pub fn wait_for_card(&self, present: bool, timeout: Duration) -> Result<bool, Error> {
         let deadline = Instant::now() + timeout;
         // UNAWARE: the first call reports the current state at once; later calls block
@@ -289,7 +289,7 @@ impl PcscReader {
     }
 
     /// Reconnects with `how`; a handle the card no longer answers on (removed and put
-    /// back, docs/pcsc-vpcd.md §6) is dropped and a new connection made.
+    /// back, docs/virtual-reader.md §6) is dropped and a new connection made.
     fn repower(&mut self, how: Disposition) -> Result<(), TransportError> {
         if let Some(card) = &mut self.card {
             match card.reconnect(ShareMode::Shared, Protocols::T0 | Protocols::T1, how) {
@@ -320,7 +320,7 @@ impl PcscReader {
 
     /// After a failed transmit: SCARD_E_NOT_TRANSACTED is all an in-flight exchange gets
     /// when the card goes away; the reader shows EMPTY only after pcscd's next 400 ms
-    /// poll (docs/pcsc-vpcd.md §9 pitfall 9). Wait that long to tell removal from muteness.
+    /// poll (docs/virtual-reader.md §9 pitfall 9). Wait that long to tell removal from muteness.
     fn classify(&mut self, e: pcsc::Error) -> TransportError {
         let ambiguous = matches!(
             e,

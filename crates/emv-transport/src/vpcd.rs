@@ -2,18 +2,18 @@
 //! reader, so that every PC/SC program on the machine sees a card.
 //!
 //! vpcd runs inside pcscd and *listens* on TCP port 35963 + slot; the card *connects*
-//! (docs/pcsc-vpcd.md §1, §3). Every message in both directions is a 2-byte big-endian length and
+//! (docs/virtual-reader.md §1, §3). Every message in both directions is a 2-byte big-endian length and
 //! that many bytes. vpcd sends 1-byte control messages (`00` power off, `01` power on, `02`
 //! reset, `04` get ATR) and C-APDUs; the card answers `04` with its ATR and each C-APDU with
 //! its R-APDU, nothing else. A card that does not answer leaves: the link is closed, and
-//! vpcd's EOF handling ejects it (docs/pcsc-vpcd.md §3). A zero-length reply is never sent:
+//! vpcd's EOF handling ejects it (docs/virtual-reader.md §3). A zero-length reply is never sent:
 //! vpcd 0.8 then blocks in `recv(fd, NULL, 0, MSG_WAITALL)` and hangs the client's
 //! SCardTransmit (measured with gdb on Debian's 3.3+dfsg-2).
 //!
 //! Latency: vpcd 0.8 sends the length and the body in two `send()` calls without
 //! TCP_NODELAY, so Nagle holds the body until the card ACKs the header, which Linux delays
 //! by ~40 ms. Setting TCP_QUICKACK after every header read takes an APDU from 44 ms to
-//! ~0.1 ms (docs/pcsc-vpcd.md §4). This module does that through socket2's safe API.
+//! ~0.1 ms (docs/virtual-reader.md §4). This module does that through socket2's safe API.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as NetShutdown, SocketAddr, TcpStream, ToSocketAddrs};
@@ -29,17 +29,17 @@ use crate::Error;
 /// vpcd's host when none is given.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 /// vpcd's first port: `DEVICENAME /dev/null:0x8C7B` in /etc/reader.conf.d/vpcd; slot *i*
-/// listens on this port + *i* (docs/pcsc-vpcd.md §1).
+/// listens on this port + *i* (docs/virtual-reader.md §1).
 pub const DEFAULT_PORT: u16 = 35963;
-/// Slots one vpcd reader.conf entry serves (`VPCDSLOTS=2`, docs/pcsc-vpcd.md §1). More cards
+/// Slots one vpcd reader.conf entry serves (`VPCDSLOTS=2`, docs/virtual-reader.md §1). More cards
 /// need more reader.conf entries, each with its own copy of the driver (§7).
 pub const SLOTS_PER_READER: u16 = 2;
-/// The largest message the 2-byte length can carry (docs/pcsc-vpcd.md §3).
+/// The largest message the 2-byte length can carry (docs/virtual-reader.md §3).
 pub const MAX_MESSAGE: usize = 0xFFFF;
-/// vpcd's `MAX_ATR_SIZE` (docs/pcsc-vpcd.md §3).
+/// vpcd's `MAX_ATR_SIZE` (docs/virtual-reader.md §3).
 pub const MAX_ATR: usize = 33;
 
-/// One message from vpcd (docs/pcsc-vpcd.md §3, the table).
+/// One message from vpcd (docs/virtual-reader.md §3, the table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request<'a> {
     /// `00`: power off; no answer.
@@ -64,7 +64,7 @@ impl<'a> Request<'a> {
             [0x01] => Ok(Self::PowerOn),
             [0x02] => Ok(Self::Reset),
             [0x04] => Ok(Self::GetAtr),
-            // 0x03 is unused; a 1-byte message is always a control byte (docs/pcsc-vpcd.md §3)
+            // 0x03 is unused; a 1-byte message is always a control byte (docs/virtual-reader.md §3)
             [b] => Err(Error::VpcdProtocol(format!(
                 "unknown control byte {b:02X} from vpcd"
             ))),
@@ -143,7 +143,7 @@ impl<T: VirtualCard + ?Sized> VirtualCard for Box<T> {
 }
 
 /// The trivial card for latency baselines: answers every C-APDU with `9000`, ATR
-/// `3B 02 14 50` (T=0, an ATR of docs/pcsc-vpcd.md §5).
+/// `3B 02 14 50` (T=0, an ATR of docs/virtual-reader.md §5).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EchoCard;
 
@@ -160,7 +160,7 @@ impl VirtualCard for EchoCard {
 }
 
 /// `host:port` of the given slot: vpcd's slot *i* listens on the first port + *i*
-/// (docs/pcsc-vpcd.md §1).
+/// (docs/virtual-reader.md §1).
 pub fn slot_address(base: &str, slot: u16) -> Result<String, Error> {
     let bad = |why: &str| Error::BadAddress {
         addr: base.to_owned(),
@@ -399,7 +399,7 @@ impl Link {
             }
             if !polled {
                 // Connected is not inserted: a second card on a served port sits in the
-                // accept backlog until the first leaves (docs/pcsc-vpcd.md §3).
+                // accept backlog until the first leaves (docs/virtual-reader.md §3).
                 polled = true;
                 info!(vpcd = %self.peer, "card inserted (vpcd is polling it)");
             }
@@ -460,7 +460,7 @@ impl Link {
 }
 
 /// TCP_QUICKACK after every header read: without it, vpcd's body waits ~40 ms for our
-/// delayed ACK (docs/pcsc-vpcd.md §4, §9 pitfall 1). Linux-only; elsewhere there is no such
+/// delayed ACK (docs/virtual-reader.md §4, §9 pitfall 1). Linux-only; elsewhere there is no such
 /// option and nothing to do.
 fn quickack(s: &TcpStream) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -501,7 +501,7 @@ pub(crate) fn read_message<R: Read>(
 }
 
 /// Writes one message: length and body in a single write, so Nagle on either side has
-/// nothing to hold back (docs/pcsc-vpcd.md §4).
+/// nothing to hold back (docs/virtual-reader.md §4).
 pub(crate) fn write_message<W: Write>(w: &mut W, body: &[u8]) -> io::Result<()> {
     let len = u16::try_from(body.len()).map_err(|_| {
         io::Error::new(
@@ -533,14 +533,14 @@ pub struct Backoff {
     pub max: Duration,
     /// How long the card stays out after vpcd closed the link (ejected it, or pcscd
     /// stopped) before connecting again. pcscd sees a removal only on its 400 ms poll
-    /// (docs/pcsc-vpcd.md §7); a card back sooner may look as if it never left, with its
+    /// (docs/virtual-reader.md §7); a card back sooner may look as if it never left, with its
     /// clients' handles still open on a card that lost its power state.
     pub reinsert: Duration,
 }
 
 impl Default for Backoff {
     fn default() -> Self {
-        // pcscd is ready 0.03-0.06 s after start (docs/pcsc-vpcd.md §2): start short
+        // pcscd is ready 0.03-0.06 s after start (docs/virtual-reader.md §2): start short
         Self {
             min: Duration::from_millis(50),
             max: Duration::from_secs(1),
@@ -666,7 +666,7 @@ mod tests {
 
     impl FakeVpcd {
         fn send(&mut self, body: &[u8]) {
-            // like vpcd 0.8: header and body in two writes (docs/pcsc-vpcd.md §4, strace)
+            // like vpcd 0.8: header and body in two writes (docs/virtual-reader.md §4, strace)
             let len = u16::try_from(body.len()).unwrap().to_be_bytes();
             self.s.write_all(&len).unwrap();
             self.s.write_all(body).unwrap();
@@ -755,7 +755,7 @@ mod tests {
             (end, link.stats(), card)
         });
         let mut v = accept(&l);
-        // presence poll, then pcscd's power-up sequence (docs/pcsc-vpcd.md §3)
+        // presence poll, then pcscd's power-up sequence (docs/virtual-reader.md §3)
         v.send(&[0x04]);
         assert_eq!(v.recv(), emv_card::ATR);
         v.send(&[0x01]);
@@ -919,7 +919,7 @@ mod tests {
     #[test]
     fn quickack_is_set_after_the_header() {
         // the option is one-shot in the kernel, so check that our hook runs and succeeds
-        // on a real socket (docs/pcsc-vpcd.md §4)
+        // on a real socket (docs/virtual-reader.md §4)
         let (l, addr) = listener();
         let c = TcpStream::connect(&addr).unwrap();
         let (mut s, _) = l.accept().unwrap();

@@ -35,7 +35,7 @@ fn skip(test: &str, why: &str) {
 }
 
 /// Runs a command with a deadline (a PC/SC client can hang on a stuck reader,
-/// docs/pcsc-vpcd.md §9 pitfall 11), capturing its output.
+/// docs/virtual-reader.md §9 pitfall 11), capturing its output.
 fn run(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -186,7 +186,7 @@ fn third_party_pcsc_clients_use_the_served_card() {
     let state = dir.join("card.json");
     let serve = Serve::start(&dir, &state);
 
-    // pcsc_scan sees the card (pcscd notices it on its 400 ms poll, docs/pcsc-vpcd.md §7)
+    // pcsc_scan sees the card (pcscd notices it on its 400 ms poll, docs/virtual-reader.md §7)
     let deadline = Instant::now() + Duration::from_secs(5);
     let scan = loop {
         let o = run(
@@ -219,12 +219,12 @@ fn third_party_pcsc_clients_use_the_served_card() {
     );
 
     // pcsc-lite picks T=1 when a client accepts both (opensc-tool does) and keeps it until
-    // the card is powered down, 0.4-0.8 s after the last handle closes (docs/pcsc-vpcd.md §5);
+    // the card is powered down, 0.4-0.8 s after the last handle closes (docs/virtual-reader.md §5);
     // emvtool insists on T=0 and gets "protocol mismatch" before that. Wait for it.
     serve.wait_for_power_off(powered_off_before);
 
     // python-emv: info, cap with the right PIN, cap with a wrong one
-    // (docs/pcsc-vpcd.md §10.4)
+    // (docs/virtual-reader.md §10.4)
     let emv = |args: &[&str]| {
         run(
             Command::new(&emvtool).arg("-r").arg(&reader).args(args),

@@ -26,7 +26,7 @@ pub const DB_FILE: &str = "host.sqlite3";
 #[strum(parse_err_ty = String, parse_err_fn = unknown_sync_mode)]
 pub enum SyncMode {
     /// `synchronous=FULL`: the WAL is fsynced at every commit. An answer survives a crash
-    /// of the process, of the OS and a power cut. The default (docs/dependencies.md §5).
+    /// of the process, of the OS and a power cut. The default (docs/crate-choices.md §5).
     #[default]
     Full,
     /// `synchronous=NORMAL`: a commit is written to the WAL (the OS page cache) and fsynced
@@ -164,7 +164,7 @@ pub fn open_connection(path: Option<&Path>, sync: SyncMode) -> Result<Connection
         }
         None => Connection::open_in_memory()?,
     };
-    // docs/dependencies.md §5: WAL + synchronous=FULL (or NORMAL by choice, see SyncMode); wait
+    // docs/crate-choices.md §5: WAL + synchronous=FULL (or NORMAL by choice, see SyncMode); wait
     // for other writers rather than fail
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
