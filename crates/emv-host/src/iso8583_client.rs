@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use emv_auth::{
@@ -14,7 +15,7 @@ use emv_auth::{
 use emv_crypto::TdesKey;
 use emv_iso8583::{Framing, Message, Mti, mac, map};
 
-use crate::keys::LinkKeys;
+use crate::keys::{HostKeys, LinkKeys};
 
 /// How the terminal side speaks ISO 8583.
 #[derive(Debug, Clone)]
@@ -26,6 +27,19 @@ pub struct Iso8583Options {
     pub mac_key: Option<TdesKey>,
     /// Connect, read and write timeout.
     pub timeout: Duration,
+    /// The acquirer's PIN translation (`None`: PIN blocks go as the terminal made them).
+    pub pin_translation: Option<PinTranslation>,
+}
+
+/// PIN translation at the acquirer: the keys that open the terminal's PIN block and the
+/// link's zone PIN key it is enciphered under for the network
+/// ([`crate::pin::translate_to_zone`]).
+#[derive(Debug, Clone)]
+pub struct PinTranslation {
+    /// The key file (terminal keys and the zone key).
+    pub keys: Arc<HostKeys>,
+    /// The zone PIN key's id (a TDES `[[terminal_keys]]` entry).
+    pub zone_key: String,
 }
 
 impl Iso8583Options {
@@ -35,6 +49,7 @@ impl Iso8583Options {
             framing: Framing::default(),
             mac_key: Some(link.mac_key.clone()),
             timeout: Duration::from_secs(30),
+            pin_translation: None,
         }
     }
 
@@ -44,12 +59,24 @@ impl Iso8583Options {
             framing: Framing::default(),
             mac_key: None,
             timeout: Duration::from_secs(30),
+            pin_translation: None,
         }
     }
 
     /// With `framing`.
     pub fn with_framing(mut self, framing: Framing) -> Self {
         self.framing = framing;
+        self
+    }
+
+    /// PIN blocks translated to the zone key `zone_key` of `keys` before they go on the
+    /// network, as the acquirer's HSM does (ISO 8583:1987 DE 52 carries a 64-bit block:
+    /// a terminal's AES format 4 block does not fit).
+    pub fn with_pin_translation(mut self, keys: Arc<HostKeys>, zone_key: &str) -> Self {
+        self.pin_translation = Some(PinTranslation {
+            keys,
+            zone_key: zone_key.to_owned(),
+        });
         self
     }
 }
@@ -193,6 +220,18 @@ impl Iso8583Host {
 
 impl Host for Iso8583Host {
     fn authorise(&mut self, request: &AuthRequest) -> Result<AuthResponse, HostError> {
+        let translated = match (&self.opts.pin_translation, &request.pin) {
+            (Some(t), Some(pin)) if pin.key_id != t.zone_key => {
+                let pin = crate::pin::translate_to_zone(&t.keys, &request.pan, pin, &t.zone_key)
+                    .map_err(|e| HostError::Rejected(format!("PIN translation: {e}")))?;
+                Some(AuthRequest {
+                    pin: Some(pin),
+                    ..request.clone()
+                })
+            }
+            _ => None,
+        };
+        let request = translated.as_ref().unwrap_or(request);
         let msg = map::auth_request_to_message(request)
             .map_err(|e| HostError::Rejected(e.to_string()))?;
         self.last = Some(Sent {

@@ -35,8 +35,6 @@ pub enum IssuerLink {
         network: Box<Iso8583Host>,
         /// The management API (`--host-api`).
         api: Option<Box<HttpHost>>,
-        /// The acquirer's PIN translation: the keys and the link's zone PIN key.
-        translation: Option<(Box<HostKeys>, String)>,
     },
 }
 
@@ -83,25 +81,16 @@ impl IssuerLink {
     }
 
     /// An issuer's ISO 8583 port at `addr` (`HOST:PORT`), and its HTTP management API.
-    /// With `translation` (the keys and the link's zone PIN key), the terminal's PIN block
-    /// is translated to the zone key before it goes on the network, as the acquirer's HSM
-    /// does ([`emv_host::pin::translate_to_zone`]).
     pub fn iso8583(
         addr: &str,
         options: Iso8583Options,
         api: Option<(&str, &str)>,
-        translation: Option<(HostKeys, String)>,
     ) -> Result<Self, SessionError> {
         let network = Box::new(Iso8583Host::connect(addr, options)?);
         let api = api
             .map(|(url, key)| HttpHost::new(url).map(|h| Box::new(h.with_api_key(key))))
             .transpose()?;
-        let translation = translation.map(|(k, zone)| (Box::new(k), zone));
-        Ok(Self::Iso8583 {
-            network,
-            api,
-            translation,
-        })
+        Ok(Self::Iso8583 { network, api })
     }
 
     /// `embedded`, `remote` or `iso8583`, for reports.
@@ -395,21 +384,7 @@ impl Host for IssuerLink {
         match self {
             Self::Embedded(i) => Host::authorise(i, request),
             Self::Remote(h) => h.authorise(request),
-            Self::Iso8583 {
-                network,
-                translation,
-                ..
-            } => match (translation, &request.pin) {
-                (Some((keys, zone)), Some(pin)) if pin.key_id != *zone => {
-                    let translated =
-                        emv_host::pin::translate_to_zone(keys, &request.pan, pin, zone)
-                            .map_err(|e| HostError::Rejected(format!("PIN translation: {e}")))?;
-                    let mut request = request.clone();
-                    request.pin = Some(translated);
-                    network.authorise(&request)
-                }
-                _ => network.authorise(request),
-            },
+            Self::Iso8583 { network, .. } => network.authorise(request),
         }
     }
 

@@ -110,14 +110,13 @@ impl HostSpec {
                     let l = keys.iso8583_link(link.as_deref())?;
                     (Iso8583Options::for_link(l), Some(l.pin_key.clone()))
                 };
+                let mut options = options.with_framing(*framing);
+                // the acquirer translates the terminal's PIN block to the link's zone key
+                if let Some(zone) = zone {
+                    options = options.with_pin_translation(std::sync::Arc::new(keys), &zone);
+                }
                 let api = api.as_ref().map(|(u, k)| (u.as_str(), k.as_str()));
-                let translation = zone.map(|z| (keys, z));
-                Some(IssuerLink::iso8583(
-                    addr,
-                    options.with_framing(*framing),
-                    api,
-                    translation,
-                )?)
+                Some(IssuerLink::iso8583(addr, options, api)?)
             }
             HostSpec::None => None,
         })
