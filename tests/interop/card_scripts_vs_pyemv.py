@@ -9,34 +9,19 @@ the old PIN refused and the new one accepted offline. A tampered MAC must get 69
 
 Usage: EMVBENCH=target/debug/emvbench python3 card_scripts_vs_pyemv.py
 """
-import json, os, subprocess, sys, tomllib, pathlib, warnings
+import json, os, subprocess, sys, pathlib, warnings
 
 warnings.filterwarnings("ignore")  # cryptography's TripleDES deprecation notes
 
 from pyemv import cvn as pcvn
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from card_profiles import load_profile  # noqa: E402
 EMVBENCH = os.environ.get("EMVBENCH", str(ROOT / "target/debug/emvbench"))
 
 CLASSES = {"visa-18": pcvn.VisaCVN18, "visa-22": pcvn.VisaCVN22, "mc-16": pcvn.MasterCardCVN16,
            "mc-20": pcvn.MasterCardCVN20, "visa-10": pcvn.VisaCVN10}
-
-
-def load_profile(name):
-    """The profile with `extends` resolved (tables merged over the base)."""
-    t = tomllib.loads((ROOT / "card-profiles" / f"{name}.toml").read_text())
-    base = t.pop("extends", None)
-    if base is None:
-        return t
-    merged = load_profile(base)
-    def merge(a, b):
-        for k, v in b.items():
-            if isinstance(v, dict) and isinstance(a.get(k), dict):
-                merge(a[k], v)
-            else:
-                a[k] = v
-    merge(merged, t)
-    return merged
 
 
 class Card:

@@ -30,6 +30,8 @@ from pyemv import cvn as pcvn, mac as pmac, tlv as ptlv
 import psec
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from card_profiles import load_profile  # noqa: E402
 EMVBENCH = os.environ.get("EMVBENCH", str(ROOT / "target/debug/emvbench"))
 
 KEYS = tomllib.loads((ROOT / "host-keys/test-keys.toml").read_text())
@@ -49,22 +51,6 @@ def check(cond, what):
         print("FAIL:", what)
         sys.exit(1)
     checks += 1
-
-
-def load_profile(name):
-    t = tomllib.loads((ROOT / "card-profiles" / f"{name}.toml").read_text())
-    base = t.pop("extends", None)
-    if base is None:
-        return t
-    merged = load_profile(base)
-    def merge(a, b):
-        for k, v in b.items():
-            if isinstance(v, dict) and isinstance(a.get(k), dict):
-                merge(a[k], v)
-            else:
-                a[k] = v
-    merge(merged, t)
-    return merged
 
 
 class Card:

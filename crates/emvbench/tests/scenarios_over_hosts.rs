@@ -6,6 +6,8 @@
 //! the embedded host holds there too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::Path;
+
 use emv_host::testkit::TempDir;
 
 mod common;
@@ -23,13 +25,14 @@ fn scenario_files() -> Vec<std::path::PathBuf> {
     files
 }
 
-#[test]
-fn every_seed_scenario_passes_over_http() {
-    let dir = TempDir::new("scenarios-http");
-    let (mut child, url) = serve(&dir.path().join("data"), &dir.path().join("host.log"));
+/// Runs every seed scenario with `host_args` against the running `child`, stops it, checks
+/// that all passed and that scenario 06's reversal was matched by the host; returns the
+/// host's log.
+fn all_pass(what: &str, child: &mut std::process::Child, host_args: &[&str], log: &Path) -> String {
     let files = scenario_files();
     let out = emvbench()
-        .args(["scenario", "run", "--host", &url])
+        .args(["scenario", "run"])
+        .args(host_args)
         .args(&files)
         .output()
         .unwrap();
@@ -38,30 +41,41 @@ fn every_seed_scenario_passes_over_http() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{stdout}\n{}",
+        "{what}: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let n = files.len();
     assert!(
         stdout.contains(&format!("{n} scenario(s): {n} passed, 0 failed")),
-        "{stdout}"
+        "{what}: {stdout}"
     );
-    // the reversal of scenario 06 went over the network too, and the host matched it
-    let log = std::fs::read_to_string(dir.path().join("host.log")).unwrap();
-    assert!(log.contains("/v1/advice"), "{log}");
+    // scenario 06's ATM reversed its approval (0400) and the host matched it
+    let log = std::fs::read_to_string(log).unwrap();
     assert!(
         log.contains("reason=Reversal code=\"00\"") && log.contains("reversed=true"),
-        "{log}"
+        "{what}: {log}"
     );
+    log
+}
+
+#[test]
+fn every_seed_scenario_passes_over_http() {
+    let dir = TempDir::new("scenarios-http");
+    let log = dir.path().join("host.log");
+    let (mut child, url) = serve(&dir.path().join("data"), &log);
+    let log = all_pass("HTTP", &mut child, &["--host", &url], &log);
+    // the reversal went over the network too
+    assert!(log.contains("/v1/advice"), "{log}");
 }
 
 #[test]
 fn every_seed_scenario_passes_over_iso8583() {
     let dir = TempDir::new("scenarios-iso8583");
     for (format, header) in [("ascii", "2b"), ("binary", "4a")] {
+        let log = dir.path().join(format!("host-{format}.log"));
         let (mut child, urls) = serve_listeners(
             &dir.path().join(format!("data-{format}")),
-            &dir.path().join(format!("host-{format}.log")),
+            &log,
             &[
                 "--iso8583",
                 "127.0.0.1:0",
@@ -74,32 +88,13 @@ fn every_seed_scenario_passes_over_iso8583() {
         let http = urls.iter().find(|u| u.starts_with("http://")).unwrap();
         let iso = urls.iter().find(|u| u.starts_with("iso8583://")).unwrap();
         let host = format!("{iso}?format={format}&header={header}");
-        let files = scenario_files();
-        let out = emvbench()
-            .args(["scenario", "run", "--host", &host, "--host-api", http])
-            .args(&files)
-            .output()
-            .unwrap();
-        let _ = child.kill();
-        let _ = child.wait();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{format}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let n = files.len();
-        assert!(
-            stdout.contains(&format!("{n} scenario(s): {n} passed, 0 failed")),
-            "{format}: {stdout}"
+        let log = all_pass(
+            format,
+            &mut child,
+            &["--host", &host, "--host-api", http],
+            &log,
         );
         // the authorisations went over ISO 8583, not over the HTTP API
-        let log = std::fs::read_to_string(dir.path().join(format!("host-{format}.log"))).unwrap();
         assert!(!log.contains("/v1/authorise"), "{format}: {log}");
-        // scenario 06's ATM reversed its approval (0400) and the host matched it
-        assert!(
-            log.contains("reason=Reversal code=\"00\"") && log.contains("reversed=true"),
-            "{format}: {log}"
-        );
     }
 }

@@ -10,6 +10,16 @@ pub fn emvbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_emvbench"))
 }
 
+/// Runs the binary with `args`: its exit code (-1 when killed), stdout and stderr.
+pub fn run_binary(args: &[&str]) -> (i32, String, String) {
+    let out = emvbench().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Starts `host serve` on a free port with its store in `data`; returns the child and its
 /// URL. Its stderr (the log) goes to `log`.
 pub fn serve(data: &Path, log: &Path) -> (Child, String) {
