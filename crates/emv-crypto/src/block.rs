@@ -1,8 +1,9 @@
 //! Block ciphers (DES, TDES, AES) in ECB and CBC over whole blocks, ISO/IEC 9797-1 padding
 //! and DES key parity.
 //!
-//! The primitives come from the RustCrypto `des` and `aes` crates (cipher 0.5); the modes
-//! are a few lines here so that every caller gets the same exact, allocation-light code
+//! AES comes from the RustCrypto `aes` crate (cipher 0.5), DES and TDES from the
+//! table-driven FIPS 46-3 schedules in [`crate::fips46`] (checked against the RustCrypto
+//! `des` crate in its tests; why: see that module); the modes are a few lines here so that every caller gets the same exact, allocation-light code
 //! path. Nothing here pads implicitly: ECB/CBC take whole blocks (a clear error otherwise),
 //! and [`pad`] applies ISO/IEC 9797-1 padding when the caller asks for it.
 
@@ -10,9 +11,9 @@ use core::fmt;
 
 use aes::{Aes128, Aes192, Aes256};
 use cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
-use des::{Des, TdesEde2, TdesEde3};
 
 use crate::CryptoError;
+use crate::fips46::Des;
 use crate::keys::{AesKey, DesKey, TdesKey};
 
 /// DES/TDES block size in bytes.
@@ -31,53 +32,69 @@ pub(crate) struct SingleDes(Des);
 
 impl SingleDes {
     pub(crate) fn new(key: &[u8; 8]) -> Self {
-        Self(Des::new(key.into()))
+        Self(Des::new(key))
     }
 }
 
 impl RawBlockCipher<8> for SingleDes {
     fn encrypt(&self, block: &mut [u8; 8]) {
-        self.0.encrypt_block(block.into());
+        self.0.encrypt(block);
     }
     fn decrypt(&self, block: &mut [u8; 8]) {
-        self.0.decrypt_block(block.into());
+        self.0.decrypt(block);
     }
 }
 
-/// TDES, 2-key or 3-key EDE (ISO/IEC 18033-3, ANSI X9.52).
-pub(crate) enum Tdes {
-    Two(TdesEde2),
-    Three(TdesEde3),
+/// TDES, 2-key or 3-key EDE (ISO/IEC 18033-3, ANSI X9.52): `E_K3(D_K2(E_K1(x)))`, with
+/// K3 = K1 for a 2-key key. The three schedules are kept, so ISO/IEC 9797-1 MAC
+/// algorithm 3 can use K1 and K2 on their own ([`Tdes::k1`], [`Tdes::k2`]).
+pub(crate) struct Tdes {
+    k1: SingleDes,
+    k2: SingleDes,
+    /// `None` for a 2-key key (K3 = K1).
+    k3: Option<SingleDes>,
 }
 
 impl Tdes {
     /// `key` is 16 or 24 bytes (guaranteed by [`TdesKey`]).
     pub(crate) fn new(key: &[u8]) -> Self {
-        match <&[u8; 16]>::try_from(key) {
-            Ok(k16) => Self::Two(TdesEde2::new(k16.into())),
-            Err(_) => {
-                let mut k24 = [0u8; 24];
-                k24[..key.len().min(24)].copy_from_slice(&key[..key.len().min(24)]);
-                let c = Self::Three(TdesEde3::new((&k24).into()));
-                zeroize::Zeroize::zeroize(&mut k24);
-                c
+        let part = |i: usize| {
+            let mut k = [0u8; 8];
+            if let Some(src) = key.get(8 * i..8 * i + 8) {
+                k.copy_from_slice(src);
             }
+            let c = SingleDes::new(&k);
+            zeroize::Zeroize::zeroize(&mut k);
+            c
+        };
+        Self {
+            k1: part(0),
+            k2: part(1),
+            k3: (key.len() == 24).then(|| part(2)),
         }
+    }
+
+    /// K1's schedule (K_L of MAC algorithm 3).
+    pub(crate) fn k1(&self) -> &SingleDes {
+        &self.k1
+    }
+
+    /// K2's schedule (K_R of MAC algorithm 3).
+    pub(crate) fn k2(&self) -> &SingleDes {
+        &self.k2
     }
 }
 
 impl RawBlockCipher<8> for Tdes {
     fn encrypt(&self, block: &mut [u8; 8]) {
-        match self {
-            Self::Two(c) => c.encrypt_block(block.into()),
-            Self::Three(c) => c.encrypt_block(block.into()),
-        }
+        self.k1.encrypt(block);
+        self.k2.decrypt(block);
+        self.k3.as_ref().unwrap_or(&self.k1).encrypt(block);
     }
     fn decrypt(&self, block: &mut [u8; 8]) {
-        match self {
-            Self::Two(c) => c.decrypt_block(block.into()),
-            Self::Three(c) => c.decrypt_block(block.into()),
-        }
+        self.k3.as_ref().unwrap_or(&self.k1).decrypt(block);
+        self.k2.encrypt(block);
+        self.k1.decrypt(block);
     }
 }
 

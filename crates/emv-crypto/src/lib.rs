@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::too_many_lines))] // test tables read top to bottom
 
 pub mod error;
+mod fips46;
 
 // symmetric (block ciphers, MACs, keys, cryptograms, scripts, PIN blocks, PVV)
 pub mod block;

@@ -90,16 +90,13 @@ pub fn cbc_mac_aes(key: &AesKey, data: &[u8], padding: Padding) -> [u8; 16] {
 /// K over all blocks, then the output transformation 3 `DES(K)[DES⁻¹(K')[H_q]]`
 /// (ISO/IEC 9797-1:2011 §7.3 and §7.4; EMV 4.4 Book 2 A1.2.1).
 pub fn retail_mac_keys(kl: &DesKey, kr: &DesKey, data: &[u8], padding: Padding) -> [u8; 8] {
-    let padded = block::pad(data, padding, 8);
-    let left = SingleDes::new(kl.as_bytes());
-    let mut h = cbc_mac_raw(&left, &padded);
-    SingleDes::new(kr.as_bytes()).decrypt(&mut h);
-    left.encrypt(&mut h);
-    h
+    let (left, right) = (SingleDes::new(kl.as_bytes()), SingleDes::new(kr.as_bytes()));
+    retail_mac_with(&left, &right, data, padding)
 }
 
 /// MAC algorithm 3 ("retail MAC") with a double-length key K_L ‖ K_R; 8 bytes, truncate
-/// with [`truncate_mac`]. A triple-length key is rejected: algorithm 3 takes two keys.
+/// with [`truncate_mac`]. A triple-length key is rejected: algorithm 3 takes two keys. Uses
+/// the key's cached schedules (no key setup per MAC).
 pub fn retail_mac(key: &TdesKey, data: &[u8], padding: Padding) -> Result<[u8; 8], CryptoError> {
     if key.byte_len() != 16 {
         return Err(CryptoError::KeyLength {
@@ -108,7 +105,17 @@ pub fn retail_mac(key: &TdesKey, data: &[u8], padding: Padding) -> Result<[u8; 8
             got: key.byte_len(),
         });
     }
-    Ok(retail_mac_keys(&key.left(), &key.right(), data, padding))
+    let c = key.cipher();
+    Ok(retail_mac_with(c.k1(), c.k2(), data, padding))
+}
+
+/// MAC algorithm 3 over two key schedules (see [`retail_mac_keys`]).
+fn retail_mac_with(left: &SingleDes, right: &SingleDes, data: &[u8], padding: Padding) -> [u8; 8] {
+    let padded = block::pad(data, padding, 8);
+    let mut h = cbc_mac_raw(left, &padded);
+    right.decrypt(&mut h);
+    left.encrypt(&mut h);
+    h
 }
 
 /// AES-CMAC (RFC 4493; NIST SP 800-38B), 16 bytes, any AES key size.
