@@ -11,7 +11,7 @@ use emv_host::iso8583::{self, Iso8583Config};
 use emv_host::testkit::{self, TempDir};
 use emv_host::{HostKeys, HttpHost, Iso8583Host, Iso8583Options, Issuer, SyncMode};
 
-use super::host::CALLERS;
+use super::host::{CALLERS, process_cpu_time};
 use super::{BenchOptions, Measurement, TargetCheck, input, measurement};
 use crate::SessionError;
 
@@ -25,6 +25,8 @@ pub(super) struct NetworkRun {
     pub http: f64,
     /// The same over ISO 8583.
     pub iso8583: f64,
+    /// CPU time per authorisation (callers and host), µs: in-process, HTTP, ISO 8583.
+    pub cpu_us: Option<[f64; 3]>,
 }
 
 impl NetworkRun {
@@ -36,12 +38,17 @@ impl NetworkRun {
                  sync=full, one connection each)"
             ),
             measured: format!(
-                "ISO 8583 {:.0}/s = {:.0}% of in-process {:.0}/s (HTTP {:.0}/s = {:.0}%)",
+                "ISO 8583 {:.0}/s = {:.0}% of in-process {:.0}/s (HTTP {:.0}/s = {:.0}%){}",
                 self.iso8583,
                 100.0 * self.iso8583 / self.in_process.max(1.0),
                 self.in_process,
                 self.http,
-                100.0 * self.http / self.in_process.max(1.0)
+                100.0 * self.http / self.in_process.max(1.0),
+                self.cpu_us.map_or(String::new(), |[p, h, i]| format!(
+                    "; CPU per authorisation, callers and host on the same {} cores: \
+                     in-process {p:.0} µs, HTTP {h:.0} µs, ISO 8583 {i:.0} µs",
+                    std::thread::available_parallelism().map_or(1, usize::from)
+                ))
             ),
             met: self.iso8583 >= 0.8 * self.in_process,
         }
@@ -50,8 +57,14 @@ impl NetworkRun {
 
 type MakeHost = dyn Fn() -> Result<Box<dyn Host + Send>, SessionError> + Send + Sync;
 
-/// `per` authorisations from each of [`CALLERS`] threads, each through its own host.
-fn run(issuer: &Issuer, per: u64, make: Arc<MakeHost>) -> Result<Duration, SessionError> {
+/// `per` authorisations from each of [`CALLERS`] threads, each through its own host: the
+/// wall time, and the process's CPU time over the same span (callers, front end and issuer
+/// together: they share the machine's cores).
+fn run(
+    issuer: &Issuer,
+    per: u64,
+    make: Arc<MakeHost>,
+) -> Result<(Duration, Option<Duration>), SessionError> {
     let mut batches = Vec::with_capacity(CALLERS);
     for _ in 0..CALLERS {
         let mut card = testkit::load_card(issuer)?;
@@ -84,13 +97,18 @@ fn run(issuer: &Issuer, per: u64, make: Arc<MakeHost>) -> Result<Duration, Sessi
             })
         })
         .collect();
+    let cpu = process_cpu_time();
     barrier.wait();
     let start = Instant::now();
     for h in handles {
         h.join()
             .map_err(|_| input("network bench: a caller panicked"))??;
     }
-    Ok(start.elapsed())
+    let wall = start.elapsed();
+    let cpu = process_cpu_time()
+        .zip(cpu)
+        .map(|(after, before)| after.saturating_sub(before));
+    Ok((wall, cpu))
 }
 
 /// Runs the network section: one durable store, served over HTTP and ISO 8583 by one
@@ -152,6 +170,7 @@ pub(super) fn network_authorisations(opts: &BenchOptions) -> Result<NetworkRun, 
     let per = opts.n(16_000) / CALLERS as u64;
     let mut ms = Vec::new();
     let mut rates = [0.0; 3];
+    let mut cpu_us = Some([0.0; 3]);
     for (i, (how, make)) in [
         ("in-process", in_process),
         ("HTTP", http),
@@ -162,16 +181,33 @@ pub(super) fn network_authorisations(opts: &BenchOptions) -> Result<NetworkRun, 
     {
         // warm-up: connections, statement cache
         run(&issuer, opts.n(20), Arc::clone(&make))?;
-        let wall = run(&issuer, per, make)?;
+        let (wall, cpu) = run(&issuer, per, make)?;
+        let name = format!("authorise, SQLite sync=full, {CALLERS} callers, {how}");
         let m = measurement(
             "network",
-            &format!("authorise, SQLite sync=full, {CALLERS} callers, {how}"),
+            &name,
             "authorisation",
             per * CALLERS as u64,
             wall,
         );
         rates[i] = m.ops_per_sec;
         ms.push(m);
+        // where the cores go: callers and front end run on the same machine as the issuer
+        match (cpu, cpu_us.as_mut()) {
+            (Some(cpu), Some(us)) => {
+                us[i] = cpu.as_secs_f64() * 1e6 / (per * CALLERS as u64) as f64
+            }
+            _ => cpu_us = None,
+        }
+        if let Some(cpu) = cpu {
+            ms.push(measurement(
+                "network",
+                &format!("{name}: CPU time (callers + host)"),
+                "authorisation",
+                per * CALLERS as u64,
+                cpu,
+            ));
+        }
     }
     let _ = stop.send(true);
     let _ = rt.block_on(iso);
@@ -181,6 +217,7 @@ pub(super) fn network_authorisations(opts: &BenchOptions) -> Result<NetworkRun, 
         in_process: rates[0],
         http: rates[1],
         iso8583: rates[2],
+        cpu_us,
     })
 }
 
@@ -196,7 +233,15 @@ mod tests {
             ..BenchOptions::default()
         })
         .unwrap();
-        assert_eq!(r.measurements.len(), 3);
+        // a wall-clock line per path, and its CPU line where /proc is readable
+        let cpu_lines = r
+            .measurements
+            .iter()
+            .filter(|m| m.name.contains("CPU time"))
+            .count();
+        let expected_cpu = if process_cpu_time().is_some() { 3 } else { 0 };
+        assert_eq!(cpu_lines, expected_cpu);
+        assert_eq!(r.measurements.len(), 3 + expected_cpu);
         assert!(r.in_process > 0.0 && r.http > 0.0 && r.iso8583 > 0.0);
     }
 }
