@@ -15,6 +15,7 @@ pub mod bench;
 pub mod card;
 pub mod error;
 pub mod issuer;
+pub mod junit;
 pub mod provision;
 pub mod record;
 pub mod replay;

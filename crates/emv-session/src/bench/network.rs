@@ -167,51 +167,51 @@ pub(super) fn network_authorisations(opts: &BenchOptions) -> Result<NetworkRun, 
             .map_err(|e| input(format!("network bench: {e}")))?;
         Ok(Box::new(h) as Box<dyn Host + Send>)
     });
+    let measured = measure_paths(
+        &issuer,
+        opts,
+        [
+            ("in-process", in_process),
+            ("HTTP", http),
+            ("ISO 8583", iso8583),
+        ],
+    );
+    let _ = stop.send(true);
+    let _ = rt.block_on(iso);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    measured
+}
+
+/// Measures each path in turn (a warm-up, then the timed run): wall-clock rates and, where
+/// `/proc` is readable, CPU time per authorisation.
+fn measure_paths(
+    issuer: &Issuer,
+    opts: &BenchOptions,
+    paths: [(&str, Arc<MakeHost>); 3],
+) -> Result<NetworkRun, SessionError> {
     let per = opts.n(16_000) / CALLERS as u64;
+    let n = per * CALLERS as u64;
     let mut ms = Vec::new();
     let mut rates = [0.0; 3];
     let mut cpu_us = Some([0.0; 3]);
-    for (i, (how, make)) in [
-        ("in-process", in_process),
-        ("HTTP", http),
-        ("ISO 8583", iso8583),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, (how, make)) in paths.into_iter().enumerate() {
         // warm-up: connections, statement cache
-        run(&issuer, opts.n(20), Arc::clone(&make))?;
-        let (wall, cpu) = run(&issuer, per, make)?;
+        run(issuer, opts.n(20), Arc::clone(&make))?;
+        let (wall, cpu) = run(issuer, per, make)?;
         let name = format!("authorise, SQLite sync=full, {CALLERS} callers, {how}");
-        let m = measurement(
-            "network",
-            &name,
-            "authorisation",
-            per * CALLERS as u64,
-            wall,
-        );
+        let m = measurement("network", &name, "authorisation", n, wall);
         rates[i] = m.ops_per_sec;
         ms.push(m);
         // where the cores go: callers and front end run on the same machine as the issuer
         match (cpu, cpu_us.as_mut()) {
-            (Some(cpu), Some(us)) => {
-                us[i] = cpu.as_secs_f64() * 1e6 / (per * CALLERS as u64) as f64
-            }
+            (Some(cpu), Some(us)) => us[i] = cpu.as_secs_f64() * 1e6 / n as f64,
             _ => cpu_us = None,
         }
         if let Some(cpu) = cpu {
-            ms.push(measurement(
-                "network",
-                &format!("{name}: CPU time (callers + host)"),
-                "authorisation",
-                per * CALLERS as u64,
-                cpu,
-            ));
+            let name = format!("{name}: CPU time (callers + host)");
+            ms.push(measurement("network", &name, "authorisation", n, cpu));
         }
     }
-    let _ = stop.send(true);
-    let _ = rt.block_on(iso);
-    rt.shutdown_timeout(Duration::from_secs(2));
     Ok(NetworkRun {
         measurements: ms,
         in_process: rates[0],

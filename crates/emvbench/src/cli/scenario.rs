@@ -15,6 +15,7 @@ Examples:
   emvbench scenario run scenarios/*.toml --json
   emvbench scenario run scenarios/card-pulled-before-script.toml --record pulled.trace
   emvbench scenario run scenarios/*.toml --record-dir apdu-traces     # re-record every trace
+  emvbench scenario run scenarios/*.toml --junit scenarios.xml         # for a CI test report
 
 A scenario (TOML) names a card profile and a list of [[step]]s: `do = \"transaction\"` at a
 terminal profile with an amount, a type and PIN entries; `do = \"host\"` with call =
@@ -57,6 +58,10 @@ struct RunArgs {
     /// trace's header then warns that it holds PINs.
     #[arg(long)]
     record_pins: bool,
+    /// Also write a JUnit XML report (one test case per step, the expected and actual
+    /// values of each failed expectation in its failure), for CI systems.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Host key file (default: $EMVBENCH_HOST_KEYS, else the built-in TEST keys).
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
@@ -128,6 +133,14 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
             out!("{}", render(&ran.report));
         }
         reports.push(ran.report);
+    }
+    if let Some(path) = &a.junit {
+        let suites: Vec<_> = reports
+            .iter()
+            .map(emv_session::junit::scenario_suite)
+            .collect();
+        std::fs::write(path, emv_session::junit::to_xml(&suites))
+            .map_err(|e| InputError(format!("writing {}: {e}", path.display())))?;
     }
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&reports)?);

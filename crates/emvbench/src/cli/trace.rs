@@ -12,6 +12,7 @@ use super::InputError;
 pub const EXAMPLES: &str = "\
 Examples:
   emvbench trace replay apdu-traces/*.trace
+  emvbench trace replay apdu-traces/*.trace --junit traces.xml   # for a CI test report
   emvbench trace diff old.trace new.trace
 
 `replay` plays the terminal side of a trace (every power-on and C-APDU, in order) against a
@@ -49,6 +50,11 @@ enum Command {
         /// the card's own PIN at that moment).
         #[arg(long, value_name = "PIN", conflicts_with = "as_card")]
         pin: Option<String>,
+        /// Also write a JUnit XML report: one test case per power-on and exchange (passed
+        /// up to the first difference, that one failed with both answers, the rest
+        /// skipped), for CI systems.
+        #[arg(long, value_name = "FILE", conflicts_with = "as_card")]
+        junit: Option<PathBuf>,
     },
     /// Compare two traces exchange by exchange.
     #[command(after_long_help = EXAMPLES)]
@@ -73,12 +79,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             files,
             as_card,
             pin,
+            junit,
         } => {
             if let Some(p) = &pin {
                 emv_crypto::Pin::new(p)
                     .map_err(|e| InputError(format!("--pin: {e} (4 to 12 digits)")))?;
             }
             let mut failed = 0;
+            let mut suites = Vec::new();
             for f in &files {
                 let t = load(f)?;
                 if as_card {
@@ -101,7 +109,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 }
                 let mut card = trace::card_for_trace(&t)
                     .map_err(|e| InputError(format!("{}: {e}", f.display())))?;
-                match trace::replay_against_card_with(&t, &mut card, pin.as_deref()) {
+                let result = trace::replay_against_card_with(&t, &mut card, pin.as_deref());
+                if junit.is_some() {
+                    suites.push(emv_session::junit::replay_suite(
+                        &f.display().to_string(),
+                        &t,
+                        &result,
+                    ));
+                }
+                match result {
                     Ok(stats) => outln!(
                         "ok   {}: {} exchanges, {} power-ons, identical",
                         f.display(),
@@ -113,6 +129,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         outln!("FAIL {}: {m}", f.display());
                     }
                 }
+            }
+            if let Some(path) = &junit {
+                std::fs::write(path, emv_session::junit::to_xml(&suites))
+                    .map_err(|e| InputError(format!("writing {}: {e}", path.display())))?;
             }
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
