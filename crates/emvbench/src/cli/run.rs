@@ -97,7 +97,9 @@ pub struct Args {
     pin_bypass: bool,
     #[command(flatten)]
     session: SessionArgs,
-    /// Override a card data object: TAG=HEX (repeatable), e.g. 8E=0000...4203.
+    /// Override a card data object: TAG=HEX (repeatable), e.g. 8E=0000...4203, where the
+    /// card serves it: a record, GET DATA, the FCI (card-profiles/README.md); a tag the card
+    /// has no place for is refused.
     #[arg(long = "card-tag", value_name = "TAG=HEX")]
     card_tags: Vec<TagOverride>,
     /// Override a terminal data object: TAG=HEX (repeatable), e.g. 9F33=E0F8C8.
@@ -228,7 +230,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .context("running the transaction")?;
     if let (Some(path), Some(trace)) = (&a.record, &session.trace) {
         let text = trace.to_text();
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        super::write_file(path, &text)?;
         eprintln!("recorded {}", path.display());
     }
 
@@ -412,7 +414,7 @@ pub(crate) fn open_reader(selector: &str) -> Result<Box<dyn emv_apdu::Transport 
 /// Without the `pcsc` feature there is no reader to open: say what to install.
 #[cfg(not(feature = "pcsc"))]
 pub(crate) fn open_reader(_selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
-    Err(InputError(super::readers::NO_PCSC.to_string()).into())
+    Err(super::readers::pcsc_unavailable())
 }
 
 impl HostArgs {
@@ -439,7 +441,10 @@ impl HostArgs {
         }
         Ok(match h {
             "embedded" => match (data, card_has_state) {
-                (Some(d), _) => HostSpec::EmbeddedAt(d.to_path_buf()),
+                (Some(d), _) => {
+                    super::host_data_dir(d, false)?;
+                    HostSpec::EmbeddedAt(d.to_path_buf())
+                }
                 (None, true) => HostSpec::EmbeddedAt(emv_host::default_data_dir()),
                 (None, false) => HostSpec::EmbeddedInMemory,
             },
