@@ -29,7 +29,9 @@ Examples:
 
 Each --pin is one PIN entry at the PIN pad: after a wrong offline PIN the kernel asks again
 and takes the next --pin; when the entries run out the cardholder cancels. `--pin bypass`
-(or --pin-bypass) bypasses PIN entry at that prompt.
+(or --pin-bypass) bypasses PIN entry at that prompt. Without any --pin nobody is at the PIN
+pad: a PIN CVM fails as 'PIN not entered' (the next CV Rule applies, often signature) and
+the report says the cardholder was not asked because no --pin was given.
 
 State: without --state the card is freshly personalised from its profile, and the embedded
 host is a fresh in-memory one provisioned from the same profile, so every run starts from
@@ -209,6 +211,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     entries.extend(a.pin.iter().cloned());
     let mut pinpad = ScriptedPinPad::new(entries.iter().map(String::as_str))
         .map_err(|e| input(format!("--pin: {e}")))?;
+    if entries.is_empty() {
+        // nobody is at the PIN pad: the outcome says so, not "the cardholder cancelled"
+        pinpad = pinpad.when_empty(NO_PIN_GIVEN);
+    }
     let params = transaction_params(&a, &profile)?;
     let (keys, host) = a.session.host()?;
     let (card_profile, mut session) = open_session(&a, params.seed, keys, &host)?;
@@ -243,6 +249,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "{}",
         render(&outcome, &header, ReportOptions { apdus: !a.no_apdus })
     );
+    if entries.is_empty() && !pinpad.prompts().is_empty() {
+        outln!(
+            "  note: the terminal asked for a PIN; no --pin was given, so the cardholder was \
+             not asked\n        (give --pin PIN, or --pin-bypass to bypass PIN entry)"
+        );
+    }
     if pinpad.remaining() > 0 {
         outln!(
             "  note: {} PIN entr{} not used",
@@ -256,6 +268,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Why nobody enters a PIN at a PIN prompt of a `run` without `--pin`.
+const NO_PIN_GIVEN: &str = "no --pin was given";
 
 /// A bad argument (exit code 2).
 fn input(m: String) -> anyhow::Error {
