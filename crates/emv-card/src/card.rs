@@ -285,7 +285,7 @@ impl<S: CardStore> Card<S> {
                     pin_try_counter: perso.initial_pin_try_counter,
                     pin_cryptogram: encipher_pin(&storage_key, &perso.initial_pin)?,
                     atc: perso.initial_atc,
-                    last_online_atc: 0,
+                    last_online_atc: perso.initial_last_online_atc,
                     blocked_apps: Vec::new(),
                     card_blocked: false,
                     consecutive_offline: 0,

@@ -18,6 +18,7 @@ use emv_crypto::script::IccKeys;
 use emv_tlv::{Dol, Tag, encode_tlv};
 
 use crate::CardError;
+use crate::commands::processing::GET_DATA_TAGS;
 use crate::fault::Fault;
 use crate::profile::{self, ApplicationSection, ProfileFile, RiskSection};
 
@@ -87,6 +88,8 @@ pub struct Personalisation {
     pub initial_pin_try_counter: u8,
     /// ATC of a fresh card.
     pub initial_atc: u16,
+    /// Last Online ATC Register (9F13) of a fresh card.
+    pub initial_last_online_atc: u16,
     /// Derivation key index.
     pub dki: u8,
     /// Card risk management limits.
@@ -137,8 +140,15 @@ impl std::str::FromStr for TagOverride {
             ))
         })?;
         let tag = Tag::from_hex(t.trim())
-            .map_err(|e| CardError::Override(format!("{s:?}: tag {t:?}: {e}")))?
-            .value();
+            .map_err(|e| CardError::Override(format!("{s:?}: tag {t:?}: {e}")))?;
+        // '00' and 'FF' are padding between data objects, never the first byte of a tag
+        // (EMV 4.4 Book 3 Annex B1)
+        if matches!(tag.first_byte(), 0x00 | 0xFF) {
+            return Err(CardError::Override(format!(
+                "{s:?}: tag {t:?}: a tag cannot start with 00 or FF (padding, EMV 4.4 Book 3 Annex B1)"
+            )));
+        }
+        let tag = tag.value();
         let value =
             parse_hex_str(v).map_err(|e| CardError::Override(format!("{s:?}: value: {e}")))?;
         Ok(Self { tag, value })
@@ -151,6 +161,127 @@ const TAG_AFL: u32 = 0x94;
 const TAG_PDOL: u32 = 0x9F38;
 const TAG_PTC: u32 = 0x9F17;
 const TAG_ATC: u32 = 0x9F36;
+const TAG_LAST_ONLINE_ATC: u32 = 0x9F13;
+const TAG_LABEL: u32 = 0x50;
+const TAG_PRIORITY: u32 = 0x87;
+const TAG_PREFERRED_NAME: u32 = 0x9F12;
+const TAG_LANGUAGE: u32 = 0x5F2D;
+
+/// Tags an override changes outside the data objects, always placed: the AIP and AFL of
+/// GET PROCESSING OPTIONS, the counters GET DATA reads from the card's state, and the FCI
+/// fields (EMV 4.4 Book 1 §11.3.4 Table 43).
+const PLACED_TAGS: [u32; 10] = [
+    TAG_AIP,
+    TAG_AFL,
+    TAG_PDOL,
+    TAG_PTC,
+    TAG_ATC,
+    TAG_LAST_ONLINE_ATC,
+    TAG_LABEL,
+    TAG_PRIORITY,
+    TAG_PREFERRED_NAME,
+    TAG_LANGUAGE,
+];
+
+/// Whether application `a`, whose data objects are `data` (before the overrides), has a
+/// place for `tag` (card-profiles/README.md, "Overrides"): a data object the profile
+/// holds is replaced where it is (its records, the card's own data such as the CDOLs); a
+/// tag a record lists gets its value there (also a certificate computed from `[oda]`); a
+/// tag GET DATA serves (EMV 4.4 Book 3 §6.5.7) is served.
+fn has_place(a: &ApplicationSection, data: &BTreeMap<u32, Vec<u8>>, tag: u32) -> bool {
+    data.contains_key(&tag)
+        || GET_DATA_TAGS.contains(&tag)
+        || a.records.iter().any(|r| {
+            r.tags
+                .iter()
+                .any(|t| Tag::from_hex(t.trim()).is_ok_and(|x| x.value() == tag))
+        })
+}
+
+/// Every override has a place in the card (see [`has_place`]), else it is refused with
+/// where a tag can go: an override that would change nothing is a mistake, not a no-op.
+fn check_overrides(
+    file: &ProfileFile,
+    common: &BTreeMap<u32, Vec<u8>>,
+    overrides: &[TagOverride],
+) -> Result<(), CardError> {
+    for o in overrides {
+        let tag = Tag::new(o.tag);
+        match o.tag {
+            t if PLACED_TAGS.contains(&t) => continue,
+            0x84 | 0x4F => {
+                return Err(CardError::Override(format!(
+                    "{tag}: the AID is the profile's `application.aid`; write a profile \
+                     (`extends = \"{}\"`, card-profiles/README.md) to change it",
+                    file.name
+                )));
+            }
+            0x9F11 => {
+                return Err(CardError::Override(format!(
+                    "{tag}: the Issuer Code Table Index goes with the preferred name; \
+                     override 9F12 instead"
+                )));
+            }
+            _ => {}
+        }
+        let placed = file.application.iter().any(|a| {
+            let mut data = common.clone();
+            for t in a.data.keys() {
+                if let Ok(t) = Tag::from_hex(t.trim()) {
+                    data.insert(t.value(), Vec::new());
+                }
+            }
+            has_place(a, &data, o.tag)
+        });
+        if !placed {
+            let get_data: Vec<String> = [TAG_LAST_ONLINE_ATC, TAG_PTC, TAG_ATC]
+                .iter()
+                .chain(GET_DATA_TAGS.iter())
+                .map(|t| Tag::new(*t).to_string())
+                .collect();
+            return Err(CardError::Override(format!(
+                "{tag}: {name} has no data object {tag} and no place for it. A --card-tag \
+                 can replace a data object of the profile (in its records or the card's own \
+                 data: 8E, 9F07, 8C, ...), set one the card answers to GET DATA ({}), or \
+                 change the FCI (50, 87, 5F2D, 9F12, 9F38), the AIP (82) or the AFL (94). \
+                 To add {tag} to a record, write a profile that extends {name} \
+                 (card-profiles/README.md)",
+                get_data.join(", "),
+                name = file.name,
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An override of a computed tag (a certificate, the CA index) replaces the computed value
+/// where a record lists the tag: a deliberately wrong value for an ODA test.
+fn computed_overrides(file: &ProfileFile, apps: &mut [Application], overrides: &[TagOverride]) {
+    for (app, section) in apps.iter_mut().zip(&file.application) {
+        let mut changed = false;
+        for o in overrides.iter().filter(|o| is_computed(o.tag)) {
+            if has_place(section, &BTreeMap::new(), o.tag) {
+                app.data.insert(o.tag, o.value.clone());
+                changed = true;
+            }
+        }
+        if changed {
+            app.records = build_records(section, &app.data);
+        }
+    }
+}
+
+/// An `ans` text field of the FCI (50, 9F12: 1–16 characters, EMV 4.4 Book 3 Annex A).
+fn fci_text(o: &TagOverride) -> Result<String, CardError> {
+    let ok = (1..=16).contains(&o.value.len()) && o.value.iter().all(|b| (0x20..0x7F).contains(b));
+    match std::str::from_utf8(&o.value) {
+        Ok(s) if ok => Ok(s.to_owned()),
+        _ => Err(CardError::Override(format!(
+            "{} takes 1–16 printable ASCII characters (ans 1–16)",
+            Tag::new(o.tag)
+        ))),
+    }
+}
 
 /// What the `[card]` section gives once checked.
 struct CardChecks {
@@ -313,12 +444,14 @@ fn common_data(
     Ok(common)
 }
 
-/// `--card-tag 9F17=..` / `9F36=..`: the card's starting PIN Try Counter and ATC.
+/// `--card-tag 9F17=..` / `9F36=..` / `9F13=..`: the card's starting PIN Try Counter,
+/// ATC and Last Online ATC Register, which GET DATA reads from its state (EMV 4.4 Book 3
+/// §6.5.7).
 fn counter_overrides(
     overrides: &[TagOverride],
     pin_try_limit: u8,
     ptc: &mut u8,
-    atc: &mut u16,
+    (atc, last_online_atc): (&mut u16, &mut u16),
 ) -> Result<(), CardError> {
     for o in overrides {
         match o.tag {
@@ -336,6 +469,11 @@ fn counter_overrides(
                 let v = <[u8; 2]>::try_from(o.value.as_slice())
                     .map_err(|_| CardError::Override("9F36 takes two bytes".into()))?;
                 *atc = u16::from_be_bytes(v);
+            }
+            TAG_LAST_ONLINE_ATC => {
+                let v = <[u8; 2]>::try_from(o.value.as_slice())
+                    .map_err(|_| CardError::Override("9F13 takes two bytes".into()))?;
+                *last_online_atc = u16::from_be_bytes(v);
             }
             _ => {}
         }
@@ -502,6 +640,7 @@ impl Personalisation {
             None => (None, None, None, None),
         };
         let common = common_data(&cx, &file, (exp_yy, exp_mm), effective)?;
+        check_overrides(&file, &common, overrides)?;
 
         let mut apps = Vec::new();
         for (i, a) in file.application.iter().enumerate() {
@@ -510,11 +649,12 @@ impl Personalisation {
         if apps.is_empty() {
             return Err(cx.err("application", "a card needs at least one [[application]]"));
         }
+        let mut initial_last_online_atc = 0;
         counter_overrides(
             overrides,
             c.pin_try_limit,
             &mut initial_ptc,
-            &mut initial_atc,
+            (&mut initial_atc, &mut initial_last_online_atc),
         )?;
 
         // ODA: certificates computed over the final records (Book 2 §5, §6, §7).
@@ -533,6 +673,7 @@ impl Personalisation {
                 )?;
             }
         }
+        computed_overrides(&file, &mut apps, overrides);
 
         let pse_records = apps.iter().map(pse_record).collect();
 
@@ -553,6 +694,7 @@ impl Personalisation {
             initial_pin,
             initial_pin_try_counter: initial_ptc,
             initial_atc,
+            initial_last_online_atc,
             dki,
             risk: file.risk.clone(),
             pse: file.pse,
@@ -590,7 +732,9 @@ fn build_app(
         return Err(cx.err(p("aid"), format!("{} bytes, an AID has 5–16", aid.len())));
     }
     let mut aip = cx.hex_n::<2>(&p("aip"), &a.aip)?;
-    let priority = a
+    let mut label = a.label.clone();
+    let mut preferred_name = a.preferred_name.clone();
+    let mut priority = a
         .priority
         .as_deref()
         .map(|s| cx.hex_n::<1>(&p("priority"), s).map(|[b]| b))
@@ -617,10 +761,23 @@ fn build_app(
             }
             TAG_AFL => afl_override = Some(o.value.clone()),
             TAG_PDOL => pdol_bytes = Some(o.value.clone()),
-            TAG_PTC | TAG_ATC => {}
-            t => {
+            TAG_PTC | TAG_ATC | TAG_LAST_ONLINE_ATC => {}
+            TAG_PRIORITY => {
+                let [v] = <[u8; 1]>::try_from(o.value.as_slice())
+                    .map_err(|_| CardError::Override("87 takes one byte".into()))?;
+                priority = Some(v);
+            }
+            TAG_LABEL => label = fci_text(o)?,
+            TAG_PREFERRED_NAME => preferred_name = Some(fci_text(o)?),
+            // the FCI carries the language preference when there is one
+            TAG_LANGUAGE => {
+                data.insert(TAG_LANGUAGE, o.value.clone());
+            }
+            t if has_place(a, &data, t) => {
                 data.insert(t, o.value.clone());
             }
+            // another application of the card holds it ([`check_overrides`])
+            _ => {}
         }
     }
     let pdol = pdol_bytes
@@ -638,17 +795,23 @@ fn build_app(
     data.insert(0x82, aip.to_vec());
     data.insert(0x84, aid.clone());
     data.insert(0x4F, aid.clone());
-    data.insert(0x50, a.label.as_bytes().to_vec());
+    data.insert(TAG_LABEL, label.as_bytes().to_vec());
 
     check_records(cx, i, a, &data)?;
     let afl = match afl_override {
         Some(v) => v,
         None => build_afl(a),
     };
-    let fci = build_fci(a, &aid, priority, pdol_bytes.as_deref(), &data);
+    let fci = build_fci(
+        (&label, preferred_name.as_deref()),
+        &aid,
+        priority,
+        pdol_bytes.as_deref(),
+        &data,
+    );
     let mut app = Application {
         aid,
-        label: a.label.clone(),
+        label,
         priority,
         fci,
         aip,
@@ -709,13 +872,13 @@ fn check_records(
 /// The FCI of the application's SELECT (EMV 4.4 Book 1 §11.3.4 Table 43): DF name, then
 /// the proprietary template with label, priority, PDOL, language and preferred name.
 fn build_fci(
-    a: &ApplicationSection,
+    (label, preferred_name): (&str, Option<&str>),
     aid: &[u8],
     priority: Option<u8>,
     pdol: Option<&[u8]>,
     data: &BTreeMap<u32, Vec<u8>>,
 ) -> Vec<u8> {
-    let mut fci_prop = encode_tlv(Tag::new(0x50), a.label.as_bytes());
+    let mut fci_prop = encode_tlv(Tag::new(0x50), label.as_bytes());
     if let Some(pr) = priority {
         fci_prop.extend(encode_tlv(Tag::new(0x87), &[pr]));
     }
@@ -725,7 +888,7 @@ fn build_fci(
     if let Some(lang) = data.get(&0x5F2D) {
         fci_prop.extend(encode_tlv(Tag::new(0x5F2D), lang));
     }
-    if let Some(name) = &a.preferred_name {
+    if let Some(name) = preferred_name {
         fci_prop.extend(encode_tlv(Tag::new(0x9F11), &[0x01]));
         fci_prop.extend(encode_tlv(Tag::new(0x9F12), name.as_bytes()));
     }

@@ -393,21 +393,92 @@ async fn provision(State(s): State<AppState>, req: Request) -> Response {
     .await
 }
 
+/// `GET /v1/audit?limit=N`: N within 1–1000 (openapi.json), default 100.
+const AUDIT_LIMITS: std::ops::RangeInclusive<u32> = 1..=1000;
+
 async fn audit(State(s): State<AppState>, req: Request) -> Response {
     let q: AuditQuery = tri!(query(req.uri()));
-    blocking(move || s.issuer.audit_log(q.limit.unwrap_or(100).min(1000))).await
+    let limit = q.limit.unwrap_or(100);
+    if !AUDIT_LIMITS.contains(&limit) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+            format!(
+                "limit must be {}–{}, got {limit}",
+                AUDIT_LIMITS.start(),
+                AUDIT_LIMITS.end()
+            ),
+        );
+    }
+    blocking(move || s.issuer.audit_log(limit)).await
+}
+
+/// The largest request body the host reads (docs/issuer-host.md §1): `413` beyond it.
+pub const MAX_BODY: usize = 64 * 1024;
+
+fn body_too_large() -> Response {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        format!("the request body is larger than {} KiB", MAX_BODY / 1024),
+    )
 }
 
 async fn read_body(req: Request) -> Result<Bytes, Response> {
-    axum::body::to_bytes(req.into_body(), 64 * 1024)
+    axum::body::to_bytes(req.into_body(), MAX_BODY)
         .await
-        .map_err(|e| {
-            error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                e.to_string(),
-            )
-        })
+        .map_err(|_| body_too_large())
+}
+
+/// Every error answer in the documented `{"error", "detail"}` shape (docs/issuer-host.md
+/// §1): the ones axum and hyper make themselves (a wrong method's empty `405`, an
+/// extractor's plain-text `400` or `413`) are rewritten with a machine-readable code; JSON
+/// answers and the device's HTML pages pass as they are.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let r = next.run(req).await;
+    let status = r.status();
+    let typed = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || typed {
+        return r;
+    }
+    let allow = r.headers().get(header::ALLOW).cloned();
+    let (parts, body) = r.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let mut out = match status {
+        StatusCode::METHOD_NOT_ALLOWED => error_response(
+            status,
+            "method-not-allowed",
+            format!(
+                "{method} is not allowed on {path}; allowed: {}; see /openapi.json",
+                allow.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-")
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => body_too_large(),
+        StatusCode::NOT_FOUND => error_response(
+            status,
+            "not-found",
+            format!("no route {method} {path}; see /openapi.json"),
+        ),
+        s if s.is_client_error() => error_response(s, "invalid-request", text),
+        s => error_response(s, "internal", text),
+    };
+    if let Some(a) = allow {
+        out.headers_mut().insert(header::ALLOW, a);
+    }
+    // the answer keeps the headers the route set (security headers, Retry-After, ...)
+    for (k, v) in &parts.headers {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().entry(k).or_insert_with(|| v.clone());
+        }
+    }
+    out
 }
 
 // ------------------------------------------------------------------------------------
@@ -534,6 +605,36 @@ async fn pc_page(
     }
 }
 
+/// A browser that opens the `pinURL` itself (a GET, without the app's `controlId`): a
+/// short page saying where the PIN page comes from, instead of an empty answer. `405`
+/// with `Allow: POST` (RFC 9110 §15.5.6).
+async fn pc_page_get(State(s): State<AppState>) -> Response {
+    let Some(nonce) = nonce() else {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopped",
+            "the operating system RNG failed",
+        );
+    };
+    let config = s.pin_control.config().clone();
+    let mut r = html(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &nonce,
+        &config,
+        page::render_error(
+            "method-not-allowed",
+            "This is your card issuer's PIN page. It opens only from your banking app, \
+             which sends it a one-time code; its address cannot be opened, bookmarked or \
+             reloaded on its own. Go back to the app and choose View PIN or Set PIN again.",
+            &nonce,
+            &config,
+        ),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
 async fn pc_view(
     State(s): State<AppState>,
     Path(snapshot_id): Path<String>,
@@ -648,7 +749,7 @@ fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>, network: Ne
         ));
     // the device's side: no API key (the controlId is the credential), strict headers
     let device = Router::new()
-        .route(page::PIN_PATH, post(pc_page))
+        .route(page::PIN_PATH, post(pc_page).get(pc_page_get))
         .route(
             "/pin-control/v1/snapshots/{snapshot_id}/view",
             post(pc_view),
@@ -666,6 +767,9 @@ fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>, network: Ne
         .merge(device)
         .fallback(not_found)
         .with_state(state)
+        // the Bytes extractors' limit, as read_body's
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(json_errors))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {

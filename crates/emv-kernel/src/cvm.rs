@@ -694,6 +694,21 @@ where
                         "cardholder cancelled PIN entry after {entered} PIN(s)"
                     )));
                 }
+                // nobody at the PIN pad: PIN entry not performed, as a cancel (Book 4
+                // §6.3.4.3), told as it is
+                PinEntry::NotEntered(why) => {
+                    if entered == 0 {
+                        self.set_tvr(
+                            Tvr::PIN_NOT_ENTERED,
+                            Topic::OfflinePin,
+                            Some("Book 4 §6.3.4.3"),
+                            &format!("the cardholder was not asked for a PIN ({why})"),
+                        );
+                    }
+                    return Ok(Performed::Failed(format!(
+                        "the cardholder was not asked for a PIN: {why}"
+                    )));
+                }
                 PinEntry::Pin(p) => p,
             };
             entered += 1;
@@ -893,6 +908,17 @@ where
                 return Ok(Performed::Failed(
                     "cardholder cancelled online PIN entry".into(),
                 ));
+            }
+            PinEntry::NotEntered(why) => {
+                self.set_tvr(
+                    Tvr::PIN_NOT_ENTERED,
+                    Topic::OnlinePin,
+                    Some("Book 3 §10.5.2"),
+                    &format!("the cardholder was not asked for an online PIN ({why})"),
+                );
+                return Ok(Performed::Failed(format!(
+                    "the cardholder was not asked for an online PIN: {why}"
+                )));
             }
             PinEntry::Pin(p) => p,
         };

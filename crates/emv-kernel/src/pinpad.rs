@@ -60,6 +60,11 @@ pub enum PinEntry {
     /// The cardholder cancelled (or a scripted PIN pad ran out of entries): the PIN CVM is
     /// unsuccessful.
     Cancel,
+    /// Nobody was asked for a PIN, for the reason given (a scripted PIN pad given no PIN at
+    /// all: `emvbench run` without `--pin`). To the kernel it is PIN entry not performed,
+    /// as [`PinEntry::Cancel`] (Book 4 §6.3.4.3: "PIN entry required, PIN pad present, but
+    /// PIN was not entered"); the outcome says why instead of "cancelled".
+    NotEntered(String),
 }
 
 /// A PIN pad.
@@ -116,6 +121,8 @@ enum Scripted {
 #[derive(Debug, Clone, Default)]
 pub struct ScriptedPinPad {
     entries: VecDeque<Scripted>,
+    /// Why nobody enters a PIN once the entries are used up (instead of cancelling).
+    when_empty: Option<String>,
     status: Option<PinPadStatus>,
     decline_confirmation: bool,
     prompts: Vec<PinPrompt>,
@@ -148,6 +155,14 @@ impl ScriptedPinPad {
         self
     }
 
+    /// Once the entries are used up, answer [`PinEntry::NotEntered`] with `reason` instead
+    /// of cancelling: for a pad that was given no entry at all, where no cardholder is
+    /// there to cancel.
+    pub fn when_empty(mut self, reason: impl Into<String>) -> Self {
+        self.when_empty = Some(reason.into());
+        self
+    }
+
     /// The cardholder refuses every application confirmation.
     pub fn refusing_confirmation(mut self) -> Self {
         self.decline_confirmation = true;
@@ -175,7 +190,10 @@ impl PinPad for ScriptedPinPad {
         match self.entries.pop_front() {
             Some(Scripted::Pin(p)) => PinEntry::Pin(p),
             Some(Scripted::Bypass) => PinEntry::Bypass,
-            None => PinEntry::Cancel,
+            None => match &self.when_empty {
+                Some(why) => PinEntry::NotEntered(why.clone()),
+                None => PinEntry::Cancel,
+            },
         }
     }
 
@@ -220,6 +238,14 @@ mod tests {
         assert_eq!(pad.enter_pin(&prompt()), PinEntry::Bypass);
         assert_eq!(pad.enter_pin(&prompt()), PinEntry::Cancel);
         assert_eq!(pad.prompts().len(), 3);
+        let mut pad = ScriptedPinPad::new(["bypass"])
+            .unwrap()
+            .when_empty("no PIN given");
+        assert_eq!(pad.enter_pin(&prompt()), PinEntry::Bypass);
+        assert_eq!(
+            pad.enter_pin(&prompt()),
+            PinEntry::NotEntered("no PIN given".into())
+        );
     }
 
     #[test]

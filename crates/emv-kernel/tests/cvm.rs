@@ -72,6 +72,8 @@ struct Case {
     amount: u64,
     amount_other: u64,
     pins: Vec<&'static str>,
+    /// why nobody enters a PIN once `pins` are used up (else the cardholder cancels)
+    nobody: Option<&'static str>,
     pad: PinPadStatus,
     ptc: u8,
     ptc_readable: bool,
@@ -103,6 +105,7 @@ fn case(name: &'static str, rules: &str) -> Case {
         amount: 2500,
         amount_other: 0,
         pins: Vec::new(),
+        nobody: None,
         pad: PinPadStatus::Working,
         ptc: 3,
         ptc_readable: true,
@@ -235,6 +238,9 @@ fn run(c: &Case) -> Ran {
     let mut pad = ScriptedPinPad::new(c.pins.iter().copied())
         .unwrap()
         .with_status(c.pad);
+    if let Some(why) = c.nobody {
+        pad = pad.when_empty(why);
+    }
     let mut host = TestHost::unreachable();
     let params = TransactionParams {
         amount: c.amount,
@@ -692,4 +698,35 @@ fn the_trace_explains_each_rule() {
     assert!(r.log.contains("unrecognised"), "{}", r.log);
     assert!(r.log.contains("PIN entry bypassed"), "{}", r.log);
     assert!(r.log.contains("\"successful\""), "{}", r.log);
+}
+
+#[test]
+fn nobody_at_the_pin_pad_is_pin_not_entered_and_says_why() {
+    // the same CVM Results, TVR and TSI as a cancel (Book 4 §6.3.4.3: PIN entry required,
+    // PIN pad present, but PIN was not entered), the reason in the text instead of a cancel
+    let rules = "4100 4200 1E00";
+    let cancel = run(&case("cancel", rules));
+    let mut c = case("nobody", rules);
+    c.nobody = Some("no --pin was given");
+    let r = run(&c);
+    assert_eq!(r.results, "1E0000");
+    assert_eq!(
+        (&r.results, &r.tvr, &r.tsi),
+        (&cancel.results, &cancel.tvr, &cancel.tsi)
+    );
+    assert_eq!(r.prompts, 2);
+    assert!(
+        r.log
+            .contains("the cardholder was not asked for a PIN: no --pin was given"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log
+            .contains("the cardholder was not asked for an online PIN: no --pin was given"),
+        "{}",
+        r.log
+    );
+    assert!(!r.log.contains("cancelled"), "{}", r.log);
+    assert!(cancel.log.contains("cancelled"), "{}", cancel.log);
 }

@@ -300,8 +300,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, SessionError> {
         seed: Some(seed),
     };
     // the profile must load (and be provisionable) before anything runs
-    emv_card::Personalisation::load(&card.profile, &card.overrides)
-        .map_err(|e| ctx.err(&raw.card, "card", e.to_string()))?;
+    if let Err(e) = emv_card::Personalisation::load(&card.profile, &card.overrides) {
+        // an override the card cannot place: name its line (on the error path only, each
+        // override is tried alone to find it)
+        let culprit = matches!(e, emv_card::CardError::Override(_))
+            .then(|| {
+                raw.card_tags.iter().zip(&card.overrides).find(|(_, o)| {
+                    emv_card::Personalisation::load(&card.profile, std::slice::from_ref(*o))
+                        .is_err()
+                })
+            })
+            .flatten();
+        return Err(match culprit {
+            Some((t, _)) => ctx.err(t, "card_tags", e.to_string()),
+            None => ctx.err(&raw.card, "card", e.to_string()),
+        });
+    }
     let date = match &raw.date {
         Some(d) => {
             TransactionDate::parse(d.get_ref()).map_err(|e| ctx.err(d, "date", e.to_string()))?
@@ -791,6 +805,8 @@ fn run_step(
         line: step.line,
         source: Box::new(e),
     };
+    // the error code of a host call the host refused
+    let mut refused: Option<Value> = None;
     let (action, summary, result, outcome) = match &step.action {
         Action::Transaction {
             terminal,
@@ -815,7 +831,8 @@ fn run_step(
         }
         Action::Host(call) => {
             session.mark("host-call", &[call.name()], &[]);
-            let (summary, result) = host_call(session, call, viewed).map_err(at)?;
+            let (summary, result, code) = host_step(session, call, viewed).map_err(at)?;
+            refused = code;
             (
                 "host",
                 summary,
@@ -854,23 +871,7 @@ fn run_step(
         .host
         .as_ref()
         .is_some_and(|h| h.embedded().is_none());
-    let failures = step
-        .expect
-        .iter()
-        .filter_map(|(field, expected)| {
-            let actual = lookup(&result, field);
-            let met = if shared_host && field == "script_results" {
-                same_script_results(expected, &actual)
-            } else {
-                matches(expected, &actual)
-            };
-            (!met).then(|| Failure {
-                field: field.clone(),
-                expected: expected.clone(),
-                actual,
-            })
-        })
-        .collect();
+    let failures = failures(step, &result, refused, shared_host);
     Ok(StepReport {
         step: step.index,
         line: step.line,
@@ -881,6 +882,61 @@ fn run_step(
         failures,
         outcome,
     })
+}
+
+/// A `host` step: the call's summary and answer, or, when the host refused the call (a
+/// weak PIN, ...), the refusal as the step's result (`{error, detail}`) and its code.
+fn host_step(
+    session: &mut Session,
+    call: &HostCall,
+    viewed: &mut Option<zeroize::Zeroizing<String>>,
+) -> Result<(String, Value, Option<Value>), SessionError> {
+    match host_call(session, call, viewed) {
+        Ok((summary, result)) => Ok((summary, result, None)),
+        Err(e) => match refusal(&e) {
+            Some((code, detail)) => Ok((
+                format!("the host refused the call: {detail}"),
+                serde_json::json!({ "error": code, "detail": detail }),
+                Some(Value::String(code)),
+            )),
+            None => Err(e),
+        },
+    }
+}
+
+/// The step's failed expectations against its `result`. A refused host call (`refused`,
+/// its code) fails the step unless the step expects the refusal (`expect = {
+/// "result.error" = "weak-pin" }`, docs/formats.md §2).
+fn failures(
+    step: &Step,
+    result: &Value,
+    refused: Option<Value>,
+    shared_host: bool,
+) -> Vec<Failure> {
+    let mut failures: Vec<Failure> = Vec::new();
+    if let Some(code) = refused
+        && !step.expect.iter().any(|(f, _)| f == "result.error")
+    {
+        failures.push(Failure {
+            field: "result.error".into(),
+            expected: Value::Null,
+            actual: code,
+        });
+    }
+    failures.extend(step.expect.iter().filter_map(|(field, expected)| {
+        let actual = lookup(result, field);
+        let met = if shared_host && field == "script_results" {
+            same_script_results(expected, &actual)
+        } else {
+            matches(expected, &actual)
+        };
+        (!met).then(|| Failure {
+            field: field.clone(),
+            expected: expected.clone(),
+            actual,
+        })
+    }));
+    failures
 }
 
 /// A `transaction` step: the PIN pad's entries (`"$viewed"` the PIN last read through
@@ -918,6 +974,18 @@ fn transaction_step(
             .collect(),
     };
     session.transact_with(kernel, &mut pad, params, &label, &mut ())
+}
+
+/// A host call the host refused as a caller's mistake (its error code and message), as
+/// opposed to a host that failed or could not be reached.
+fn refusal(e: &SessionError) -> Option<(String, String)> {
+    match e {
+        SessionError::Host(h) if h.is_client_error() => Some((h.code().to_string(), h.to_string())),
+        SessionError::Remote(emv_auth::HostError::Rejected(m)) => {
+            Some(("rejected".to_string(), m.clone()))
+        }
+        _ => None,
+    }
 }
 
 fn host_call(
@@ -1091,5 +1159,78 @@ mod tests {
         assert!(same_script_results(&v("null"), &Value::Null));
         // the embedded host's comparison stays exact
         assert!(!matches(&v("2000000001"), &v("2000000005")));
+    }
+
+    /// A scenario file with `body` in a fresh directory.
+    fn scenario_file(name: &str, body: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("emv-session-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("s.toml");
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_host_call_the_host_refuses_fails_its_step_unless_the_step_expects_it() {
+        let body = |expect: &str| {
+            format!(
+                "name = \"weak\"\ncard = \"visa-cvn18\"\n[[step]]\ndo = \"host\"\n\
+                 call = \"set-pin\"\nnew_pin = \"1111\"\n{expect}\n[[step]]\ndo = \"check\"\n"
+            )
+        };
+        let report = |p: &Path| {
+            let s = load(p).unwrap();
+            run(
+                &s,
+                HostKeys::load_test_keys().unwrap(),
+                &RunOptions::default(),
+            )
+            .unwrap()
+            .report
+        };
+        let p = scenario_file("refused", &body(""));
+        let r = report(&p);
+        assert!(!r.passed);
+        let s = &r.steps[0];
+        assert!(
+            s.summary
+                .starts_with("the host refused the call: PIN refused"),
+            "{}",
+            s.summary
+        );
+        assert_eq!(
+            s.failures,
+            [Failure {
+                field: "result.error".into(),
+                expected: Value::Null,
+                actual: Value::String("weak-pin".into()),
+            }]
+        );
+        // the scenario goes on after the failed step
+        assert!(r.steps[1].failures.is_empty());
+        let p2 = scenario_file(
+            "refused-expected",
+            &body("expect = { \"result.error\" = \"weak-pin\" }"),
+        );
+        assert!(report(&p2).passed);
+        for p in [p, p2] {
+            std::fs::remove_dir_all(p.parent().unwrap()).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_override_the_card_cannot_place_names_its_line() {
+        let p = scenario_file(
+            "card-tags",
+            "name = \"x\"\ncard = \"visa-cvn18\"\ncard_tags = [\n  \"9F07=FFC0\",\n  \
+             \"9F7F=AB\",\n]\n[[step]]\ndo = \"check\"\n",
+        );
+        let e = load(&p).unwrap_err();
+        let SessionError::Scenario { line, field, .. } = &e else {
+            panic!("{e}");
+        };
+        assert_eq!((*line, field.as_str()), (5, "card_tags"), "{e}");
+        assert!(e.to_string().contains("9F7F"), "{e}");
+        std::fs::remove_dir_all(p.parent().unwrap()).unwrap();
     }
 }

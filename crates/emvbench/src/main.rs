@@ -16,13 +16,9 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            // Bad input (hex, TLV, arguments) is exit code 2, like clap's usage errors.
-            if err.downcast_ref::<cli::InputError>().is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            let (message, code) = cli::report(&err);
+            eprintln!("error: {message}");
+            code
         }
     }
 }

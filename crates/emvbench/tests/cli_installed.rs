@@ -3,55 +3,11 @@
 //! built-in card profile, terminal profile, the TEST host keys and the demo's scenarios.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-/// A fresh empty directory under the system's temp directory.
-fn empty_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("emvbench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
 
-/// The built binary, copied into `dir` (as `cargo install` or a container image would
-/// place it).
-fn installed(dir: &Path) -> PathBuf {
-    let to = dir.join("emvbench");
-    std::fs::copy(env!("CARGO_BIN_EXE_emvbench"), &to).unwrap();
-    to
-}
-
-fn run(bin: &Path, cwd: &Path, home: &Path, args: &[&str]) -> (i32, String, String) {
-    let command = || {
-        Command::new(bin)
-            .args(args)
-            .current_dir(cwd)
-            .env("HOME", home)
-            .env_remove("XDG_DATA_HOME")
-            .env_remove("EMVBENCH_CARD_PROFILES")
-            .env_remove("EMVBENCH_TERMINAL_PROFILES")
-            .env_remove("EMVBENCH_HOST_KEYS")
-            .output()
-    };
-    // a binary copied a moment ago can be "busy" (ETXTBSY) while another test thread's
-    // fork still holds the copy's write descriptor: wait for that fork's exec
-    let mut tries = 0;
-    let out = loop {
-        match command() {
-            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            r => break r.unwrap(),
-        }
-    };
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{empty_dir, installed, run_installed as run};
 
 #[test]
 fn the_installed_binary_works_from_an_empty_directory() {

@@ -2,7 +2,7 @@
 
 mod authenticate;
 mod generate_ac;
-mod processing;
+pub(crate) mod processing;
 mod scripts;
 mod select;
 mod verify;

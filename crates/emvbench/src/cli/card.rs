@@ -78,7 +78,9 @@ struct ServeArgs {
     /// Serve N cards of the one --profile, in slots 0..N-1.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
     slots: Option<u16>,
-    /// Override a data object of the profile (every card), e.g. 9F17=05 (repeatable).
+    /// Override a data object of the profile (every card), e.g. 9F17=05 (repeatable), where
+    /// the card serves it: a record, GET DATA, the FCI (card-profiles/README.md); a tag the
+    /// card has no place for is refused.
     #[arg(long = "card-tag", value_name = "TAG=HEX")]
     card_tags: Vec<TagOverride>,
     /// Seed for GET CHALLENGE and ICC dynamic numbers (deterministic answers).
@@ -97,7 +99,9 @@ struct SendArgs {
     /// Keep the card's state in this file (created on first use).
     #[arg(long, value_name = "FILE")]
     state: Option<std::path::PathBuf>,
-    /// Override a data object of the profile, e.g. 8E=000000000000000042031F03 (repeatable).
+    /// Override a data object of the profile, e.g. 8E=000000000000000042031F03 (repeatable),
+    /// where the card serves it: a record, GET DATA, the FCI (card-profiles/README.md); a
+    /// tag the card has no place for is refused.
     #[arg(long = "card-tag", value_name = "TAG=HEX")]
     card_tags: Vec<TagOverride>,
     /// Seed for GET CHALLENGE and ICC dynamic numbers (deterministic output).
@@ -182,8 +186,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     let mut cards: Vec<ServedCard> = Vec::new();
     for i in 0..count {
         let name = a.profile.get(i).unwrap_or(&a.profile[0]);
-        let perso =
-            Personalisation::load(name, &a.card_tags).map_err(|e| InputError(e.to_string()))?;
+        let perso = Personalisation::load(name, &a.card_tags)?;
         let store: Box<dyn CardStore + Send> = match a.state.get(i) {
             Some(p) => Box::new(FileStore::new(p)),
             None => Box::new(MemoryStore::new()),
@@ -293,15 +296,10 @@ fn send(a: SendArgs) -> Result<ExitCode> {
             .map_err(|e| InputError(format!("APDU {} ({h:?}): {e}", i + 1)))?;
         apdus.push(bytes);
     }
-    let perso =
-        Personalisation::load(&a.profile, &a.card_tags).map_err(|e| InputError(e.to_string()))?;
-    let perso = Arc::new(perso);
+    let perso = Arc::new(Personalisation::load(&a.profile, &a.card_tags)?);
     match &a.state {
-        Some(path) => {
-            let card = Card::new(perso, FileStore::new(path))
-                .with_context(|| format!("opening card state {}", path.display()))?;
-            exchange_all(card, &apdus, &a)
-        }
+        // an unusable state file is a CardError naming it (exit code 2)
+        Some(path) => exchange_all(Card::new(perso, FileStore::new(path))?, &apdus, &a),
         None => exchange_all(Card::new(perso, MemoryStore::new())?, &apdus, &a),
     }
 }
@@ -314,9 +312,11 @@ fn exchange_all<S: CardStore>(
     if let Some(seed) = a.seed {
         card = card.with_seed(seed);
     }
+    let mut rejected = 0;
     if a.apdus.iter().any(|h| h == "-") {
         // One line in, one exchange out, flushed, until the end of the input; a line that
-        // is not hex is reported and skipped (the card is not touched).
+        // is not hex is reported once and skipped (the card is not touched), and the exit
+        // code is then 2, bad input (README "Exit codes").
         use std::io::{BufRead, Write};
         for (n, line) in std::io::stdin().lock().lines().enumerate() {
             let line = line?;
@@ -326,7 +326,10 @@ fn exchange_all<S: CardStore>(
             }
             match emv_tlv::hex::decode(t) {
                 Ok(capdu) => print_exchange(&mut card, &capdu, a),
-                Err(e) => eprintln!("line {}: {e}", n + 1),
+                Err(e) => {
+                    rejected += 1;
+                    eprintln!("error: line {}: {e} (skipped)", n + 1);
+                }
             }
             std::io::stdout().flush()?;
         }
@@ -345,7 +348,11 @@ fn exchange_all<S: CardStore>(
             if st.card_blocked { "blocked" } else { "usable" },
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if rejected == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::exit::BAD_INPUT)
+    })
 }
 
 fn print_exchange<S: CardStore>(card: &mut Card<S>, capdu: &[u8], a: &SendArgs) {

@@ -128,7 +128,7 @@ fn play(a: &Args, tmp: &Path) -> Result<ExitCode> {
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(super::exit::FAILED)
     })
 }
 

@@ -87,7 +87,8 @@ enum Op {
 
 #[derive(Debug, clap::Args)]
 struct Store {
-    /// Data directory holding the host's SQLite database (created on first use).
+    /// Data directory holding the host's SQLite database (created on first use by `serve`
+    /// and `provision`).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// Key file (TOML): PIN verification keys, storage keys, terminal PIN keys, API keys.
@@ -104,10 +105,14 @@ impl Store {
         load_keys(self.keys.as_deref(), true)
     }
 
-    fn open(&self) -> Result<Issuer> {
+    /// The store in the data directory; `read_only` commands never create one.
+    fn open(&self, read_only: bool) -> Result<Issuer> {
         let dir = self.data_dir();
-        Issuer::open(&dir, self.keys()?)
-            .with_context(|| format!("opening the host store in {}", dir.display()))
+        super::host_data_dir(&dir, read_only)?;
+        // a directory whose store cannot be opened is unusable input (exit code 2)
+        Issuer::open(&dir, self.keys()?).map_err(|e| {
+            InputError(format!("opening the host store in {}: {e}", dir.display())).into()
+        })
     }
 }
 
@@ -264,18 +269,10 @@ pub(crate) fn load_keys(path: Option<&Path>, announce: bool) -> Result<HostKeys>
                      them in production)"
                 );
             }
-            return HostKeys::load_test_keys().map_err(input);
+            return Ok(HostKeys::load_test_keys()?);
         }
     };
-    HostKeys::load(&path).map_err(input)
-}
-
-pub(crate) fn input(e: emv_host::Error) -> anyhow::Error {
-    if e.is_client_error() || matches!(e, emv_host::Error::KeyFile(_)) {
-        InputError(e.to_string()).into()
-    } else {
-        e.into()
-    }
+    Ok(HostKeys::load(&path)?)
 }
 
 /// Run `host`.
@@ -284,10 +281,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Op::Serve(a) => serve(a),
         Op::Provision(a) => provision(a),
         Op::Status(a) => {
-            let issuer = a.store.open()?;
-            let v = issuer
-                .card_status(&CardRef::new(a.pan, a.psn.as_deref()))
-                .map_err(input)?;
+            let issuer = a.store.open(true)?;
+            let v = issuer.card_status(&CardRef::new(a.pan, a.psn.as_deref()))?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -303,6 +298,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let data_dir = a.store.data_dir();
+    super::host_data_dir(&data_dir, false)?;
     let pin_control = emv_host::PinControlConfig {
         public_url: a.public_url,
         frame_ancestors: a.frame_ancestors,
@@ -310,10 +306,10 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         theme_css: a.pin_theme.as_deref().map(read).transpose()?,
         ..emv_host::PinControlConfig::default()
     };
-    pin_control.validate().map_err(input)?;
+    pin_control.validate()?;
     if a.provision_profiles {
         // new cards only: cards the store knows keep their PIN and counters
-        let issuer = a.store.open()?;
+        let issuer = a.store.open(false)?;
         provision_profiles(
             &issuer,
             &emv_card::profile::available_profiles(),
@@ -339,21 +335,19 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
             data_dir.display()
         );
         let _ = out.flush();
-    })
-    .map_err(input)?;
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn provision(a: ProvisionArgs) -> Result<ExitCode> {
-    let issuer = a.store.open()?;
+    let issuer = a.store.open(false)?;
     for f in &a.files {
         let text = zeroize::Zeroizing::new(read(f)?);
         let p = CardProvision::from_toml(&text)
             .map_err(|e| InputError(format!("{}: {e}", f.display())))?;
-        let outcome = issuer.provision(&p, a.reset).map_err(|e| match input(e) {
-            e if e.is::<InputError>() => InputError(format!("{}: {e}", f.display())).into(),
-            e => e,
-        })?;
+        let outcome = issuer
+            .provision(&p, a.reset)
+            .with_context(|| f.display().to_string())?;
         println!("{outcome:?} {p}");
     }
     let mut names = a.profiles.clone();
@@ -368,10 +362,9 @@ fn provision(a: ProvisionArgs) -> Result<ExitCode> {
 /// personalised from, so that card and host agree out of the box).
 fn provision_profiles(issuer: &Issuer, names: &[String], reset: bool, print: bool) -> Result<()> {
     for name in names {
-        let perso =
-            emv_card::Personalisation::load(name, &[]).map_err(|e| InputError(e.to_string()))?;
-        let p = emv_session::card_provision(&perso).map_err(|e| InputError(e.to_string()))?;
-        let outcome = issuer.provision(&p, reset).map_err(input)?;
+        let perso = emv_card::Personalisation::load(name, &[])?;
+        let p = emv_session::card_provision(&perso)?;
+        let outcome = issuer.provision(&p, reset)?;
         if print {
             println!("{outcome:?} {p} from profile {name}");
         }

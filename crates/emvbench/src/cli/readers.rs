@@ -14,12 +14,11 @@ To use card readers, install the PC/SC library and service, then rebuild:
   cargo build --release --features pcsc
 (`emvbench card serve`, the software card in a virtual reader, works in every build.)";
 
-/// Prints [`NO_PCSC`] and returns exit code 2: for reader commands in a build without
-/// the `pcsc` feature.
+/// [`NO_PCSC`] as an error (exit code 2): for reader commands in a build without the
+/// `pcsc` feature.
 #[cfg_attr(feature = "pcsc", allow(dead_code))]
-pub fn pcsc_unavailable() -> ExitCode {
-    eprintln!("error: {NO_PCSC}");
-    ExitCode::from(2)
+pub fn pcsc_unavailable() -> anyhow::Error {
+    super::InputError(NO_PCSC.to_string()).into()
 }
 
 /// Arguments of `emvbench readers`.
@@ -33,7 +32,7 @@ pub struct Args {
 /// Run `emvbench readers`.
 #[cfg(not(feature = "pcsc"))]
 pub fn run(_args: Args) -> Result<ExitCode> {
-    Ok(pcsc_unavailable())
+    Err(pcsc_unavailable())
 }
 
 /// Run `emvbench readers`.

@@ -29,7 +29,9 @@ Examples:
 
 Each --pin is one PIN entry at the PIN pad: after a wrong offline PIN the kernel asks again
 and takes the next --pin; when the entries run out the cardholder cancels. `--pin bypass`
-(or --pin-bypass) bypasses PIN entry at that prompt.
+(or --pin-bypass) bypasses PIN entry at that prompt. Without any --pin nobody is at the PIN
+pad: a PIN CVM fails as 'PIN not entered' (the next CV Rule applies, often signature) and
+the report says the cardholder was not asked because no --pin was given.
 
 State: without --state the card is freshly personalised from its profile, and the embedded
 host is a fresh in-memory one provisioned from the same profile, so every run starts from
@@ -97,7 +99,9 @@ pub struct Args {
     pin_bypass: bool,
     #[command(flatten)]
     session: SessionArgs,
-    /// Override a card data object: TAG=HEX (repeatable), e.g. 8E=0000...4203.
+    /// Override a card data object: TAG=HEX (repeatable), e.g. 8E=0000...4203, where the
+    /// card serves it: a record, GET DATA, the FCI (card-profiles/README.md); a tag the card
+    /// has no place for is refused.
     #[arg(long = "card-tag", value_name = "TAG=HEX")]
     card_tags: Vec<TagOverride>,
     /// Override a terminal data object: TAG=HEX (repeatable), e.g. 9F33=E0F8C8.
@@ -207,6 +211,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     entries.extend(a.pin.iter().cloned());
     let mut pinpad = ScriptedPinPad::new(entries.iter().map(String::as_str))
         .map_err(|e| input(format!("--pin: {e}")))?;
+    if entries.is_empty() {
+        // nobody is at the PIN pad: the outcome says so, not "the cardholder cancelled"
+        pinpad = pinpad.when_empty(NO_PIN_GIVEN);
+    }
     let params = transaction_params(&a, &profile)?;
     let (keys, host) = a.session.host()?;
     let (card_profile, mut session) = open_session(&a, params.seed, keys, &host)?;
@@ -228,7 +236,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .context("running the transaction")?;
     if let (Some(path), Some(trace)) = (&a.record, &session.trace) {
         let text = trace.to_text();
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        super::write_file(path, &text)?;
         eprintln!("recorded {}", path.display());
     }
 
@@ -241,6 +249,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "{}",
         render(&outcome, &header, ReportOptions { apdus: !a.no_apdus })
     );
+    if entries.is_empty() && !pinpad.prompts().is_empty() {
+        outln!(
+            "  note: the terminal asked for a PIN; no --pin was given, so the cardholder was \
+             not asked\n        (give --pin PIN, or --pin-bypass to bypass PIN entry)"
+        );
+    }
     if pinpad.remaining() > 0 {
         outln!(
             "  note: {} PIN entr{} not used",
@@ -254,6 +268,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Why nobody enters a PIN at a PIN prompt of a `run` without `--pin`.
+const NO_PIN_GIVEN: &str = "no --pin was given";
 
 /// A bad argument (exit code 2).
 fn input(m: String) -> anyhow::Error {
@@ -412,7 +429,7 @@ pub(crate) fn open_reader(selector: &str) -> Result<Box<dyn emv_apdu::Transport 
 /// Without the `pcsc` feature there is no reader to open: say what to install.
 #[cfg(not(feature = "pcsc"))]
 pub(crate) fn open_reader(_selector: &str) -> Result<Box<dyn emv_apdu::Transport + Send>> {
-    Err(InputError(super::readers::NO_PCSC.to_string()).into())
+    Err(super::readers::pcsc_unavailable())
 }
 
 impl HostArgs {
@@ -439,7 +456,10 @@ impl HostArgs {
         }
         Ok(match h {
             "embedded" => match (data, card_has_state) {
-                (Some(d), _) => HostSpec::EmbeddedAt(d.to_path_buf()),
+                (Some(d), _) => {
+                    super::host_data_dir(d, false)?;
+                    HostSpec::EmbeddedAt(d.to_path_buf())
+                }
                 (None, true) => HostSpec::EmbeddedAt(emv_host::default_data_dir()),
                 (None, false) => HostSpec::EmbeddedInMemory,
             },

@@ -93,7 +93,8 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
         scenarios.push(scenario::load(f).map_err(|e| InputError(e.to_string()))?);
     }
     if let Some(dir) = &a.record_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| InputError(format!("--record-dir {}: {e}", dir.display())))?;
     }
     let record = a.record.is_some() || a.record_dir.is_some();
     let mut reports: Vec<ScenarioReport> = Vec::new();
@@ -119,8 +120,7 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
                     .unwrap_or_default()
                     .join(format!("{stem}.trace"))
             });
-            std::fs::write(&path, trace.to_text())
-                .with_context(|| format!("writing {}", path.display()))?;
+            super::write_file(&path, &trace.to_text())?;
             if !a.json {
                 eprintln!(
                     "recorded {} ({} exchanges)",
@@ -156,7 +156,7 @@ fn run_files(a: RunArgs) -> Result<ExitCode> {
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(super::exit::FAILED)
     })
 }
 

@@ -137,7 +137,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::FAILURE
+                ExitCode::from(super::exit::FAILED)
             })
         }
         Command::Diff { a, b } => {
@@ -150,7 +150,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 outln!("{line}");
             }
             outln!("{} exchange(s) differ", d.len());
-            Ok(ExitCode::FAILURE)
+            Ok(ExitCode::from(super::exit::FAILED))
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Helpers shared by the CLI tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// The binary under test.
@@ -63,4 +63,113 @@ pub fn serve_listeners(data: &Path, log: &Path, extra: &[&str]) -> (Child, Vec<S
         );
     }
     (child, urls)
+}
+
+/// A fresh empty directory under the system's temp directory.
+pub fn empty_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("emvbench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The built binary, copied into `dir` (as `cargo install` or a container image would
+/// place it).
+pub fn installed(dir: &Path) -> PathBuf {
+    let to = dir.join("emvbench");
+    std::fs::copy(env!("CARGO_BIN_EXE_emvbench"), &to).unwrap();
+    to
+}
+
+/// Runs an installed binary from `cwd` with HOME in `home` and none of emvbench's
+/// environment variables: its exit code (-1 when killed), stdout and stderr.
+pub fn run_installed(bin: &Path, cwd: &Path, home: &Path, args: &[&str]) -> (i32, String, String) {
+    run_installed_with_stdin(bin, cwd, home, args, None)
+}
+
+/// [`run_installed`], writing `stdin` to the binary's standard input when given.
+pub fn run_installed_with_stdin(
+    bin: &Path,
+    cwd: &Path,
+    home: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (i32, String, String) {
+    let spawn = || {
+        Command::new(bin)
+            .args(args)
+            .current_dir(cwd)
+            .env("HOME", home)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("EMVBENCH_CARD_PROFILES")
+            .env_remove("EMVBENCH_TERMINAL_PROFILES")
+            .env_remove("EMVBENCH_HOST_KEYS")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    };
+    // a binary copied a moment ago can be "busy" (ETXTBSY) while another test thread's
+    // fork still holds the copy's write descriptor: wait for that fork's exec
+    let mut tries = 0;
+    let mut child = loop {
+        match spawn() {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => break r.unwrap(),
+        }
+    };
+    if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The binary installed alone in an empty directory, run from there with HOME in another
+/// empty one (no repository around); both are removed when it is dropped.
+pub struct Installed {
+    /// The copied binary.
+    pub bin: PathBuf,
+    /// Its directory, the working directory of every run.
+    pub dir: PathBuf,
+    /// HOME of every run.
+    pub home: PathBuf,
+}
+
+impl Installed {
+    /// A fresh installation named after `name` (unique per test).
+    pub fn new(name: &str) -> Self {
+        let dir = empty_dir(name);
+        let home = empty_dir(&format!("{name}-home"));
+        let bin = installed(&dir);
+        Self { bin, dir, home }
+    }
+
+    /// Runs it with `args`: exit code, stdout, stderr.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        run_installed(&self.bin, &self.dir, &self.home, args)
+    }
+
+    /// Runs it with `args` and `stdin` as its standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
+        run_installed_with_stdin(&self.bin, &self.dir, &self.home, args, Some(stdin))
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
 }
