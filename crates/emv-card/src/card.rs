@@ -227,6 +227,10 @@ pub(crate) struct Session {
     pub pin: PinSession,
     /// INTERNAL AUTHENTICATE signed (the CVR's "DDA performed").
     pub dda_performed: bool,
+    /// Response data announced with `61xx` and not yet fetched, with the status word that
+    /// ends it: valid for a GET RESPONSE as the very next command only (ISO/IEC 7816-3
+    /// §12.2.4, EMV 4.4 Book 1 §9.3.1.1.4; docs/emv.md §9.1).
+    pub pending: Option<Response>,
 }
 
 /// A software EMV card.
@@ -403,8 +407,10 @@ impl<S: CardStore> Card<S> {
             // A card without power does not answer; the transports report it as mute.
             return Vec::new();
         }
-        // The challenge is valid for the very next command only (Book 3 §6.5.6.1).
+        // The challenge is valid for the very next command only (Book 3 §6.5.6.1), and
+        // so is data waiting for GET RESPONSE (ISO/IEC 7816-3 §12.2.4).
         let challenge = self.session.challenge.take();
+        let pending = self.session.pending.take();
         let view = match CommandView::parse(capdu) {
             Ok(v) => v,
             Err(_) => return Response::from(StatusWord::WrongLength).to_bytes(),
@@ -440,12 +446,17 @@ impl<S: CardStore> Card<S> {
             KnownCommand::ReadRecord { sfi, record } => self.read_record(&view, sfi, record),
             KnownCommand::GetData { tag } => self.get_data(&view, tag),
             KnownCommand::GetChallenge => self.get_challenge(&view),
+            KnownCommand::VerifyPlaintext | KnownCommand::VerifyEnciphered
+                if view.data.is_empty() =>
+            {
+                self.verify_status()
+            }
             KnownCommand::VerifyPlaintext => self.verify_plaintext(&view),
             KnownCommand::VerifyEnciphered => self.verify_enciphered(&view, challenge),
             KnownCommand::InternalAuthenticate => self.internal_authenticate(&view),
             KnownCommand::ExternalAuthenticate => self.external_authenticate(&view),
             KnownCommand::GenerateAc(rc) => self.generate_ac(&view, rc),
-            KnownCommand::GetResponse => Err(StatusWord::ConditionsNotSatisfied),
+            KnownCommand::GetResponse => return self.get_response(&view, pending),
             KnownCommand::PinChangeUnblock(_)
             | KnownCommand::ApplicationBlock
             | KnownCommand::ApplicationUnblock
@@ -458,7 +469,56 @@ impl<S: CardStore> Card<S> {
             Ok(r) => r,
             Err(s) => Response::from(s),
         };
-        self.apply_response_faults(cmd, resp).to_bytes()
+        let resp = self.apply_response_faults(cmd, resp);
+        self.fit_le(&view, resp).to_bytes()
+    }
+
+    /// Fits response data to the command's Le (docs/emv.md §9.1). The card answers as a T=0
+    /// card does, at the APDU level:
+    /// - data within Ne (Le, `00` meaning 256: ISO/IEC 7816-4 §5.1) is returned as is;
+    /// - a command without a data field (case 2: READ RECORD, GET DATA, GET CHALLENGE)
+    ///   whose Le is absent or shorter than the data gets `6Cxx`, xx = the exact length,
+    ///   and nothing else: the terminal sends it again with Le = xx (EMV 4.4 Book 1
+    ///   §9.3.1.1.2, ISO/IEC 7816-3 §12.2.3);
+    /// - a command with a data field (case 4: SELECT, GET PROCESSING OPTIONS, INTERNAL
+    ///   AUTHENTICATE, GENERATE AC) has run and is not run twice: `61xx`, the data kept for
+    ///   GET RESPONSE (EMV 4.4 Book 1 §9.3.1.1.4, ISO/IEC 7816-3 §12.2.4).
+    fn fit_le(&mut self, view: &CommandView<'_>, resp: Response) -> Response {
+        let n = resp.data.len();
+        if n == 0 || view.ne.is_some_and(|ne| n <= ne.min(SHORT_NE_MAX)) {
+            return resp;
+        }
+        if view.data.is_empty() && n <= SHORT_NE_MAX {
+            return Response::status(StatusWord::WrongLe(short_le(n)));
+        }
+        let sw = StatusWord::MoreData(short_le(n));
+        self.session.pending = Some(resp);
+        Response::status(sw)
+    }
+
+    /// GET RESPONSE (ISO/IEC 7816-4 §11.5.8 via ISO/IEC 7816-3 §12.2.4): the data a `61xx`
+    /// announced, at most Ne bytes at a time (`61xx` again while more remains), then the
+    /// status word of the command that produced it. Without such data: `6985`.
+    fn get_response(&mut self, view: &CommandView<'_>, pending: Option<Response>) -> Vec<u8> {
+        let Some(mut pending) = pending else {
+            return sw(StatusWord::ConditionsNotSatisfied);
+        };
+        let left = pending.data.len();
+        let Some(ne) = view.ne.map(|ne| ne.min(SHORT_NE_MAX)) else {
+            // no Le: the exact length, as for any case 2 command (EMV 4.4 Book 1 §9.3.1.1.2)
+            self.session.pending = Some(pending);
+            return sw(StatusWord::WrongLe(short_le(left)));
+        };
+        if left <= ne {
+            return pending.to_bytes();
+        }
+        let rest = pending.data.split_off(ne);
+        let chunk = Response::new(
+            std::mem::replace(&mut pending.data, rest),
+            StatusWord::MoreData(short_le(left - ne)),
+        );
+        self.session.pending = Some(pending);
+        chunk.to_bytes()
     }
 
     /// A forced status word from the fault rules, if one hits `cmd`.
@@ -550,6 +610,14 @@ impl<S: CardStore> Card<S> {
         // lengths are not secret (the PIN block carries the length in clear)
         Ok(reference.len() == candidate.len() && bool::from(reference.ct_eq(candidate)))
     }
+}
+
+/// The most data one short R-APDU carries (ISO/IEC 7816-4 §5.1: Le = `00` is 256).
+pub const SHORT_NE_MAX: usize = 256;
+
+/// A length as a short Le or SW2 of `61xx`/`6Cxx`: 256 and more is `00`.
+fn short_le(n: usize) -> u8 {
+    u8::try_from(n).unwrap_or(0)
 }
 
 fn sw(s: StatusWord) -> Vec<u8> {

@@ -95,7 +95,8 @@ fn gpo_formats_and_atc() {
     let mut c = Card::in_memory(p).unwrap();
     select_app(&mut c);
     assert_eq!(sw(&mut c, &hex("80A8000002830000")), 0x6700);
-    assert_eq!(sw(&mut c, &hex("80A800000483020250")), 0x9000);
+    // Le = 00 as Book 3 §6.5.8.2 sends it (without Le, see tests/apdu_interface.rs)
+    assert_eq!(sw(&mut c, &hex("80A80000048302025000")), 0x9000);
 }
 
 #[test]
