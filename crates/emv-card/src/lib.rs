@@ -32,6 +32,7 @@ pub mod fault;
 mod perso;
 pub mod profile;
 mod rng;
+mod sizes;
 mod stand_in;
 pub mod state;
 pub mod store;

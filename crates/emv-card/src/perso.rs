@@ -541,7 +541,7 @@ impl Personalisation {
             faults.push(Fault::from_section(f).map_err(|e| cx.err(format!("fault[{i}]"), e))?);
         }
 
-        Ok(Self {
+        let perso = Self {
             name: file.name.clone(),
             description: file.description.clone(),
             cvn,
@@ -563,7 +563,9 @@ impl Personalisation {
             pin_key,
             faults,
             source: file,
-        })
+        };
+        crate::sizes::check(&perso, origin)?;
+        Ok(perso)
     }
 
     /// The application whose AID is exactly `aid`.
