@@ -194,7 +194,7 @@ fn every_card_profile_completes_the_same_transaction_as_in_process() {
             &[&pin],
             &mut TestHost::unreachable(),
         );
-        // the ATR offers both; pcscd picks T=1 when the client accepts either
+        // the ATR offers T=0 only (EMV basic ATR), so that is what pcscd picks
         assert!(r.protocol().is_some());
         drop(r);
         let c = served.remove();

@@ -18,25 +18,47 @@ use crate::rng::CardRng;
 use crate::state::{CardState, STATE_VERSION};
 use crate::store::{CardStore, MemoryStore};
 
-/// The Answer To Reset: direct convention (TS `3B`), T0 `88` (TD1 present, 8 historical
-/// bytes), TD1 `80` (T=0, TD2 present), TD2 `01` (T=1), historical bytes "emvbench", and
-/// TCK (required once T=1 is offered) so that the XOR of T0..TCK is zero (ISO/IEC 7816-3
-/// §8.2; EMV 4.4 Book 1 §8.3 lets the terminal pick T=0 or T=1).
-pub const ATR: [u8; 13] = atr();
+/// The card's historical bytes (ISO/IEC 7816-4 §8.1.1; any content is allowed, EMV 4.4
+/// Book 1 §8.3.2): "emvbench".
+const HISTORICAL: [u8; 8] = *b"emvbench";
 
-const fn atr() -> [u8; 13] {
+/// The Answer To Reset of a contact card, EMV's basic ATR for T=0 (EMV 4.4 Book 1 §8.3,
+/// docs/emv.md §9.3): TS `3B` (direct convention), T0 `68` (TB1 and TC1 follow, 8
+/// historical bytes), TB1 `00` (no programming voltage), TC1 `00` (no extra guard time),
+/// the historical bytes; no TD1, so T=0 only, and no TCK (ISO/IEC 7816-3 §8.2.5).
+pub const ATR: [u8; 12] = {
+    let mut a = [0x3B, 0x68, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut i = 0;
+    while i < HISTORICAL.len() {
+        a[4 + i] = HISTORICAL[i];
+        i += 1;
+    }
+    a
+};
+
+/// The basic ATR for T=1 (EMV 4.4 Book 1 §8.3, a profile's `atr = "t1"`): TS `3B`, T0
+/// `E8` (TB1, TC1, TD1; 8 historical bytes), TB1 `00`, TC1 `00`, TD1 `81` (T=1, TD2
+/// follows), TD2 `31` (T=1, TA3 and TB3 follow), TA3 `FE` (IFSC 254), TB3 `45` (BWI 4,
+/// CWI 5), the historical bytes and TCK, which makes the XOR of T0..TCK zero (ISO/IEC
+/// 7816-3 §8.2.5).
+pub const ATR_T1: [u8; 17] = {
     let mut a = [
-        0x3B, 0x88, 0x80, 0x01, b'e', b'm', b'v', b'b', b'e', b'n', b'c', b'h', 0x00,
+        0x3B, 0xE8, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
+    let mut i = 0;
+    while i < HISTORICAL.len() {
+        a[8 + i] = HISTORICAL[i];
+        i += 1;
+    }
     let mut tck = 0u8;
     let mut i = 1;
-    while i < 12 {
+    while i < 16 {
         tck ^= a[i];
         i += 1;
     }
-    a[12] = tck;
+    a[16] = tck;
     a
-}
+};
 
 /// What the card's state says, for reports and the outcome JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -381,11 +403,16 @@ impl<S: CardStore> Card<S> {
         }
     }
 
+    /// The Answer To Reset the profile chose ([`ATR`] or [`ATR_T1`]).
+    pub fn atr(&self) -> &[u8] {
+        self.perso.atr.bytes()
+    }
+
     /// Cold reset: returns the ATR; the volatile state is cleared.
     pub fn power_on(&mut self) -> Vec<u8> {
         self.powered = true;
         self.session = Session::default();
-        ATR.to_vec()
+        self.atr().to_vec()
     }
 
     /// Warm reset: same as a cold one for this card (the persistent state stays).

@@ -63,6 +63,26 @@ impl Application {
     }
 }
 
+/// Which Answer To Reset the card gives (a profile's `atr`; EMV 4.4 Book 1 §8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AtrChoice {
+    /// EMV's basic ATR for T=0 ([`crate::ATR`]).
+    #[default]
+    T0,
+    /// EMV's basic ATR for T=1 ([`crate::ATR_T1`]).
+    T1,
+}
+
+impl AtrChoice {
+    /// The ATR's bytes.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Self::T0 => &crate::ATR,
+            Self::T1 => &crate::ATR_T1,
+        }
+    }
+}
+
 /// A card ready to be served: everything [`crate::Card`] needs that does not change.
 pub struct Personalisation {
     /// Profile name.
@@ -91,6 +111,8 @@ pub struct Personalisation {
     pub dki: u8,
     /// Card risk management limits.
     pub risk: RiskSection,
+    /// The Answer To Reset.
+    pub atr: AtrChoice,
     /// Whether the PSE / PPSE exist.
     pub pse: bool,
     /// Whether the PPSE exists.
@@ -535,6 +557,11 @@ impl Personalisation {
         }
 
         let pse_records = apps.iter().map(pse_record).collect();
+        let atr = match file.atr.trim() {
+            "t0" | "T0" => AtrChoice::T0,
+            "t1" | "T1" => AtrChoice::T1,
+            other => return Err(cx.err("atr", format!("{other:?}: expected t0 or t1"))),
+        };
 
         let mut faults = Vec::new();
         for (i, f) in file.fault.iter().enumerate() {
@@ -555,6 +582,7 @@ impl Personalisation {
             initial_atc,
             dki,
             risk: file.risk.clone(),
+            atr,
             pse: file.pse,
             ppse: file.ppse,
             apps,
