@@ -323,6 +323,7 @@ impl<S: CardStore> Card<S> {
                     go_online_next: false,
                     pin_changed_last: false,
                     data_updates: Default::default(),
+                    transaction_log: Default::default(),
                 };
                 store.save(&s)?;
                 s

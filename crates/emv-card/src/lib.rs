@@ -29,6 +29,7 @@ mod commands;
 mod cvr;
 pub mod error;
 pub mod fault;
+mod log;
 mod perso;
 pub mod profile;
 mod rng;
@@ -39,6 +40,7 @@ pub mod store;
 
 pub use card::{ATR, ATR_T1, Card, CardStatus, SHORT_NE_MAX};
 pub use error::CardError;
+pub use log::LogEntry;
 pub use perso::{
     Application, AtrChoice, Personalisation, TagOverride, static_data_to_authenticate,
 };

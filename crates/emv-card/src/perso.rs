@@ -19,6 +19,7 @@ use emv_tlv::{Dol, Tag, encode_tlv};
 
 use crate::CardError;
 use crate::fault::Fault;
+use crate::log::{LogEntry, log_format};
 use crate::profile::{self, ApplicationSection, ProfileFile, RiskSection};
 
 /// One application as the card serves it.
@@ -49,6 +50,10 @@ pub struct Application {
     pub cdol1: Dol,
     /// CDOL2 (8D).
     pub cdol2: Dol,
+    /// The transaction log's Log Entry (9F4D), if the application keeps one.
+    pub log_entry: Option<LogEntry>,
+    /// Its Log Format (9F4F), a DOL.
+    pub log_format: Option<Dol>,
 }
 
 impl Application {
@@ -671,6 +676,7 @@ fn build_app(
     data.insert(0x50, a.label.as_bytes().to_vec());
 
     check_records(cx, i, a, &data)?;
+    let (log_entry, log_format) = check_log(cx, i, a, &data)?;
     let afl = match afl_override {
         Some(v) => v,
         None => build_afl(a),
@@ -689,6 +695,8 @@ fn build_app(
         data,
         cdol1,
         cdol2,
+        log_entry,
+        log_format,
     };
     app.records = build_records(a, &app.data);
     Ok(app)
@@ -736,8 +744,37 @@ fn check_records(
     Ok(())
 }
 
+/// The transaction log (EMV 4.4 Book 3 Annex D): a Log Entry (9F4D) needs a Log Format
+/// (9F4F) and an SFI of its own, 11–30, that no record of the AFL uses.
+fn check_log(
+    cx: &Ctx<'_>,
+    i: usize,
+    a: &ApplicationSection,
+    data: &BTreeMap<u32, Vec<u8>>,
+) -> Result<(Option<LogEntry>, Option<Dol>), CardError> {
+    let Some(v) = data.get(&0x9F4D) else {
+        return Ok((None, None));
+    };
+    let field = format!("application[{i}].data.9F4D");
+    let entry = LogEntry::parse(v).map_err(|e| cx.err(&field, e))?;
+    let format = log_format(data)
+        .filter(|f| f.data_len() > 0)
+        .ok_or_else(|| cx.err(&field, "a Log Entry needs a Log Format (9F4F, a DOL)"))?;
+    if let Some(r) = a.records.iter().position(|r| r.sfi == entry.sfi) {
+        return Err(cx.err(
+            field,
+            format!(
+                "the log's SFI {} holds application records (records[{r}])",
+                entry.sfi
+            ),
+        ));
+    }
+    Ok((Some(entry), Some(format)))
+}
+
 /// The FCI of the application's SELECT (EMV 4.4 Book 1 §11.3.4 Table 43): DF name, then
-/// the proprietary template with label, priority, PDOL, language and preferred name.
+/// the proprietary template with label, priority, PDOL, language, preferred name and the
+/// FCI Issuer Discretionary Data (BF0C) with the Log Entry (Book 3 Annex D).
 fn build_fci(
     a: &ApplicationSection,
     aid: &[u8],
@@ -758,6 +795,12 @@ fn build_fci(
     if let Some(name) = &a.preferred_name {
         fci_prop.extend(encode_tlv(Tag::new(0x9F11), &[0x01]));
         fci_prop.extend(encode_tlv(Tag::new(0x9F12), name.as_bytes()));
+    }
+    if let Some(entry) = data.get(&0x9F4D) {
+        fci_prop.extend(encode_tlv(
+            Tag::new(0xBF0C),
+            &encode_tlv(Tag::new(0x9F4D), entry),
+        ));
     }
     let mut fci_body = encode_tlv(Tag::new(0x84), aid);
     fci_body.extend(encode_tlv(Tag::new(0xA5), &fci_prop));

@@ -74,6 +74,19 @@ pub(crate) fn check(perso: &Personalisation, origin: &str) -> Result<(), CardErr
                 return Err(e);
             }
         }
+        if let (Some(entry), Some(format)) = (app.log_entry, app.log_format.as_ref()) {
+            let what = format!(
+                "a record of the transaction log (READ RECORD SFI {}, the Log Format's values)",
+                entry.sfi
+            );
+            if let Some(e) = too_long(
+                format!("application[{i}].data.9F4F"),
+                what,
+                format.data_len(),
+            ) {
+                return Err(e);
+            }
+        }
         for tag in GET_DATA_TAGS {
             if let Some(v) = app.get(tag) {
                 let len = encode_tlv(Tag::new(tag), v).len();
