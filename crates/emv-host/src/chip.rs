@@ -208,7 +208,10 @@ mod tests {
         iad.resize(32, 0);
         assert_eq!(pin_state(Cvn::Visa22, &iad).offline_pin_blocked, Some(true));
         iad[5] = 0x00;
-        assert_eq!(pin_state(Cvn::Visa22, &iad).offline_pin_blocked, Some(false));
+        assert_eq!(
+            pin_state(Cvn::Visa22, &iad).offline_pin_blocked,
+            Some(false)
+        );
     }
 
     #[test]
