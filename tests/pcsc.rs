@@ -295,7 +295,7 @@ struct PulledOut {
 
 impl VirtualCard for PulledOut {
     fn atr(&self) -> Vec<u8> {
-        self.card.atr()
+        self.card.atr().to_vec()
     }
     fn power_on(&mut self) {
         VirtualCard::power_on(&mut self.card);
