@@ -251,7 +251,7 @@ pub(crate) struct Session {
     pub dda_performed: bool,
     /// Response data announced with `61xx` and not yet fetched, with the status word that
     /// ends it: valid for a GET RESPONSE as the very next command only (ISO/IEC 7816-3
-    /// §12.2.4, EMV 4.4 Book 1 §9.3.1.1.4; docs/emv.md §9.1).
+    /// §12.2 and EMV 4.4 Book 1 §9.3.1, case 4; docs/emv.md §9.1).
     pub pending: Option<Response>,
 }
 
@@ -436,7 +436,7 @@ impl<S: CardStore> Card<S> {
             return Vec::new();
         }
         // The challenge is valid for the very next command only (Book 3 §6.5.6.1), and
-        // so is data waiting for GET RESPONSE (ISO/IEC 7816-3 §12.2.4).
+        // so is data waiting for GET RESPONSE (ISO/IEC 7816-3 §12.2, case 4).
         let challenge = self.session.challenge.take();
         let pending = self.session.pending.take();
         let view = match CommandView::parse(capdu) {
@@ -507,10 +507,10 @@ impl<S: CardStore> Card<S> {
     /// - a command without a data field (case 2: READ RECORD, GET DATA, GET CHALLENGE)
     ///   whose Le is absent or shorter than the data gets `6Cxx`, xx = the exact length,
     ///   and nothing else: the terminal sends it again with Le = xx (EMV 4.4 Book 1
-    ///   §9.3.1.1.2, ISO/IEC 7816-3 §12.2.3);
+    ///   §9.3.1 and ISO/IEC 7816-3 §12.2, case 2);
     /// - a command with a data field (case 4: SELECT, GET PROCESSING OPTIONS, INTERNAL
     ///   AUTHENTICATE, GENERATE AC) has run and is not run twice: `61xx`, the data kept for
-    ///   GET RESPONSE (EMV 4.4 Book 1 §9.3.1.1.4, ISO/IEC 7816-3 §12.2.4).
+    ///   GET RESPONSE (EMV 4.4 Book 1 §9.3.1 and ISO/IEC 7816-3 §12.2, case 4).
     fn fit_le(&mut self, view: &CommandView<'_>, resp: Response) -> Response {
         let n = resp.data.len();
         if n == 0 || view.ne.is_some_and(|ne| n <= ne.min(SHORT_NE_MAX)) {
@@ -524,7 +524,7 @@ impl<S: CardStore> Card<S> {
         Response::status(sw)
     }
 
-    /// GET RESPONSE (ISO/IEC 7816-4 §11.5.8 via ISO/IEC 7816-3 §12.2.4): the data a `61xx`
+    /// GET RESPONSE (ISO/IEC 7816-3 §12.2, case 4; ISO/IEC 7816-4 §5.1): the data a `61xx`
     /// announced, at most Ne bytes at a time (`61xx` again while more remains), then the
     /// status word of the command that produced it. Without such data: `6985`.
     fn get_response(&mut self, view: &CommandView<'_>, pending: Option<Response>) -> Vec<u8> {
@@ -533,7 +533,7 @@ impl<S: CardStore> Card<S> {
         };
         let left = pending.data.len();
         let Some(ne) = view.ne.map(|ne| ne.min(SHORT_NE_MAX)) else {
-            // no Le: the exact length, as for any case 2 command (EMV 4.4 Book 1 §9.3.1.1.2)
+            // no Le: the exact length, as for any case 2 command (EMV 4.4 Book 1 §9.3.1, case 2)
             self.session.pending = Some(pending);
             return sw(StatusWord::WrongLe(short_le(left)));
         };

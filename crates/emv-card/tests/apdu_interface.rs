@@ -18,7 +18,7 @@ fn a_short_le_on_a_case_2_command_gets_6cxx_with_the_exact_length() {
     let full = send(&mut c, &hex("00B2010C00"));
     assert_eq!(full.sw, StatusWord::Success, "Le = 00: up to 256 bytes");
     assert_eq!(full.data.len(), usize::from(REC_LEN));
-    // Le shorter than the record: 6C27 and no data (EMV 4.4 Book 1 §9.3.1.1.2)
+    // Le shorter than the record: 6C27 and no data (EMV 4.4 Book 1 §9.3.1, case 2)
     let r = send(&mut c, &hex("00B2010C05"));
     assert_eq!(r.sw, StatusWord::WrongLe(REC_LEN));
     assert!(r.data.is_empty());
