@@ -352,3 +352,51 @@ fn an_approval_the_card_never_completed_is_reversed() {
     assert_eq!(issuer.advices[0].reason, emv_auth::AdviceReason::Completion);
     assert!(!issuer.advices[0].request);
 }
+
+/// The real card behind a link that hands the kernel more data than it asked for: READ
+/// RECORD SFI 3 record 1 padded to 311 data bytes, as the issuer certificate and the SDA
+/// signature in one record made it.
+struct OversizeRecord(InProcessCard<MemoryStore>);
+
+impl Transport for OversizeRecord {
+    fn transmit(&mut self, capdu: &[u8]) -> Result<Vec<u8>, emv_apdu::TransportError> {
+        let r = self.0.transmit(capdu)?;
+        if capdu.starts_with(&[0x00, 0xB2, 0x01, 0x1C]) && r.ends_with(&[0x90, 0x00]) {
+            let mut long = vec![0x70, 0x82, 0x01, 0x33];
+            long.extend(std::iter::repeat_n(0xEE, 0x133));
+            long.extend_from_slice(&[0x90, 0x00]);
+            return Ok(long);
+        }
+        Ok(r)
+    }
+    fn power_on(&mut self) -> Result<Vec<u8>, emv_apdu::TransportError> {
+        self.0.power_on()
+    }
+}
+
+#[test]
+fn a_response_longer_than_the_command_allows_is_a_card_error() {
+    // a short APDU's answer carries at most 256 data bytes (ISO/IEC 7816-4 §5.1): a real
+    // terminal's receive buffer is full, so ours stops there too
+    let mut c = OversizeRecord(card("visa-cvn18"));
+    c.power_on().unwrap();
+    let kernel = Kernel::new(
+        Profile::load("pos-attended").unwrap(),
+        KernelConfig::default(),
+    );
+    let mut pinpad = ScriptedPinPad::new(["1234"]).unwrap();
+    let o = kernel
+        .run(
+            &mut c,
+            &mut pinpad,
+            &mut TestHost::unreachable(),
+            &TransactionParams::purchase(2500),
+        )
+        .unwrap();
+    assert_eq!(o.outcome.name(), "terminated");
+    let reason = o.termination_reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("READ RECORD") && reason.contains("311 data bytes"),
+        "{reason}"
+    );
+}

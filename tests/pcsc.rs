@@ -194,7 +194,7 @@ fn every_card_profile_completes_the_same_transaction_as_in_process() {
             &[&pin],
             &mut TestHost::unreachable(),
         );
-        // the ATR offers both; pcscd picks T=1 when the client accepts either
+        // the ATR offers T=0 only (EMV basic ATR), so that is what pcscd picks
         assert!(r.protocol().is_some());
         drop(r);
         let c = served.remove();
@@ -295,7 +295,7 @@ struct PulledOut {
 
 impl VirtualCard for PulledOut {
     fn atr(&self) -> Vec<u8> {
-        self.card.atr()
+        self.card.atr().to_vec()
     }
     fn power_on(&mut self) {
         VirtualCard::power_on(&mut self.card);

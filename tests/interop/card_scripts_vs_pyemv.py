@@ -58,7 +58,9 @@ def run(profile):
     issuer = cls(**kwargs)
     c = Card(profile)
     check(c.send(f"00A40400{len(aid)//2:02X}{aid}00")["sw"] == "9000", "SELECT")
-    check(c.send("80A8000002830000")["sw"] == "9000", "GPO")
+    gpo = c.send("80A8000002830000")
+    check(gpo["sw"] == "9000", "GPO")
+    aip = bytes.fromhex(gpo["data"])[4:6]  # 77 len 82 02 AIP (response format 2)
     for expected in ("63C2", "63C1", "63C0"):
         check(c.send(pin_block("9999"))["sw"] == expected, f"wrong PIN -> {expected}")
     check(c.send(pin_block(card["pin"]))["sw"] == "6983", "blocked PIN")
@@ -71,6 +73,19 @@ def run(profile):
         n = tlv[i + len(t)//2]
         return tlv[i + len(t)//2 + 1: i + len(t)//2 + 1 + n]
     arqc, atc = tag("9F26"), tag("9F36")
+    if prof["cvn"] in ("visa-18", "visa-22"):
+        # the ARQC over the card's whole IAD, recomputed by pyemv; CVN 22 answers Visa's
+        # IAD format 2 (32 bytes: 1F, CVN 22, DKI, CVR(5), IDD option ID with high nibble 0)
+        iad = tag("9F10")
+        if prof["cvn"] == "visa-22":
+            check(len(iad) == 32 and iad[:2] == b"\x1F\x22" and iad[8] & 0xF0 == 0,
+                  f"{profile}: IAD format 2, got {iad.hex()}")
+        d = bytes.fromhex(cdol1)
+        want = issuer.generate_ac(tag_9f02=d[0:6], tag_9f03=d[6:12], tag_9f1a=d[12:14],
+                                  tag_95=d[14:19], tag_5f2a=d[19:21], tag_9a=d[21:24],
+                                  tag_9c=d[24:25], tag_9f37=d[25:29], tag_82=aip,
+                                  tag_9f36=atc, tag_9f10=iad)
+        check(want == arqc, f"{profile}: pyemv's ARQC {want.hex()} != the card's {arqc.hex()}")
     mc = prof["cvn"].startswith("mc")
     # 1. PIN UNBLOCK (84 24 00 00 08 MAC), MAC by pyemv
     header = bytes.fromhex("8424000008")

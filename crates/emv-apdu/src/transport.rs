@@ -6,6 +6,7 @@
 
 use thiserror::Error;
 
+use crate::command::CommandView;
 use crate::commands;
 use crate::response::Response;
 use crate::status::StatusWord;
@@ -100,26 +101,39 @@ pub const MAX_CHAINED_RESPONSES: usize = 32;
 /// Sends `capdu` and returns the complete response: `61xx` is followed by GET RESPONSE
 /// (accumulating the data), `6Cxx` by the same command with Le = xx (ISO/IEC 7816-3
 /// §12.2.2–12.2.3; EMV 4.4 Book 1 §9.3.1.3). The returned status word is the last one.
+///
+/// Each R-APDU that completes normally or with a warning may carry at most the Ne its
+/// C-APDU allows: Le, `00` meaning 256, and no data at all without Le (ISO/IEC 7816-4
+/// §5.1; EMV 4.4 Book 1 §9.2). More is a card error ([`TransportError::MalformedResponse`]): a real terminal's receive buffer is
+/// sized for what it asked.
 pub fn exchange<T: Transport + ?Sized>(
     transport: &mut T,
     capdu: &[u8],
 ) -> Result<Response, TransportError> {
     let mut data = Vec::new();
-    let mut raw = transport.transmit(capdu)?;
+    let mut sent = capdu.to_vec();
+    let mut raw = transport.transmit(&sent)?;
     for _ in 0..MAX_CHAINED_RESPONSES {
         let resp =
             Response::parse(&raw).map_err(|e| TransportError::MalformedResponse(e.to_string()))?;
+        // the data a normal or warning status word delivers must fit Ne; an error status
+        // word is handled as such whatever precedes it (ISO/IEC 7816-4 §5.6: 64xx-6Fxx
+        // are errors, processing aborted)
+        if matches!(u16::from(resp.sw) >> 8, 0x90 | 0x61 | 0x62 | 0x63) {
+            check_ne(&sent, resp.data.len())?;
+        }
         match resp.sw {
             StatusWord::MoreData(n) => {
                 data.extend_from_slice(&resp.data);
-                let cmd = commands::get_response(n)
+                sent = commands::get_response(n)
                     .to_bytes()
                     .map_err(|e| TransportError::Other(e.to_string()))?;
-                raw = transport.transmit(&cmd)?;
+                raw = transport.transmit(&sent)?;
             }
             // re-send the same command with Le = n (its old Le, if any, replaced)
             StatusWord::WrongLe(n) if capdu.len() >= 4 => {
-                raw = transport.transmit(&resend_with_le(capdu, n))?;
+                sent = resend_with_le(capdu, n);
+                raw = transport.transmit(&sent)?;
             }
             _ => {
                 data.extend_from_slice(&resp.data);
@@ -129,6 +143,27 @@ pub fn exchange<T: Transport + ?Sized>(
     }
     Err(TransportError::MalformedResponse(format!(
         "more than {MAX_CHAINED_RESPONSES} chained 61xx/6Cxx answers"
+    )))
+}
+
+/// Refuses `len` response data bytes to `capdu` when its Ne allows fewer (ISO/IEC 7816-4
+/// §5.1: Ne is Le, `00` is 256; no Le, no data). A C-APDU that does not parse is not
+/// judged here (the card answers it with a status word).
+fn check_ne(capdu: &[u8], len: usize) -> Result<(), TransportError> {
+    let Ok(view) = CommandView::parse(capdu) else {
+        return Ok(());
+    };
+    let ne = view.ne.unwrap_or(0);
+    if len <= ne {
+        return Ok(());
+    }
+    let asked = match view.ne {
+        None => "no Le, so no data".to_owned(),
+        Some(n) => format!("Le allows {n}"),
+    };
+    Err(TransportError::MalformedResponse(format!(
+        "the card answered {len} data bytes to a command that asked for at most {ne} \
+         ({asked}; ISO/IEC 7816-4 §5.1, EMV 4.4 Book 1 §9.2)"
     )))
 }
 
@@ -208,6 +243,65 @@ mod tests {
             exchange(&mut t, &[0x00, 0x84, 0x00, 0x00, 0x00]),
             Err(TransportError::MalformedResponse(_))
         ));
+    }
+
+    #[test]
+    fn more_data_than_the_command_allows_is_a_card_error() {
+        // a 311-byte record to READ RECORD with Le = 00 (at most 256)
+        let mut long = vec![0x70; 311];
+        long.extend_from_slice(&[0x90, 0x00]);
+        // 6 bytes to Le = 05; data to a command without Le (VERIFY); data to GET RESPONSE
+        // beyond its Le
+        let cases: [(&[u8], Vec<Vec<u8>>); 4] = [
+            (&[0x00, 0xB2, 0x01, 0x1C, 0x00], vec![long]),
+            (
+                &[0x00, 0xB2, 0x01, 0x0C, 0x05],
+                vec![vec![1, 2, 3, 4, 5, 6, 0x90, 0x00]],
+            ),
+            (
+                &[
+                    0x00, 0x20, 0x00, 0x80, 0x08, 0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                ],
+                vec![vec![0x01, 0x90, 0x00]],
+            ),
+            (
+                &[0x00, 0xA4, 0x04, 0x00, 0x01, 0xA0],
+                vec![vec![0x61, 0x02], vec![0xAA, 0xBB, 0xCC, 0x90, 0x00]],
+            ),
+        ];
+        for (capdu, answers) in cases {
+            let mut t = Scripted {
+                answers,
+                sent: Vec::new(),
+            };
+            match exchange(&mut t, capdu) {
+                Err(TransportError::MalformedResponse(m)) => {
+                    assert!(m.contains("ISO/IEC 7816-4 §5.1"), "{m}");
+                }
+                other => panic!("{capdu:02X?}: {other:?}"),
+            }
+        }
+        // exactly Ne, and 256 bytes to Le = 00, are fine
+        let mut full = vec![0x70; 256];
+        full.extend_from_slice(&[0x90, 0x00]);
+        let mut t = Scripted {
+            answers: vec![full, vec![1, 2, 3, 4, 5, 0x90, 0x00]],
+            sent: Vec::new(),
+        };
+        assert_eq!(
+            exchange(&mut t, &[0x00, 0xB2, 0x01, 0x1C, 0x00])
+                .unwrap()
+                .data
+                .len(),
+            256
+        );
+        assert_eq!(
+            exchange(&mut t, &[0x00, 0xB2, 0x01, 0x0C, 0x05])
+                .unwrap()
+                .data
+                .len(),
+            5
+        );
     }
 
     #[test]

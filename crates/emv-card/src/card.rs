@@ -18,25 +18,47 @@ use crate::rng::CardRng;
 use crate::state::{CardState, STATE_VERSION};
 use crate::store::{CardStore, MemoryStore};
 
-/// The Answer To Reset: direct convention (TS `3B`), T0 `88` (TD1 present, 8 historical
-/// bytes), TD1 `80` (T=0, TD2 present), TD2 `01` (T=1), historical bytes "emvbench", and
-/// TCK (required once T=1 is offered) so that the XOR of T0..TCK is zero (ISO/IEC 7816-3
-/// §8.2; EMV 4.4 Book 1 §8.3 lets the terminal pick T=0 or T=1).
-pub const ATR: [u8; 13] = atr();
+/// The card's historical bytes (ISO/IEC 7816-4 §8.1.1; any content is allowed, EMV 4.4
+/// Book 1 §8.3.2): "emvbench".
+const HISTORICAL: [u8; 8] = *b"emvbench";
 
-const fn atr() -> [u8; 13] {
+/// The Answer To Reset of a contact card, EMV's basic ATR for T=0 (EMV 4.4 Book 1 §8.3,
+/// docs/emv.md §9.3): TS `3B` (direct convention), T0 `68` (TB1 and TC1 follow, 8
+/// historical bytes), TB1 `00` (no programming voltage), TC1 `00` (no extra guard time),
+/// the historical bytes; no TD1, so T=0 only, and no TCK (ISO/IEC 7816-3 §8.2.5).
+pub const ATR: [u8; 12] = {
+    let mut a = [0x3B, 0x68, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut i = 0;
+    while i < HISTORICAL.len() {
+        a[4 + i] = HISTORICAL[i];
+        i += 1;
+    }
+    a
+};
+
+/// The basic ATR for T=1 (EMV 4.4 Book 1 §8.3, a profile's `atr = "t1"`): TS `3B`, T0
+/// `E8` (TB1, TC1, TD1; 8 historical bytes), TB1 `00`, TC1 `00`, TD1 `81` (T=1, TD2
+/// follows), TD2 `31` (T=1, TA3 and TB3 follow), TA3 `FE` (IFSC 254), TB3 `45` (BWI 4,
+/// CWI 5), the historical bytes and TCK, which makes the XOR of T0..TCK zero (ISO/IEC
+/// 7816-3 §8.2.5).
+pub const ATR_T1: [u8; 17] = {
     let mut a = [
-        0x3B, 0x88, 0x80, 0x01, b'e', b'm', b'v', b'b', b'e', b'n', b'c', b'h', 0x00,
+        0x3B, 0xE8, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
+    let mut i = 0;
+    while i < HISTORICAL.len() {
+        a[8 + i] = HISTORICAL[i];
+        i += 1;
+    }
     let mut tck = 0u8;
     let mut i = 1;
-    while i < 12 {
+    while i < 16 {
         tck ^= a[i];
         i += 1;
     }
-    a[12] = tck;
+    a[16] = tck;
     a
-}
+};
 
 /// What the card's state says, for reports and the outcome JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +249,10 @@ pub(crate) struct Session {
     pub pin: PinSession,
     /// INTERNAL AUTHENTICATE signed (the CVR's "DDA performed").
     pub dda_performed: bool,
+    /// Response data announced with `61xx` and not yet fetched, with the status word that
+    /// ends it: valid for a GET RESPONSE as the very next command only (ISO/IEC 7816-3
+    /// §12.2 and EMV 4.4 Book 1 §9.3.1, case 4; docs/emv.md §9.1).
+    pub pending: Option<Response>,
 }
 
 /// A software EMV card.
@@ -297,6 +323,7 @@ impl<S: CardStore> Card<S> {
                     go_online_next: false,
                     pin_changed_last: false,
                     data_updates: Default::default(),
+                    transaction_log: Default::default(),
                 };
                 store.save(&s)?;
                 s
@@ -377,11 +404,16 @@ impl<S: CardStore> Card<S> {
         }
     }
 
+    /// The Answer To Reset the profile chose ([`ATR`] or [`ATR_T1`]).
+    pub fn atr(&self) -> &[u8] {
+        self.perso.atr.bytes()
+    }
+
     /// Cold reset: returns the ATR; the volatile state is cleared.
     pub fn power_on(&mut self) -> Vec<u8> {
         self.powered = true;
         self.session = Session::default();
-        ATR.to_vec()
+        self.atr().to_vec()
     }
 
     /// Warm reset: same as a cold one for this card (the persistent state stays).
@@ -403,8 +435,10 @@ impl<S: CardStore> Card<S> {
             // A card without power does not answer; the transports report it as mute.
             return Vec::new();
         }
-        // The challenge is valid for the very next command only (Book 3 §6.5.6.1).
+        // The challenge is valid for the very next command only (Book 3 §6.5.6.1), and
+        // so is data waiting for GET RESPONSE (ISO/IEC 7816-3 §12.2, case 4).
         let challenge = self.session.challenge.take();
+        let pending = self.session.pending.take();
         let view = match CommandView::parse(capdu) {
             Ok(v) => v,
             Err(_) => return Response::from(StatusWord::WrongLength).to_bytes(),
@@ -440,12 +474,17 @@ impl<S: CardStore> Card<S> {
             KnownCommand::ReadRecord { sfi, record } => self.read_record(&view, sfi, record),
             KnownCommand::GetData { tag } => self.get_data(&view, tag),
             KnownCommand::GetChallenge => self.get_challenge(&view),
+            KnownCommand::VerifyPlaintext | KnownCommand::VerifyEnciphered
+                if view.data.is_empty() =>
+            {
+                self.verify_status()
+            }
             KnownCommand::VerifyPlaintext => self.verify_plaintext(&view),
             KnownCommand::VerifyEnciphered => self.verify_enciphered(&view, challenge),
             KnownCommand::InternalAuthenticate => self.internal_authenticate(&view),
             KnownCommand::ExternalAuthenticate => self.external_authenticate(&view),
             KnownCommand::GenerateAc(rc) => self.generate_ac(&view, rc),
-            KnownCommand::GetResponse => Err(StatusWord::ConditionsNotSatisfied),
+            KnownCommand::GetResponse => return self.get_response(&view, pending),
             KnownCommand::PinChangeUnblock(_)
             | KnownCommand::ApplicationBlock
             | KnownCommand::ApplicationUnblock
@@ -458,7 +497,56 @@ impl<S: CardStore> Card<S> {
             Ok(r) => r,
             Err(s) => Response::from(s),
         };
-        self.apply_response_faults(cmd, resp).to_bytes()
+        let resp = self.apply_response_faults(cmd, resp);
+        self.fit_le(&view, resp).to_bytes()
+    }
+
+    /// Fits response data to the command's Le (docs/emv.md §9.1). The card answers as a T=0
+    /// card does, at the APDU level:
+    /// - data within Ne (Le, `00` meaning 256: ISO/IEC 7816-4 §5.1) is returned as is;
+    /// - a command without a data field (case 2: READ RECORD, GET DATA, GET CHALLENGE)
+    ///   whose Le is absent or shorter than the data gets `6Cxx`, xx = the exact length,
+    ///   and nothing else: the terminal sends it again with Le = xx (EMV 4.4 Book 1
+    ///   §9.3.1 and ISO/IEC 7816-3 §12.2, case 2);
+    /// - a command with a data field (case 4: SELECT, GET PROCESSING OPTIONS, INTERNAL
+    ///   AUTHENTICATE, GENERATE AC) has run and is not run twice: `61xx`, the data kept for
+    ///   GET RESPONSE (EMV 4.4 Book 1 §9.3.1 and ISO/IEC 7816-3 §12.2, case 4).
+    fn fit_le(&mut self, view: &CommandView<'_>, resp: Response) -> Response {
+        let n = resp.data.len();
+        if n == 0 || view.ne.is_some_and(|ne| n <= ne.min(SHORT_NE_MAX)) {
+            return resp;
+        }
+        if view.data.is_empty() && n <= SHORT_NE_MAX {
+            return Response::status(StatusWord::WrongLe(short_le(n)));
+        }
+        let sw = StatusWord::MoreData(short_le(n));
+        self.session.pending = Some(resp);
+        Response::status(sw)
+    }
+
+    /// GET RESPONSE (ISO/IEC 7816-3 §12.2, case 4; ISO/IEC 7816-4 §5.1): the data a `61xx`
+    /// announced, at most Ne bytes at a time (`61xx` again while more remains), then the
+    /// status word of the command that produced it. Without such data: `6985`.
+    fn get_response(&mut self, view: &CommandView<'_>, pending: Option<Response>) -> Vec<u8> {
+        let Some(mut pending) = pending else {
+            return sw(StatusWord::ConditionsNotSatisfied);
+        };
+        let left = pending.data.len();
+        let Some(ne) = view.ne.map(|ne| ne.min(SHORT_NE_MAX)) else {
+            // no Le: the exact length, as for any case 2 command (EMV 4.4 Book 1 §9.3.1, case 2)
+            self.session.pending = Some(pending);
+            return sw(StatusWord::WrongLe(short_le(left)));
+        };
+        if left <= ne {
+            return pending.to_bytes();
+        }
+        let rest = pending.data.split_off(ne);
+        let chunk = Response::new(
+            std::mem::replace(&mut pending.data, rest),
+            StatusWord::MoreData(short_le(left - ne)),
+        );
+        self.session.pending = Some(pending);
+        chunk.to_bytes()
     }
 
     /// A forced status word from the fault rules, if one hits `cmd`.
@@ -550,6 +638,14 @@ impl<S: CardStore> Card<S> {
         // lengths are not secret (the PIN block carries the length in clear)
         Ok(reference.len() == candidate.len() && bool::from(reference.ct_eq(candidate)))
     }
+}
+
+/// The most data one short R-APDU carries (ISO/IEC 7816-4 §5.1: Le = `00` is 256).
+pub const SHORT_NE_MAX: usize = 256;
+
+/// A length as a short Le or SW2 of `61xx`/`6Cxx`: 256 and more is `00`.
+fn short_le(n: usize) -> u8 {
+    u8::try_from(n).unwrap_or(0)
 }
 
 fn sw(s: StatusWord) -> Vec<u8> {

@@ -2,9 +2,12 @@
 //! scheme layout (docs/emv.md §4.5; bit tables in `emv_tlv::bits::{VisaCvr, McCvr}`).
 //!
 //! Layouts produced:
-//! * Visa (CVN 10, 18, 22): IAD format 0/1/3 `06 DKI CVN 03 CVR(3)` (7 bytes). Real CVN 22
-//!   cards use IAD format 2; this card keeps the format 0 layout for every Visa CVN so the
-//!   CVR reads the same everywhere.
+//! * Visa CVN 10 and 18: IAD format 0/1/3 `06 DKI CVN 03 CVR(3)` (7 bytes).
+//! * Visa CVN 22: IAD format 2, the 32-byte layout Visa defines for CVN'22' (docs/emv.md
+//!   §4.5): `1F 22 DKI CVR(5) IDD-option-ID 00 IDD(23)`. CVR byte 1 (CDCVM entity and type)
+//!   is `00` on a contact card; bytes 2–4 are format 0's three CVR bytes, except that byte
+//!   2's b3 and b2 mean "CDCVM performed" and RFU in format 2, so the offline PIN bits stay
+//!   clear there; byte 5 b1 says secure messaging uses EMV session keys (CVN 22 does).
 //! * M/Chip (CVN 16, 17, 20, 21): `DKI CVN CVR(6) DAC(2) counters(8)` (18 bytes).
 
 use emv_crypto::Cvn;
@@ -84,6 +87,9 @@ pub(crate) fn iad(cvn: Cvn, dki: u8, c: &CvrInputs) -> Vec<u8> {
         set(c.script_failed, VisaCvr::SCRIPT_FAILED);
         set(c.dda_performed, VisaCvr::DDA_PERFORMED);
         cvr.0[2] |= (c.script_commands.min(15)) << 4;
+        if cvn == Cvn::Visa22 {
+            return visa_format_2(cvn, dki, &cvr);
+        }
         let mut v = vec![0x06, dki, cvn.iad_byte(), 0x03];
         v.extend_from_slice(&cvr.0);
         v
@@ -130,6 +136,21 @@ pub(crate) fn iad(cvn: Cvn, dki: u8, c: &CvrInputs) -> Vec<u8> {
     }
 }
 
+/// Visa IAD format 2 (32 bytes, see the module comment).
+fn visa_format_2(cvn: Cvn, dki: u8, cvr: &VisaCvr) -> Vec<u8> {
+    /// CVR byte 5 b1: secure messaging uses EMV session key derivation.
+    const SM_EMV_SESSION_KEYS: u8 = 0x01;
+    let mut v = vec![0x1F, cvn.iad_byte(), dki, 0x00];
+    // byte 2 b3 (CDCVM performed) and b2 (RFU) are not format 0's offline PIN bits
+    v.push(cvr.0[0] & !(VisaCvr::OFFLINE_PIN_PERFORMED.mask | VisaCvr::OFFLINE_PIN_FAILED.mask));
+    v.extend_from_slice(&cvr.0[1..]);
+    v.push(SM_EMV_SESSION_KEYS);
+    // Issuer Discretionary Data Option ID 00 (no IDD), then the IDD field, unused
+    v.push(0x00);
+    v.resize(32, 0x00);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,9 +182,14 @@ mod tests {
         assert!(cvr.is_set(McCvr::PTL_EXCEEDED));
         assert_eq!(cvr.pin_try_counter(), 0);
         assert_eq!(Cvn::from_iad(&m).unwrap(), Cvn::Mc16);
-        assert_eq!(
-            Cvn::from_iad(&iad(Cvn::Visa22, 1, &c)).unwrap(),
-            Cvn::Visa22
-        );
+        // CVN 22: IAD format 2 (32 bytes, 1F, CVN 22, DKI, 5-byte CVR, IDD option ID 00)
+        let v = iad(Cvn::Visa22, 1, &c);
+        assert_eq!(v.len(), 32);
+        assert_eq!(&v[..3], [0x1F, 0x22, 0x01]);
+        assert_eq!(v[8] & 0xF0, 0, "IDD option ID");
+        assert_eq!(Cvn::from_iad(&v).unwrap(), Cvn::Visa22);
+        let d = Iad::detect(&v).unwrap();
+        assert_eq!(d.format, IadFormat::Visa2);
+        assert_eq!(d.cvr(), [0x00, 0xA0, 0x40, 0x00, 0x01]);
     }
 }

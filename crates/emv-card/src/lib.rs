@@ -29,16 +29,21 @@ mod commands;
 mod cvr;
 pub mod error;
 pub mod fault;
+mod log;
 mod perso;
 pub mod profile;
 mod rng;
+mod sizes;
 mod stand_in;
 pub mod state;
 pub mod store;
 
-pub use card::{ATR, Card, CardStatus};
+pub use card::{ATR, ATR_T1, Card, CardStatus, SHORT_NE_MAX};
 pub use error::CardError;
-pub use perso::{Application, Personalisation, TagOverride, static_data_to_authenticate};
+pub use log::LogEntry;
+pub use perso::{
+    Application, AtrChoice, Personalisation, TagOverride, static_data_to_authenticate,
+};
 pub use rng::CardRng;
 pub use state::{CardState, STATE_VERSION};
 pub use store::{CardStore, FileStore, MemoryStore, WriteHook, WritePoint};

@@ -20,6 +20,7 @@ use emv_tlv::{Dol, Tag, encode_tlv};
 use crate::CardError;
 use crate::commands::processing::GET_DATA_TAGS;
 use crate::fault::Fault;
+use crate::log::{LogEntry, log_format};
 use crate::profile::{self, ApplicationSection, ProfileFile, RiskSection};
 
 /// One application as the card serves it.
@@ -50,6 +51,10 @@ pub struct Application {
     pub cdol1: Dol,
     /// CDOL2 (8D).
     pub cdol2: Dol,
+    /// The transaction log's Log Entry (9F4D), if the application keeps one.
+    pub log_entry: Option<LogEntry>,
+    /// Its Log Format (9F4F), a DOL.
+    pub log_format: Option<Dol>,
 }
 
 impl Application {
@@ -61,6 +66,26 @@ impl Application {
     /// Whether the AIP sets `bit` (byte 1 mask).
     pub fn aip_has(&self, mask: u8) -> bool {
         self.aip[0] & mask != 0
+    }
+}
+
+/// Which Answer To Reset the card gives (a profile's `atr`; EMV 4.4 Book 1 §8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AtrChoice {
+    /// EMV's basic ATR for T=0 ([`crate::ATR`]).
+    #[default]
+    T0,
+    /// EMV's basic ATR for T=1 ([`crate::ATR_T1`]).
+    T1,
+}
+
+impl AtrChoice {
+    /// The ATR's bytes.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Self::T0 => &crate::ATR,
+            Self::T1 => &crate::ATR_T1,
+        }
     }
 }
 
@@ -94,6 +119,8 @@ pub struct Personalisation {
     pub dki: u8,
     /// Card risk management limits.
     pub risk: RiskSection,
+    /// The Answer To Reset.
+    pub atr: AtrChoice,
     /// Whether the PSE / PPSE exist.
     pub pse: bool,
     /// Whether the PPSE exists.
@@ -676,13 +703,18 @@ impl Personalisation {
         computed_overrides(&file, &mut apps, overrides);
 
         let pse_records = apps.iter().map(pse_record).collect();
+        let atr = match file.atr.trim() {
+            "t0" | "T0" => AtrChoice::T0,
+            "t1" | "T1" => AtrChoice::T1,
+            other => return Err(cx.err("atr", format!("{other:?}: expected t0 or t1"))),
+        };
 
         let mut faults = Vec::new();
         for (i, f) in file.fault.iter().enumerate() {
             faults.push(Fault::from_section(f).map_err(|e| cx.err(format!("fault[{i}]"), e))?);
         }
 
-        Ok(Self {
+        let perso = Self {
             name: file.name.clone(),
             description: file.description.clone(),
             cvn,
@@ -697,6 +729,7 @@ impl Personalisation {
             initial_last_online_atc,
             dki,
             risk: file.risk.clone(),
+            atr,
             pse: file.pse,
             ppse: file.ppse,
             apps,
@@ -705,7 +738,9 @@ impl Personalisation {
             pin_key,
             faults,
             source: file,
-        })
+        };
+        crate::sizes::check(&perso, origin)?;
+        Ok(perso)
     }
 
     /// The application whose AID is exactly `aid`.
@@ -798,6 +833,7 @@ fn build_app(
     data.insert(TAG_LABEL, label.as_bytes().to_vec());
 
     check_records(cx, i, a, &data)?;
+    let (log_entry, log_format) = check_log(cx, i, a, &data)?;
     let afl = match afl_override {
         Some(v) => v,
         None => build_afl(a),
@@ -822,6 +858,8 @@ fn build_app(
         data,
         cdol1,
         cdol2,
+        log_entry,
+        log_format,
     };
     app.records = build_records(a, &app.data);
     Ok(app)
@@ -869,8 +907,37 @@ fn check_records(
     Ok(())
 }
 
+/// The transaction log (EMV 4.4 Book 3 Annex D): a Log Entry (9F4D) needs a Log Format
+/// (9F4F) and an SFI of its own, 11–30, that no record of the AFL uses.
+fn check_log(
+    cx: &Ctx<'_>,
+    i: usize,
+    a: &ApplicationSection,
+    data: &BTreeMap<u32, Vec<u8>>,
+) -> Result<(Option<LogEntry>, Option<Dol>), CardError> {
+    let Some(v) = data.get(&0x9F4D) else {
+        return Ok((None, None));
+    };
+    let field = format!("application[{i}].data.9F4D");
+    let entry = LogEntry::parse(v).map_err(|e| cx.err(&field, e))?;
+    let format = log_format(data)
+        .filter(|f| f.data_len() > 0)
+        .ok_or_else(|| cx.err(&field, "a Log Entry needs a Log Format (9F4F, a DOL)"))?;
+    if let Some(r) = a.records.iter().position(|r| r.sfi == entry.sfi) {
+        return Err(cx.err(
+            field,
+            format!(
+                "the log's SFI {} holds application records (records[{r}])",
+                entry.sfi
+            ),
+        ));
+    }
+    Ok((Some(entry), Some(format)))
+}
+
 /// The FCI of the application's SELECT (EMV 4.4 Book 1 §11.3.4 Table 43): DF name, then
-/// the proprietary template with label, priority, PDOL, language and preferred name.
+/// the proprietary template with label, priority, PDOL, language, preferred name and the
+/// FCI Issuer Discretionary Data (BF0C) with the Log Entry (Book 3 Annex D).
 fn build_fci(
     (label, preferred_name): (&str, Option<&str>),
     aid: &[u8],
@@ -891,6 +958,12 @@ fn build_fci(
     if let Some(name) = preferred_name {
         fci_prop.extend(encode_tlv(Tag::new(0x9F11), &[0x01]));
         fci_prop.extend(encode_tlv(Tag::new(0x9F12), name.as_bytes()));
+    }
+    if let Some(entry) = data.get(&0x9F4D) {
+        fci_prop.extend(encode_tlv(
+            Tag::new(0xBF0C),
+            &encode_tlv(Tag::new(0x9F4D), entry),
+        ));
     }
     let mut fci_body = encode_tlv(Tag::new(0x84), aid);
     fci_body.extend(encode_tlv(Tag::new(0xA5), &fci_prop));

@@ -45,6 +45,10 @@ pub struct ProfileFile {
     /// Whether the card answers SELECT 1PAY.SYS.DDF01 (default true).
     #[serde(default = "yes")]
     pub pse: bool,
+    /// The Answer To Reset: `t0` (default), EMV's basic ATR for T=0, or `t1`, the basic
+    /// ATR for T=1 (EMV 4.4 Book 1 §8.3).
+    #[serde(default = "default_atr")]
+    pub atr: String,
     /// Whether the card answers SELECT 2PAY.SYS.DDF01 (default false: a contact card).
     #[serde(default)]
     pub ppse: bool,
@@ -57,6 +61,10 @@ pub struct ProfileFile {
 
 fn yes() -> bool {
     true
+}
+
+fn default_atr() -> String {
+    "t0".into()
 }
 
 /// `[card]`.

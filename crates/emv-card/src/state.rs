@@ -58,6 +58,10 @@ pub struct CardState {
     /// Data objects written by PUT DATA (tag hex → value hex).
     #[serde(default)]
     pub data_updates: BTreeMap<String, String>,
+    /// The transaction logs (EMV 4.4 Book 3 Annex D): by AID (hex), the records (hex),
+    /// most recent first.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transaction_log: BTreeMap<String, Vec<String>>,
 }
 
 impl CardState {

@@ -95,7 +95,8 @@ fn gpo_formats_and_atc() {
     let mut c = Card::in_memory(p).unwrap();
     select_app(&mut c);
     assert_eq!(sw(&mut c, &hex("80A8000002830000")), 0x6700);
-    assert_eq!(sw(&mut c, &hex("80A800000483020250")), 0x9000);
+    // Le = 00 as Book 3 §6.5.8.2 sends it (without Le, see tests/apdu_interface.rs)
+    assert_eq!(sw(&mut c, &hex("80A80000048302025000")), 0x9000);
 }
 
 #[test]
@@ -1034,10 +1035,30 @@ fn power_off_forgets_the_transaction_not_the_counter() {
 }
 
 #[test]
-fn atr_offers_t0_and_t1_with_a_valid_check_byte() {
+fn the_atr_is_emvs_basic_atr_for_t0_and_t1_only_by_choice() {
+    // EMV 4.4 Book 1 §8.3: T=0 only (no TD1), TB1 = 00, TC1; no TCK without T=1
     let atr = emv_card::ATR;
-    assert_eq!(atr[0], 0x3B);
-    assert_eq!(atr[2] & 0x0F, 0x00, "TD1: T=0");
-    assert_eq!(atr[3] & 0x0F, 0x01, "TD2: T=1");
-    assert_eq!(atr[1..].iter().fold(0, |a, b| a ^ b), 0, "TCK");
+    assert_eq!(&atr[..4], [0x3B, 0x68, 0x00, 0x00]);
+    assert_eq!(&atr[4..], b"emvbench");
+    assert_eq!(card("visa-cvn18").power_on(), atr);
+    // the T=1 option: TD1 T=1, TD2 T=1 with TA3 and TB3, TCK
+    let t1 = emv_card::ATR_T1;
+    assert_eq!(&t1[..8], [0x3B, 0xE8, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45]);
+    assert_eq!(t1[1..].iter().fold(0, |a, b| a ^ b), 0, "TCK");
+    let base = emv_card::profile::resolve("visa-cvn18")
+        .unwrap()
+        .text()
+        .unwrap();
+    let build = |atr: &str| {
+        let text = base.replacen("cvn = ", &format!("atr = \"{atr}\"\ncvn = "), 1);
+        let file = emv_card::profile::parse(&text, "t1.toml").unwrap();
+        emv_card::Personalisation::build(file, "t1.toml", &[])
+    };
+    let mut c = Card::in_memory(std::sync::Arc::new(build("t1").unwrap())).unwrap();
+    assert_eq!(c.power_on(), t1);
+    assert_eq!(c.atr(), t1);
+    match build("t2").unwrap_err() {
+        CardError::ProfileField { field, .. } => assert_eq!(field, "atr"),
+        other => panic!("{other}"),
+    }
 }

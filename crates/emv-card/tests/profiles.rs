@@ -74,6 +74,58 @@ fn field_errors_name_the_field() {
 }
 
 #[test]
+fn a_profile_whose_answer_needs_more_than_a_short_apdu_is_refused() {
+    // every answer fits in 256 data bytes (ISO/IEC 7816-4 §5.1): the shipped profiles do
+    for n in profile::available_profiles() {
+        let p = Personalisation::load(&n, &[]).unwrap();
+        for (k, rec) in &p.apps[0].records {
+            assert!(
+                rec.len() <= 256,
+                "{n} SFI {} record {}: {}",
+                k.0,
+                k.1,
+                rec.len()
+            );
+        }
+    }
+    let base = profile::resolve("visa-cvn18").unwrap().text().unwrap();
+    let refuse = |from: &str, to: &str| {
+        assert!(base.contains(from), "fixture drifted: {from}");
+        let file = profile::parse(&base.replacen(from, to, 1), "big.toml").unwrap();
+        Personalisation::build(file, "big.toml", &[]).unwrap_err()
+    };
+    // the issuer certificate and the SDA signature in one record: 311 bytes
+    let err = refuse(
+        "{ sfi = 3, record = 1, tags = [\"8F\", \"90\", \"9F32\", \"92\"] },\n    { sfi = 3, record = 2, tags = [\"93\"] },",
+        "{ sfi = 3, record = 1, tags = [\"8F\", \"90\", \"9F32\", \"92\", \"93\"] },",
+    );
+    let CardError::ProfileField { field, reason, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(field, "application[0].records[3]", "{err}");
+    assert!(
+        reason.contains("READ RECORD SFI 3 record 1") && reason.contains("311 data bytes"),
+        "{err}"
+    );
+    // an FCI that does not fit: a 250-character preferred name (9F12)
+    let err = refuse(
+        "label = \"VISA CREDIT\"\n",
+        &format!(
+            "label = \"VISA CREDIT\"\npreferred_name = \"{}\"\n",
+            "N".repeat(250)
+        ),
+    );
+    let CardError::ProfileField { field, reason, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(field, "application[0]", "{err}");
+    assert!(
+        reason.contains("FCI") && reason.contains("data bytes"),
+        "{err}"
+    );
+}
+
+#[test]
 fn unknown_profile_lists_the_available_ones() {
     let err = Personalisation::load("visa-cvn99", &[]).unwrap_err();
     let msg = err.to_string();

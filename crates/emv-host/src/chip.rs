@@ -183,14 +183,36 @@ pub fn pin_state(cvn: Cvn, iad: &[u8]) -> ChipPinState {
                 pin_try_counter: Some(c.0[1] >> 4),
             })
             .unwrap_or_default(),
-        // VIS IAD format 2: CVR layout not modelled
-        IadFormat::Visa2 => ChipPinState::default(),
+        // VIS IAD format 2: CVR bytes 2-4 carry format 0's bytes (byte 3 b7 "PIN Try Limit
+        // exceeded"), byte 1 the CDCVM (docs/emv.md §4.5)
+        IadFormat::Visa2 => iad
+            .cvr()
+            .get(1..4)
+            .and_then(VisaCvr::from_slice)
+            .map(|c| ChipPinState {
+                offline_pin_blocked: Some(c.is_set(VisaCvr::PIN_TRY_LIMIT_EXCEEDED)),
+                pin_try_counter: None,
+            })
+            .unwrap_or_default(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visa_iad_format_2_carries_the_pin_state_in_cvr_byte_3() {
+        // 1F CVN DKI | CVR 00 A0 40 00 01 | IDD option 00 | IDD
+        let mut iad = hex::decode("1F220100A040000100").unwrap();
+        iad.resize(32, 0);
+        assert_eq!(pin_state(Cvn::Visa22, &iad).offline_pin_blocked, Some(true));
+        iad[5] = 0x00;
+        assert_eq!(
+            pin_state(Cvn::Visa22, &iad).offline_pin_blocked,
+            Some(false)
+        );
+    }
 
     #[test]
     fn cvr_pin_states() {

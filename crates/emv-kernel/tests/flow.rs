@@ -861,8 +861,10 @@ fn pan() -> Vec<u8> {
     h(PAN)
 }
 
-/// Record 1 (SFI 1, signed) holds the application data; record 2 (SFI 2) the keys.
-fn oda_card(aip: &str, extra: &[(u32, &str)], tamper_ssad: bool) -> (Vec<u8>, Vec<u8>, Oda) {
+/// Record 1 (SFI 1, signed) holds the application data; SFI 2 the keys, in records of at
+/// most 256 bytes as a short APDU carries them (ISO/IEC 7816-4 §5.1): the issuer
+/// certificate, the SDA signature, the ICC certificate.
+fn oda_card(aip: &str, extra: &[(u32, &str)], tamper_ssad: bool) -> (Vec<u8>, Vec<Vec<u8>>, Oda) {
     let rec1 = record("00000000000000001F00", "0096", extra);
     let static_data = [rec1[2..].to_vec(), h(aip)].concat();
     let ca = test_keys::CA_E1.private_key().unwrap();
@@ -885,22 +887,37 @@ fn oda_card(aip: &str, extra: &[(u32, &str)], tamper_ssad: bool) -> (Vec<u8>, Ve
     if tamper_ssad {
         ssad[10] ^= 1;
     }
-    let rec2 = tlv(
-        0x70,
-        &[
-            tlv(0x8F, &[test_keys::TEST_CA_INDEX_1024]),
-            tlv(0x90, &issuer_cert.certificate),
-            tlv(0x92, &issuer_cert.remainder),
-            tlv(0x9F32, &issuer_cert.exponent),
-            tlv(0x9F46, &icc_cert.certificate),
-            tlv(0x9F48, &icc_cert.remainder),
-            tlv(0x9F47, &icc_cert.exponent),
-            tlv(0x93, &ssad),
-            tlv(0x9F4A, &[0x82]),
-            tlv(0x9F49, &h("9F3704")),
-        ]
-        .concat(),
-    );
+    let rec2 = vec![
+        tlv(
+            0x70,
+            &[
+                tlv(0x8F, &[test_keys::TEST_CA_INDEX_1024]),
+                tlv(0x90, &issuer_cert.certificate),
+                tlv(0x92, &issuer_cert.remainder),
+                tlv(0x9F32, &issuer_cert.exponent),
+            ]
+            .concat(),
+        ),
+        tlv(
+            0x70,
+            &[
+                tlv(0x93, &ssad),
+                tlv(0x9F4A, &[0x82]),
+                tlv(0x9F49, &h("9F3704")),
+            ]
+            .concat(),
+        ),
+        tlv(
+            0x70,
+            &[
+                tlv(0x9F46, &icc_cert.certificate),
+                tlv(0x9F48, &icc_cert.remainder),
+                tlv(0x9F47, &icc_cert.exponent),
+            ]
+            .concat(),
+        ),
+    ];
+    assert!(rec2.iter().all(|r| r.len() <= 256));
     (
         rec1,
         rec2,
@@ -913,14 +930,19 @@ fn oda_card(aip: &str, extra: &[(u32, &str)], tamper_ssad: bool) -> (Vec<u8>, Ve
     )
 }
 
-fn oda_prefix(card: &mut ScriptedCard, aip: &str, rec1: &[u8], rec2: &[u8]) {
+fn oda_prefix(card: &mut ScriptedCard, aip: &str, rec1: &[u8], rec2: &[Vec<u8>]) {
     select_visa(card, &tlv(0x50, b"VISA"));
     card.push(
         &gpo(""),
-        &ok(&tlv(0x80, &h(&format!("{aip} 08010101 10010100")))),
+        &ok(&tlv(
+            0x80,
+            &h(&format!("{aip} 08010101 1001{:02X}00", rec2.len())),
+        )),
     );
     card.push(&read_record(1, 1), &ok(rec1));
-    card.push(&read_record(2, 1), &ok(rec2));
+    for (r, rec) in (1u8..).zip(rec2) {
+        card.push(&read_record(2, r), &ok(rec));
+    }
 }
 
 #[test]
@@ -1000,7 +1022,10 @@ fn icc_data_missing_for_oda() {
     let aip = "5000";
     let (rec1, _, oda) = oda_card(aip, &[], false);
     // no issuer certificate at all
-    let rec2 = tlv(0x70, &[tlv(0x8F, &[0xE1]), tlv(0x93, &oda.ssad)].concat());
+    let rec2 = [tlv(
+        0x70,
+        &[tlv(0x8F, &[0xE1]), tlv(0x93, &oda.ssad)].concat(),
+    )];
     let mut card = ScriptedCard::new();
     oda_prefix(&mut card, aip, &rec1, &rec2);
     let (_, out) = with_tx(visa_only(&[]), params(100), &mut card, &[], |tx| {

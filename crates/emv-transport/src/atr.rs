@@ -17,6 +17,14 @@ pub struct Atr {
     pub protocols: Vec<u8>,
     /// TA1 (Fi/Di), if present.
     pub ta1: Option<u8>,
+    /// TB1 (programming voltage; EMV 4.4 Book 1 §8.3 asks for `00`), if present.
+    pub tb1: Option<u8>,
+    /// TC1 (extra guard time), if present.
+    pub tc1: Option<u8>,
+    /// The first TAi for T=1 with i ≥ 3: the IFSC (ISO/IEC 7816-3 §11.4.2), if present.
+    pub t1_ifsc: Option<u8>,
+    /// The first TBi for T=1 with i ≥ 3: BWI and CWI (ISO/IEC 7816-3 §11.4.3), if present.
+    pub t1_bwi_cwi: Option<u8>,
     /// TA2 present: the card is in specific mode (ISO/IEC 7816-3 §6.3.1).
     pub specific_mode: bool,
     /// The historical bytes (ISO/IEC 7816-4 §8.1.1).
@@ -41,6 +49,9 @@ impl Atr {
         let mut y = t0 >> 4;
         let mut protocols = Vec::new();
         let mut ta1 = None;
+        let (mut tb1, mut tc1, mut t1_ifsc, mut t1_bwi_cwi) = (None, None, None, None);
+        // the protocol TDi(-1) named: the interface bytes of group i ≥ 3 are for it
+        let mut group_protocol = None;
         let mut specific_mode = false;
         let mut needs_tck = false;
         // i is the index of the interface-byte group (TAi, TBi, TCi, TDi)
@@ -57,17 +68,22 @@ impl Atr {
                 Ok(Some(b))
             };
             let ta = take(y & 0x1 != 0)?;
-            take(y & 0x2 != 0)?;
-            take(y & 0x4 != 0)?;
+            let tb = take(y & 0x2 != 0)?;
+            let tc = take(y & 0x4 != 0)?;
             let td = take(y & 0x8 != 0)?;
             if i == 1 {
-                ta1 = ta;
+                (ta1, tb1, tc1) = (ta, tb, tc);
+            }
+            if i >= 3 && group_protocol == Some(1) {
+                t1_ifsc = t1_ifsc.or(ta);
+                t1_bwi_cwi = t1_bwi_cwi.or(tb);
             }
             if i == 2 && ta.is_some() {
                 specific_mode = true;
             }
             let Some(td) = td else { break };
             let t = td & 0x0F;
+            group_protocol = Some(t);
             if t != 0x0F && !protocols.contains(&t) {
                 protocols.push(t);
             }
@@ -99,6 +115,10 @@ impl Atr {
             inverse_convention,
             protocols,
             ta1,
+            tb1,
+            tc1,
+            t1_ifsc,
+            t1_bwi_cwi,
             specific_mode,
             historical: historical.to_vec(),
             tck,
@@ -150,13 +170,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn our_card_offers_t0_and_t1_with_a_valid_tck() {
+    fn our_card_answers_the_emv_basic_atr_for_t0() {
+        // EMV 4.4 Book 1 §8.3: TS 3B, T0 6x, TB1 00, TC1, no TD1 (T=0 only), no TCK
         let a = Atr::parse(&emv_card::ATR).unwrap();
-        assert_eq!(a.protocols, [0, 1]);
-        assert_eq!(a.historical_text().as_deref(), Some("emvbench"));
-        assert_eq!(a.tck.map(|t| t.1), Some(true));
         assert!(!a.inverse_convention);
-        assert!(a.to_string().contains("T=0, T=1"), "{a}");
+        assert_eq!(a.raw[1] >> 4, 0x6, "T0: TB1 and TC1 only");
+        assert_eq!(a.protocols, [0]);
+        assert_eq!((a.ta1, a.tb1, a.tc1), (None, Some(0x00), Some(0x00)));
+        assert_eq!(a.tck, None, "T=0 only: no TCK");
+        assert_eq!(a.historical_text().as_deref(), Some("emvbench"));
+        assert!(a.to_string().contains("(T=0;"), "{a}");
+    }
+
+    #[test]
+    fn the_t1_option_is_a_complete_t1_atr() {
+        // EMV 4.4 Book 1 §8.3: TB1 00, TC1, TD1 T=1, TD2 T=1 with TA3 (IFSC) and TB3
+        // (BWI/CWI), TCK
+        let a = Atr::parse(&emv_card::ATR_T1).unwrap();
+        assert_eq!(a.protocols, [1]);
+        assert_eq!((a.tb1, a.tc1), (Some(0x00), Some(0x00)));
+        assert_eq!(a.t1_ifsc, Some(0xFE));
+        assert_eq!(a.t1_bwi_cwi, Some(0x45));
+        assert_eq!(a.tck, Some((emv_card::ATR_T1[16], true)));
+        assert_eq!(a.historical_text().as_deref(), Some("emvbench"));
     }
 
     #[test]
@@ -180,6 +216,13 @@ mod tests {
 
     #[test]
     fn t1_atr_with_global_bytes() {
+        // the card's former ATR: T=0 then T=1 without TB3 (no T=1 parameters)
+        let a = Atr::parse(&[
+            0x3B, 0x88, 0x80, 0x01, 0x65, 0x6D, 0x76, 0x62, 0x65, 0x6E, 0x63, 0x68, 0x15,
+        ])
+        .unwrap();
+        assert_eq!(a.protocols, [0, 1]);
+        assert_eq!((a.t1_ifsc, a.t1_bwi_cwi), (None, None));
         // the packaged vicc's ATR (docs/virtual-reader.md §5): TA1=13, TD1=81 and TD2=01 (T=1)
         let a = Atr::parse(&[
             0x3B, 0x95, 0x13, 0x81, 0x01, 0x80, 0x73, 0xFF, 0x01, 0x00, 0x0B,

@@ -39,6 +39,14 @@ pub const MAX_MESSAGE: usize = 0xFFFF;
 /// vpcd's `MAX_ATR_SIZE` (docs/virtual-reader.md §3).
 pub const MAX_ATR: usize = 33;
 
+/// The class byte of PC/SC Part 3's reader pseudo-APDUs (GET DATA `FF CA` for the UID
+/// or ATS of a contactless card, LOAD KEYS, ...): the reader front end answers them.
+pub const READER_CLA: u8 = 0xFF;
+
+/// What a contact reader answers to a reader pseudo-APDU: `6A81`, function not supported
+/// (PC/SC Part 3 §3.2.2.1.3, the status words of GET DATA).
+pub const READER_FUNCTION_NOT_SUPPORTED: [u8; 2] = [0x6A, 0x81];
+
 /// One message from vpcd (docs/virtual-reader.md §3, the table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -90,7 +98,7 @@ pub trait VirtualCard {
 
 impl<S: CardStore> VirtualCard for Card<S> {
     fn atr(&self) -> Vec<u8> {
-        emv_card::ATR.to_vec()
+        Card::atr(self).to_vec()
     }
     fn power_on(&mut self) {
         Card::power_on(self);
@@ -429,6 +437,17 @@ impl Link {
                     let mut atr = card.atr();
                     atr.truncate(MAX_ATR);
                     atr
+                }
+                Ok(Request::Apdu(capdu)) if capdu.first() == Some(&READER_CLA) => {
+                    // a reader pseudo-APDU (PC/SC Part 3 §3.2.2.1, class FF): the reader
+                    // answers it, never the card; a contact reader has no contactless UID
+                    // or ATS to give (docs/virtual-reader.md §5)
+                    debug!(
+                        vpcd = %self.peer,
+                        "reader command {} -> 6A81 (a contact reader)",
+                        emv_apdu::describe::command_summary(capdu)
+                    );
+                    READER_FUNCTION_NOT_SUPPORTED.to_vec()
                 }
                 Ok(Request::Apdu(capdu)) => {
                     self.stats.apdus += 1;
@@ -770,6 +789,16 @@ mod tests {
             0x00, 0xA4, 0x04, 0x00, 0x07, 0xA0, 0, 0, 0, 0x03, 0x10, 0x10, 0,
         ]);
         assert_eq!(&r[r.len() - 2..], [0x90, 0x00]);
+        // reader pseudo-APDUs are the reader's: GET UID and GET ATS get 6A81 from a contact
+        // reader, and the card never sees them (its selection stays)
+        for pseudo in [
+            &[0xFF, 0xCA, 0x00, 0x00, 0x00][..],
+            &[0xFF, 0xCA, 0x01, 0x00, 0x00],
+        ] {
+            assert_eq!(v.apdu(pseudo), [0x6A, 0x81]);
+        }
+        let r = v.apdu(&[0x80, 0xA8, 0x00, 0x00, 0x02, 0x83, 0x00, 0x00]);
+        assert_eq!(&r[r.len() - 2..], [0x90, 0x00], "GPO after SELECT");
         // GPO needs a selected application: a warm reset forgets it (volatile state)
         v.send(&[0x02]);
         v.send(&[0x04]);
@@ -784,7 +813,10 @@ mod tests {
         assert_eq!(v.s.read(&mut b).unwrap(), 0, "EOF");
         let (end, stats, _card) = server.join().unwrap();
         assert_eq!(end, SessionEnd::NoAnswer);
-        assert_eq!(stats.apdus, 4);
+        assert_eq!(
+            stats.apdus, 5,
+            "the card's APDUs: the reader's own are not counted"
+        );
         assert_eq!(stats.atr_requests, 3);
         assert_eq!(stats.power_events, 3);
         assert!(!stop.is_triggered());

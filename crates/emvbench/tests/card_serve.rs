@@ -17,7 +17,7 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_emvbench");
-const OUR_ATR: &str = "3B 88 80 01 65 6D 76 62 65 6E 63 68 15";
+const OUR_ATR: &str = "3B 68 00 00 65 6D 76 62 65 6E 63 68";
 
 fn required() -> bool {
     std::env::var("EMVBENCH_REQUIRE_PCSC").is_ok_and(|v| v == "1")

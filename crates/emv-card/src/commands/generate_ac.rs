@@ -152,7 +152,7 @@ impl<S: CardStore> Card<S> {
             .flat_map(|&(t, l, _)| dol_value(&values, t, l))
             .collect();
         let un: [u8; 4] = dol_value(&values, 0x9F37, 4).try_into().unwrap_or([0; 4]);
-        let c = match self.first_cryptogram(i, rc, &tx_data, un) {
+        let c = match self.first_cryptogram(i, rc, &tx_data, un, &values) {
             Ok(c) => c,
             Err(sw) => return (Err(sw), TxPhase::Initiated { pdol_values }),
         };
@@ -187,6 +187,7 @@ impl<S: CardStore> Card<S> {
         rc: ReferenceControl,
         tx_data: &[u8],
         un: [u8; 4],
+        cdol1_values: &[(u32, Vec<u8>)],
     ) -> Result<Cryptogram, StatusWord> {
         let aid = &self.perso.apps[i].aid;
         // Card action analysis (Book 3 §9.3; CCD Annex C): the card never returns more
@@ -224,6 +225,10 @@ impl<S: CardStore> Card<S> {
             }
             AcType::Arqc => self.state.last_online_not_completed = true,
             _ => {}
+        }
+        // a TC or AAC ends the transaction: it goes into the log (Book 3 Annex D)
+        if result != AcType::Arqc {
+            self.log_transaction(i, result, cdol1_values);
         }
         self.persist()?;
         Ok(Cryptogram { result, ac, iad })
@@ -365,6 +370,12 @@ impl<S: CardStore> Card<S> {
             }
         }
         let ac = self.compute_ac(i, &tx, online.first.un, &iad)?;
+        // the transaction ends: its log record (Book 3 Annex D), CDOL2 values first
+        let mut terminal = values;
+        terminal.extend(
+            split_dol(&self.perso.apps[i].cdol1, &online.first.cdol1_values).unwrap_or_default(),
+        );
+        self.log_transaction(i, result, &terminal);
         self.persist()?;
         Ok(Cryptogram { result, ac, iad })
     }

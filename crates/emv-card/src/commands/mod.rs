@@ -9,6 +9,8 @@ mod verify;
 
 use emv_tlv::{Dol, Tag};
 
+pub(crate) use processing::GET_DATA_TAGS;
+
 /// The values a DOL-related data field carries, by tag (Book 3 §5.4). `None` when the
 /// length does not match the DOL.
 pub(crate) fn split_dol(dol: &Dol, data: &[u8]) -> Option<Vec<(u32, Vec<u8>)>> {

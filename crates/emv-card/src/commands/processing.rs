@@ -76,6 +76,14 @@ impl<S: CardStore> Card<S> {
             }
             Selected::App(i) => {
                 let app = &self.perso.apps[i];
+                // The transaction log, outside the AFL (Book 3 Annex D): record 1 is the
+                // most recent; a record not yet written is 6A83.
+                if app.log_entry.is_some_and(|e| e.sfi == sfi) {
+                    return self
+                        .log_record(i, record)
+                        .map(Response::success)
+                        .ok_or(StatusWord::RecordNotFound);
+                }
                 // Only what the AFL names is readable (Book 3 §10.2): a record outside
                 // it is 6A83, an SFI outside it 6A82.
                 let mut sfi_known = false;

@@ -15,6 +15,19 @@ use crate::card::{CmdResult, PinResult};
 use crate::store::CardStore;
 
 impl<S: CardStore> Card<S> {
+    /// VERIFY without a data field (Lc absent): the PIN's status, nothing compared and
+    /// the counter untouched (ISO/IEC 7816-4 §11.5.6): `63Cx` with the tries left, `6983`
+    /// once the PIN is blocked.
+    pub(crate) fn verify_status(&mut self) -> CmdResult {
+        self.app_index().ok_or(StatusWord::ConditionsNotSatisfied)?;
+        match self.state.pin_try_counter {
+            0 => Err(StatusWord::AuthMethodBlocked),
+            left => Err(StatusWord::VerifyFailed {
+                tries_left: left.min(15),
+            }),
+        }
+    }
+
     pub(crate) fn verify_plaintext(&mut self, view: &CommandView<'_>) -> CmdResult {
         self.app_index().ok_or(StatusWord::ConditionsNotSatisfied)?;
         // Lc = 08: the format 2 PIN block (Book 3 §6.5.12.3 Table 25).
