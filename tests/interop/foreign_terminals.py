@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Foreign EMV terminals against the software card, through pcscd + vpcd: openemv's
+emv-tool (C) and emv-decode on every card profile, and the `emv` crate's
+emv-test-transaction (Rust, iohzrd/emv-rs 0.1.1) on a DDA profile of each scheme. Neither
+shares code with emvbench; our test CA's public keys are added to their CA key lists.
+
+Needs pcscd running with vsmartcard-vpcd (slot 0 free) and the tools:
+  EMVBENCH              emvbench binary (default target/debug/emvbench)
+  EMV_TOOL, EMV_DECODE  openemv emv-utils binaries (.ci/run builds them from the source
+                        kept in tests/thirdparty/, see its README.md)
+  EMV_TEST_TRANSACTION  `cargo install emv --version 0.1.1 --locked --root DIR` gives
+                        DIR/bin/emv-test-transaction
+  EMVTOOL               python-emv's emvtool (pip install emv==1.0.14; .ci/run makes it)
+  EMV_CRATE_CONFIG      the directory with that crate's terminal.toml, aids.toml, capk.toml
+                        (its source directory)
+  EMV_TOOL_CONFIG       emv-utils' tools/emv-config-example.xml
+
+Usage: python3 tests/interop/foreign_terminals.py
+"""
+
+import hashlib
+import os
+import pathlib
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+
+from card_profiles import ROOT, load_profile
+
+EMVBENCH = os.environ.get("EMVBENCH", str(ROOT / "target" / "debug" / "emvbench"))
+checks = 0
+findings = []
+
+
+def check(cond, what, detail=""):
+    global checks
+    checks += 1
+    if not cond:
+        sys.exit(f"FAIL: {what}\n{detail}")
+
+
+def tool(var):
+    p = os.environ.get(var)
+    if not p or not pathlib.Path(p).exists():
+        sys.exit(f"FAIL: {var} is not set to an existing file or directory ({p!r})")
+    return p
+
+
+# ---------------------------------------------------------------- our test CA's keys
+
+
+def ca_keys():
+    """(rid, index, modulus hex, exponent hex) for our test CA keys, under the RIDs the
+    profiles use (the card certifies its issuer key under Visa's and Mastercard's RIDs)."""
+    t = tomllib.loads((ROOT / "card-profiles" / "ca" / "test-ca.toml").read_text())
+    out = []
+    for rid in ("A000000003", "A000000004"):
+        for k in t["key"]:
+            out.append((rid, k["index"], k["modulus"], k["exponent"]))
+    return out
+
+
+def capk_hash(rid, index, modulus, exponent):
+    # EMV 4.4 Book 2 §11.2.2: SHA-1 over RID | index | modulus | exponent
+    return hashlib.sha1(bytes.fromhex(rid + index + modulus + exponent)).hexdigest().upper()
+
+
+def emv_tool_config(tmp):
+    xml = pathlib.Path(tool("EMV_TOOL_CONFIG")).read_text()
+    ours = "".join(
+        f"  <capk rid='{r}' index='{i}' hash_id='01'>\n    <modulus>{m}</modulus>\n"
+        f"    <exponent>{e}</exponent>\n    <hash>{capk_hash(r, i, m, e)}</hash>\n  </capk>\n"
+        for r, i, m, e in ca_keys()
+    )
+    check("</emv>" in xml, "emv-tool's example configuration ends with </emv>")
+    path = tmp / "emv-config.xml"
+    path.write_text(xml.replace("</emv>", ours + "</emv>"))
+    return path
+
+
+def emv_crate_config(tmp, terminal_type="22", capabilities="E0F8C8", floor_limit=100000):
+    """The emv crate's config files, with our CA keys and a POS terminal (offline capable,
+    plaintext and enciphered offline PIN, online PIN, signature, SDA/DDA/CDA)."""
+    src = pathlib.Path(tool("EMV_CRATE_CONFIG"))
+    d = tmp / "emv-crate"
+    d.mkdir(exist_ok=True)
+    for name in ("aids.toml", "crl.toml"):
+        shutil.copy(src / name, d / name)
+    capk = (src / "capk.toml").read_text() + "".join(
+        f'\n[[capk_rsa]]\nrid = "{r}"\nindex = "{i}"\nmodulus = "{m}"\nexponent = "{e}"\n'
+        for r, i, m, e in ca_keys()
+    )
+    (d / "capk.toml").write_text(capk)
+    term = (src / "terminal.toml").read_text()
+    term = re.sub(r'(?m)^terminal_type = ".*"', f'terminal_type = "{terminal_type}"', term)
+    term = re.sub(r'(?m)^terminal_capabilities = ".*"', f'terminal_capabilities = "{capabilities}"', term)
+    (d / "terminal.toml").write_text(term)
+    aids = (d / "aids.toml").read_text()
+    aids = re.sub(r"(?m)^terminal_floor_limit = \d+", f"terminal_floor_limit = {floor_limit}", aids)
+    # no random selection for online (EMV 4.4 Book 3 §10.6.2): the offline flows stay offline
+    aids = re.sub(r"(?m)^rts_(max_)?target_percentage = \d+", lambda m: m[0].split("=")[0] + "= 0", aids)
+    (d / "aids.toml").write_text(aids)
+    return d
+
+
+# ---------------------------------------------------------------- the served card
+
+
+class Served:
+    """`emvbench card serve` in vpcd's slot 0, its debug log (one line per APDU)."""
+
+    def __init__(self, tmp, profile, state=None):
+        self.log = tmp / f"serve-{profile}.log"
+        args = [EMVBENCH, "card", "serve", "--profile", profile, "-v", "--seed", "7"]
+        if state:
+            args += ["--state", str(state)]
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.log, "w"))
+        deadline = time.time() + 15
+        # vpcd polls the card once pcscd has the reader: then clients see it present
+        while "card inserted" not in self.text():
+            check(self.proc.poll() is None, f"card serve {profile} is running", self.text())
+            check(time.time() < deadline, f"card serve {profile} reached vpcd", self.text())
+            time.sleep(0.05)
+        time.sleep(0.5)
+
+    def text(self):
+        return self.log.read_text() if self.log.exists() else ""
+
+    def apdus(self):
+        """(header hex, Lc, response data length, SW) per APDU the card answered."""
+        return [
+            (m[1], int(m[2]), int(m[3]), m[4])
+            for m in re.finditer(r"([0-9A-F]{8}) .*?\(Lc (\d+)\) -> (\d+) bytes, SW ([0-9A-F]{4})", self.text())
+        ]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def in_pty(argv, answers, cwd, timeout=60):
+    """Runs argv under a pseudo-terminal (both tools read the PIN from the terminal),
+    answering each prompt (a substring) with the next answer in order."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.execvp(argv[0], argv)
+    out, pending, deadline = b"", list(answers), time.time() + timeout
+    seen = 0
+    while True:
+        if time.time() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            out += b"\n[TIMEOUT]"
+            break
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        if pending and pending[0][0].encode() in out[seen:]:
+            seen = out.rindex(pending[0][0].encode()) + 1
+            os.write(fd, (pending.pop(0)[1] + "\r").encode())
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r", "")
+
+
+# ---------------------------------------------------------------- emv-tool, emv-decode
+
+
+def emv_tool_on(tmp, profile, config):
+    served = Served(tmp, profile)
+    try:
+        rc, out = in_pty([tool("EMV_TOOL"), "--config-xml", str(config), "--txn-type", "00",
+                          "--txn-amount", "1000", "--debug-level", "CARD"], [], cwd=tmp)
+    finally:
+        served.stop()
+    where = f"emv-tool on {profile}"
+    check("[TIMEOUT]" not in out, f"{where}: finished", out[-3000:])
+    check("Card activated" in out, f"{where}: the reader activates the card", out[-3000:])
+    p = load_profile(profile)
+    aid = p["application"][0]["aid"]
+    check(f"Application: {aid}" in out, f"{where}: the application is a candidate", out[-3000:])
+    check("Read application data" in out and "READ RECORD" in out, f"{where}: records read")
+    aip = bytes.fromhex(p["application"][0]["aip"])
+    method = "CDA" if aip[0] & 0x01 else "DDA" if aip[0] & 0x20 else "SDA" if aip[0] & 0x40 else None
+    if method == "CDA":
+        check("(CDA) applied" in out, f"{where}: CDA set up with our CA keys", out[-4000:])
+    elif method:
+        check(f"({method}) succeeded" in out, f"{where}: {method} with our CA keys", out[-4000:])
+    check("Offline data authentication failed" not in out, f"{where}: ODA did not fail", out[-4000:])
+    # the first GENERATE AC: emv-tool asks for an AAC (with a CDA signature on a CDA card);
+    # the card answers an AAC and, per EMV 4.4 Book 2 §6.6.1, no signature on an AAC
+    gen = re.search(r"C-APDU: (80AE([0-9A-F]{2})[0-9A-F]+) \(GENERATE AC", out)
+    check(gen is not None, f"{where}: GENERATE AC sent", out[-4000:])
+    resp = re.search(r"R-APDU: ([0-9A-F]+) \(", out[gen.end():])
+    check(resp is not None and resp[1].endswith("9000"), f"{where}: GENERATE AC answered 9000", out[-4000:])
+    p1 = int(gen[2], 16)
+    if p1 & 0xC0 == 0x00:
+        # format 1 (tag 80: CID first) or format 2 (9F27 in a 77 template), EMV 4.4 Book 3 §6.5.5.4
+        cid = resp[1][4:6] if resp[1].startswith("80") else (re.search(r"9F2701([0-9A-F]{2})", resp[1]) or [None, None])[1]
+        check(cid is not None and int(cid, 16) & 0xC0 == 0x00,
+              f"{where}: an AAC request is answered with an AAC (CID {cid})", resp[1])
+        check("9F4B" not in resp[1], f"{where}: no CDA signature (9F4B) on an AAC (Book 2 §6.6.1)", resp[1])
+        if p1 & 0x10:
+            findings.append(f"emv-tool asked {profile} for an AAC with a CDA signature (P1 {gen[2]}); "
+                            "the card gave the AAC without one, as EMV 4.4 Book 2 §6.6.1 says")
+    # emv-tool's APDU log against the card's own: the same commands, answers and lengths
+    tool_apdus = re.findall(r"\[TTL\] C-APDU: ([0-9A-F]+) .*?\n(?:.*\n)*?\[TTL\] R-APDU: ([0-9A-F]+)", out)
+    card = served.apdus()
+    check(len(tool_apdus) == len(card), f"{where}: emv-tool's APDU log and the card's have as many exchanges "
+          f"({len(tool_apdus)} vs {len(card)})", "\n".join(map(str, card)))
+    for (c, r), (hdr, lc, dlen, sw) in zip(tool_apdus, card):
+        check(c[:8] == hdr and r[-4:] == sw and len(r) // 2 - 2 == dlen,
+              f"{where}: {c[:8]} answered {r[-4:]} with {len(r) // 2 - 2} bytes, card log: {hdr} {sw} {dlen}")
+    # emv-decode reads every answer without a parse error
+    for c, r in tool_apdus:
+        data = r[:-4]
+        if not data:
+            continue
+        d = subprocess.run([tool("EMV_DECODE"), "--tlv", data], capture_output=True, text=True, timeout=30)
+        # (its MCC and ISO code tables live in an install prefix we do not install into)
+        bad = [
+            l for l in (d.stdout + d.stderr).splitlines()
+            if re.search(r"(?i)invalid|error|failed to", l)
+            and "mcc_codes.json" not in l and "iso-codes data or mcc-codes data" not in l
+        ]
+        check(d.returncode == 0 and not bad, f"{where}: emv-decode reads the answer to {c[:8]}",
+              d.stdout + d.stderr)
+    return len(tool_apdus)
+
+
+# ---------------------------------------------------------------- emv-test-transaction
+
+
+def card_ptc(state, profile):
+    """The chip's PIN try counter, read by our own `card send` (GET DATA 9F17)."""
+    p = subprocess.run([EMVBENCH, "card", "send", "--profile", profile, "--state", str(state),
+                        "00A4040007" + load_profile(profile)["application"][0]["aid"] + "00", "80CA9F1700"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=30)
+    m = re.search(r"9F1701([0-9A-F]{2})", p.stdout.replace(" ", ""))
+    check(m is not None, f"GET DATA 9F17 on {profile}", p.stdout + p.stderr)
+    return int(m[1], 16)
+
+
+def emv_crate_on(tmp, profile, config, pins, state, online_answer="00"):
+    served = Served(tmp, profile, state)
+    try:
+        answers = [("Enter PIN", p) for p in pins] + [("response", online_answer)]
+        rc, out = in_pty([tool("EMV_TEST_TRANSACTION"), "--terminal", str(config / "terminal.toml"),
+                          "--aids", str(config / "aids.toml"), "--capk", str(config / "capk.toml"),
+                          "--crl", str(config / "crl.toml")], answers, cwd=tmp)
+    finally:
+        served.stop()
+    check("[TIMEOUT]" not in out, f"emv-test-transaction on {profile}: finished", out[-3000:])
+    return rc, out, served
+
+
+# ---------------------------------------------------------------- python-emv
+
+
+def python_emv_on(tmp, profile):
+    """python-emv's emvtool: info, listapps, appdata 0, cap with the right and a wrong PIN,
+    back to back (a T=0 card: no "protocol mismatch" window to wait out)."""
+    emvtool = tool("EMVTOOL")
+    readers = subprocess.run([emvtool, "readers"], capture_output=True, text=True, timeout=30).stdout
+    idx = re.search(r"(?m)^(\d+): Virtual PCD 00 00", readers)
+    check(idx is not None, "emvtool lists vpcd's reader", readers)
+    p = load_profile(profile)
+    pin = p["card"]["pin"]
+    wrong = "".join(str((int(d) + 1) % 10) for d in pin)
+    served = Served(tmp, profile)
+    try:
+        def run(*args):
+            r = subprocess.run([emvtool, "-r", idx[1], *args], capture_output=True, text=True, timeout=60)
+            out = r.stdout + r.stderr
+            check("protocol mismatch" not in out.lower(), f"emvtool {args} on {profile}: no protocol mismatch", out)
+            return r.returncode, out, r.stdout
+        rc, out, _ = run("info")
+        # a profile whose GET DATA answers 6A81 (a [[fault]]) has no counters to show
+        no_get_data = any(f.get("command") == "get-data" for f in p.get("fault", []))
+        check(rc == 0 and ("pin_retries" in out) != no_get_data, f"emvtool info on {profile}", out[-2000:])
+        rc, out, _ = run("listapps")
+        check(rc == 0 and p["application"][0]["label"] in out, f"emvtool listapps on {profile}", out[-2000:])
+        rc, out, _ = run("appdata", "0")
+        check(rc == 0 and ("Application Interchange Profile" in out or "[82]" in out),
+              f"emvtool appdata 0 on {profile}", out[-2000:])
+        rc, out, stdout = run("-p", pin, "cap")
+        code = stdout.strip()
+        check(rc == 0 and code.isdigit(), f"emvtool cap with the right PIN on {profile}", out[-2000:])
+        rc, out, _ = run("-p", wrong, "cap")
+        check("Invalid PIN" in out, f"emvtool cap with a wrong PIN on {profile}", out[-2000:])
+    finally:
+        served.stop()
+
+
+def main():
+    for var in ("EMV_TOOL", "EMV_DECODE", "EMV_TOOL_CONFIG", "EMV_TEST_TRANSACTION", "EMV_CRATE_CONFIG",
+                "EMVTOOL"):
+        tool(var)
+    check(pathlib.Path("/run/pcscd/pcscd.comm").exists(), "pcscd is running")
+    profiles = sorted(p.stem for p in (ROOT / "card-profiles").glob("*.toml"))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        config = emv_tool_config(tmp)
+        total = 0
+        for profile in profiles:
+            total += emv_tool_on(tmp, profile, config)
+        print(f"emv-tool + emv-decode: {len(profiles)} profiles, {total} exchanges checked")
+        for profile in profiles:
+            python_emv_on(tmp, profile)
+        print(f"python-emv emvtool: info, listapps, appdata, cap (right and wrong PIN) on {len(profiles)} profiles")
+
+        crate = emv_crate_config(tmp)
+        for profile in ("visa-cvn18", "visa-cvn18-enciphered-pin"):
+            state = tmp / f"{profile}.json"
+            pin = load_profile(profile)["card"]["pin"]
+            rc, out, _ = emv_crate_on(tmp, profile, crate, [pin], state)
+            where = f"emv-test-transaction on {profile}"
+            check("Offline Data Authentication → DdaSuccess" in out, f"{where}: DDA with our CA keys", out[-4000:])
+            # CVM Results (EMV 4.4 Book 3 Annex C3): the method in bits 6-1 of byte 1
+            # (01 plaintext, 04 enciphered offline PIN), byte 3 = 02 successful
+            cvm = re.search(r"CVM Results: ([0-9A-F]{6})", out)
+            want = 0x04 if "enciphered" in profile else 0x01
+            check(cvm is not None and int(cvm[1][:2], 16) & 0x3F == want and cvm[1][4:] == "02",
+                  f"{where}: offline PIN verified by the chip (CVM Results)", out[-4000:])
+            check("Final outcome: Approved offline" in out, f"{where}: approved offline", out[-3000:])
+            check(card_ptc(state, profile) == 3, f"{where}: the right PIN leaves the chip's counter at 3")
+            # a wrong PIN, then an empty entry (the crate takes it as PIN entry bypassed)
+            wrong = "".join(str((int(d) + 1) % 10) for d in pin)
+            rc, out, served = emv_crate_on(tmp, profile, crate, [wrong, ""], state)
+            check("63C2" in served.text() or "63C2" in out, f"{where}: a wrong PIN is answered 63C2", served.text()[-2000:])
+            check(card_ptc(state, profile) == 2, f"{where}: the wrong PIN is counted on the chip")
+    print(f"foreign_terminals: {checks} checks passed")
+    for f in findings:
+        print("finding:", f)
+
+
+if __name__ == "__main__":
+    main()
