@@ -59,8 +59,9 @@ fn second_bits(t: Option<AcType>) -> u8 {
 pub(crate) fn iad(cvn: Cvn, dki: u8, c: &CvrInputs) -> Vec<u8> {
     let types = (second_bits(c.second) << 6) | (first_bits(c.first) << 4);
     if cvn.is_visa() {
-        let mut cvr = VisaCvr::new();
-        cvr.0[0] = types;
+        // VIS numbering: byte 1 the length, byte 2 b8-b5 the cryptogram types
+        let mut cvr = VisaCvr::empty();
+        cvr.0[1] = types;
         let mut set = |on: bool, bit| {
             if on {
                 cvr.set(bit);
@@ -83,8 +84,8 @@ pub(crate) fn iad(cvn: Cvn, dki: u8, c: &CvrInputs) -> Vec<u8> {
         set(c.issuer_auth_failed_last, VisaCvr::ISSUER_AUTH_FAILED_LAST);
         set(c.script_failed, VisaCvr::SCRIPT_FAILED);
         set(c.dda_performed, VisaCvr::DDA_PERFORMED);
-        cvr.0[2] |= (c.script_commands.min(15)) << 4;
-        let mut v = vec![0x06, dki, cvn.iad_byte(), 0x03];
+        cvr.0[3] |= (c.script_commands.min(15)) << 4;
+        let mut v = vec![0x06, dki, cvn.iad_byte()];
         v.extend_from_slice(&cvr.0);
         v
     } else {
@@ -151,7 +152,7 @@ mod tests {
         assert_eq!(d.cvn(), 0x12);
         let cvr = VisaCvr::from_slice(d.cvr()).unwrap();
         assert!(cvr.is_set(VisaCvr::PIN_TRY_LIMIT_EXCEEDED));
-        assert_eq!(cvr.0[0], 0xA0 | 0x04 | 0x02);
+        assert_eq!(cvr.0[..2], [0x03, 0xA0 | 0x04 | 0x02]);
         assert_eq!(Cvn::from_iad(&v).unwrap(), Cvn::Visa18);
 
         let m = iad(Cvn::Mc16, 1, &c);
