@@ -82,8 +82,15 @@ where
             }
             self.set_tsi(Tsi::SCRIPT_PROCESSING_PERFORMED);
             let mut status = SUCCESSFUL;
+            // what was delivered, named by the one namer of commands (emv_apdu::describe)
+            let mut delivered: Vec<String> = Vec::new();
             for (i, cmd) in cmds.iter().enumerate() {
                 let resp = self.send_raw(cmd)?;
+                delivered.push(format!(
+                    "{} → {:04X}",
+                    emv_apdu::describe::command_name(cmd),
+                    resp.sw.to_u16()
+                ));
                 if !resp.sw.script_command_ok() {
                     let seq = u8::try_from(i + 1).unwrap_or(0x0F).min(0x0F);
                     status = FAILED | seq;
@@ -101,12 +108,24 @@ where
                     break;
                 }
             }
-            self.decide(
+            let verdict = match status {
+                SUCCESSFUL => "successful".to_owned(),
+                NOT_PERFORMED => "not performed".to_owned(),
+                _ => format!("failed at command {}", status & 0x0F),
+            };
+            self.decide_per(
                 Topic::Script,
+                "Book 4 Annex A5",
                 format!(
-                    "script {} ({} command(s)) in template {template:02X}: result {status:02X}",
+                    "script {} in template {template:02X}, {} command(s): {}; result {status:02X} \
+                     ({verdict})",
                     hex(&id),
-                    cmds.len()
+                    cmds.len(),
+                    if delivered.is_empty() {
+                        "none sent".to_owned()
+                    } else {
+                        delivered.join(", ")
+                    }
                 ),
             );
             self.script_done(ScriptResult {
