@@ -37,9 +37,14 @@ pub fn serve_with(data: &Path, log: &Path, extra: &[&str]) -> (Child, String) {
 }
 
 /// Starts `host serve` with `extra` arguments and returns the child and every address it
-/// prints (`iso8583://...` lines first when asked for, then `http://...`).
+/// prints (`iso8583://...` lines first when asked for, then `http://...`). The host runs
+/// in `data`'s parent directory, away from the repository, as an installed binary would.
 pub fn serve_listeners(data: &Path, log: &Path, extra: &[&str]) -> (Child, Vec<String>) {
-    let mut child = emvbench()
+    let mut command = emvbench();
+    if let Some(parent) = data.parent().filter(|p| p.is_dir()) {
+        command.current_dir(parent);
+    }
+    let mut child = command
         .args(["host", "serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .args(extra)
@@ -63,4 +68,43 @@ pub fn serve_listeners(data: &Path, log: &Path, extra: &[&str]) -> (Child, Vec<S
         );
     }
     (child, urls)
+}
+
+/// A fresh empty directory under the system's temp directory, named after `name` and this
+/// process.
+pub fn empty_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("emvbench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs the binary with `args` as a user would run it installed: from an empty temporary
+/// directory (no repository around, no card-profiles/ to find), with HOME in another one.
+/// Its exit code (-1 when killed), stdout and stderr.
+pub fn run_outside(name: &str, args: &[&str]) -> (i32, String, String) {
+    let cwd = empty_dir(name);
+    let r = run_in(&cwd, args);
+    let _ = std::fs::remove_dir_all(&cwd);
+    r
+}
+
+/// Runs the binary with `args` in `cwd` (relative paths in `args` are inside it), with
+/// HOME in `cwd/home`, no XDG data directory and no profile or key environment.
+pub fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = emvbench()
+        .args(args)
+        .current_dir(cwd)
+        .env("HOME", cwd.join("home"))
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("EMVBENCH_CARD_PROFILES")
+        .env_remove("EMVBENCH_TERMINAL_PROFILES")
+        .env_remove("EMVBENCH_HOST_KEYS")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
