@@ -108,25 +108,10 @@ where
                     break;
                 }
             }
-            let verdict = match status {
-                SUCCESSFUL => "successful".to_owned(),
-                NOT_PERFORMED => "not performed".to_owned(),
-                _ => format!("failed at command {}", status & 0x0F),
-            };
             self.decide_per(
                 Topic::Script,
                 "Book 4 Annex A5",
-                format!(
-                    "script {} in template {template:02X}, {} command(s): {}; result {status:02X} \
-                     ({verdict})",
-                    hex(&id),
-                    cmds.len(),
-                    if delivered.is_empty() {
-                        "none sent".to_owned()
-                    } else {
-                        delivered.join(", ")
-                    }
-                ),
+                delivered_words(&id, template, cmds.len(), &delivered, status),
             );
             self.script_done(ScriptResult {
                 template,
@@ -143,4 +128,30 @@ where
         self.events.emit(&Event::ScriptResult(&result));
         self.script_results.push(result);
     }
+}
+
+/// What a script delivered, in words: its identifier and template, each command by name
+/// with the card's status word, and its result byte (Book 4 Annex A5).
+fn delivered_words(
+    id: &[u8; 4],
+    template: u8,
+    commands: usize,
+    delivered: &[String],
+    status: u8,
+) -> String {
+    let verdict = match status {
+        SUCCESSFUL => "successful".to_owned(),
+        NOT_PERFORMED => "not performed".to_owned(),
+        _ => format!("failed at command {}", status & 0x0F),
+    };
+    let sent = if delivered.is_empty() {
+        "none sent".to_owned()
+    } else {
+        delivered.join(", ")
+    };
+    format!(
+        "script {} in template {template:02X}, {commands} command(s): {sent}; result \
+         {status:02X} ({verdict})",
+        hex(id)
+    )
 }
