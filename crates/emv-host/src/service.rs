@@ -70,7 +70,8 @@ pub struct ChipView {
     pub offline_pin_try_limit: u8,
     /// ATC of the last verified online request.
     pub last_online_atc: Option<u16>,
-    /// The last IAD's CVR bytes (hex).
+    /// The last IAD's CVR bytes (hex), as the scheme numbers them (Visa: 4 bytes, the
+    /// first its length `03`; M/Chip 6; CCD 5).
     pub last_cvr: Option<String>,
     /// When the chip was last seen online.
     pub last_seen_at: Option<String>,
