@@ -62,8 +62,9 @@ fn second_bits(t: Option<AcType>) -> u8 {
 pub(crate) fn iad(cvn: Cvn, dki: u8, c: &CvrInputs) -> Vec<u8> {
     let types = (second_bits(c.second) << 6) | (first_bits(c.first) << 4);
     if cvn.is_visa() {
-        let mut cvr = VisaCvr::new();
-        cvr.0[0] = types;
+        // VIS numbering: byte 1 the length, byte 2 b8-b5 the cryptogram types
+        let mut cvr = VisaCvr::empty();
+        cvr.0[1] = types;
         let mut set = |on: bool, bit| {
             if on {
                 cvr.set(bit);
@@ -86,11 +87,11 @@ pub(crate) fn iad(cvn: Cvn, dki: u8, c: &CvrInputs) -> Vec<u8> {
         set(c.issuer_auth_failed_last, VisaCvr::ISSUER_AUTH_FAILED_LAST);
         set(c.script_failed, VisaCvr::SCRIPT_FAILED);
         set(c.dda_performed, VisaCvr::DDA_PERFORMED);
-        cvr.0[2] |= (c.script_commands.min(15)) << 4;
+        cvr.0[3] |= (c.script_commands.min(15)) << 4;
         if cvn == Cvn::Visa22 {
             return visa_format_2(cvn, dki, &cvr);
         }
-        let mut v = vec![0x06, dki, cvn.iad_byte(), 0x03];
+        let mut v = vec![0x06, dki, cvn.iad_byte()];
         v.extend_from_slice(&cvr.0);
         v
     } else {
@@ -141,9 +142,10 @@ fn visa_format_2(cvn: Cvn, dki: u8, cvr: &VisaCvr) -> Vec<u8> {
     /// CVR byte 5 b1: secure messaging uses EMV session key derivation.
     const SM_EMV_SESSION_KEYS: u8 = 0x01;
     let mut v = vec![0x1F, cvn.iad_byte(), dki, 0x00];
-    // byte 2 b3 (CDCVM performed) and b2 (RFU) are not format 0's offline PIN bits
-    v.push(cvr.0[0] & !(VisaCvr::OFFLINE_PIN_PERFORMED.mask | VisaCvr::OFFLINE_PIN_FAILED.mask));
-    v.extend_from_slice(&cvr.0[1..]);
+    // the CVR's bytes 2-4 as VIS numbers them (cvr.0[0] is format 0's length byte); byte 2
+    // b3 (CDCVM performed) and b2 (RFU) are not format 0's offline PIN bits
+    v.push(cvr.0[1] & !(VisaCvr::OFFLINE_PIN_PERFORMED.mask | VisaCvr::OFFLINE_PIN_FAILED.mask));
+    v.extend_from_slice(&cvr.0[2..]);
     v.push(SM_EMV_SESSION_KEYS);
     // Issuer Discretionary Data Option ID 00 (no IDD), then the IDD field, unused
     v.push(0x00);
@@ -172,7 +174,7 @@ mod tests {
         assert_eq!(d.cvn(), 0x12);
         let cvr = VisaCvr::from_slice(d.cvr()).unwrap();
         assert!(cvr.is_set(VisaCvr::PIN_TRY_LIMIT_EXCEEDED));
-        assert_eq!(cvr.0[0], 0xA0 | 0x04 | 0x02);
+        assert_eq!(cvr.0[..2], [0x03, 0xA0 | 0x04 | 0x02]);
         assert_eq!(Cvn::from_iad(&v).unwrap(), Cvn::Visa18);
 
         let m = iad(Cvn::Mc16, 1, &c);

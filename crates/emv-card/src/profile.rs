@@ -205,6 +205,10 @@ pub struct HostSection {
     /// How the host keeps the PIN: `pvv`, `ibm3624` or `encrypted`.
     #[serde(default = "default_pin_verification")]
     pub pin_verification: String,
+    /// The issuer offers View PIN for this card's plastics (default `true`): the host keeps
+    /// the PIN recoverable under its storage key, next to a PVV (docs/pin.md §5, §7).
+    #[serde(default = "default_view_pin")]
+    pub view_pin: bool,
     /// Open-to-buy in major units, e.g. `"1000.00"`.
     #[serde(default = "default_balance")]
     pub balance: String,
@@ -219,12 +223,16 @@ fn default_pin_verification() -> String {
 fn default_balance() -> String {
     "1000.00".into()
 }
+fn default_view_pin() -> bool {
+    true
+}
 
 impl Default for HostSection {
     fn default() -> Self {
         Self {
             online_pin_try_limit: default_ptl(),
             pin_verification: default_pin_verification(),
+            view_pin: default_view_pin(),
             balance: default_balance(),
             plastics: Vec::new(),
         }

@@ -24,6 +24,10 @@ pub struct PinRecord {
     pub value: String,
     /// Number of PIN digits (a PVV covers only the first four; the length is checked too).
     pub pin_len: u8,
+    /// For an issuer that offers View PIN: the PIN sealed under the storage key ([`seal_pin`],
+    /// hex), kept alongside a one-way PVV so that the PIN can be shown to the cardholder
+    /// (docs/pin.md §5). `None`: the record alone decides ([`Self::recover`]).
+    pub sealed: Option<String>,
 }
 
 /// Why a PVV card refuses a PIN of another length than 4.
@@ -73,7 +77,23 @@ impl PinRecord {
             pvki,
             value,
             pin_len: u8::try_from(pin.len()).unwrap_or(u8::MAX),
+            sealed: None,
         })
+    }
+
+    /// The record of an issuer that offers View PIN: where the verification data is
+    /// one-way (a PVV), the PIN is also kept sealed under the storage key; an IBM 3624
+    /// offset and an encrypted PIN are recoverable already (docs/pin.md §5).
+    pub fn recoverable(mut self, keys: &HostKeys, pan: &str, pin: &Pin) -> Result<Self, Error> {
+        if self.method == PinVerificationMethod::Pvv {
+            self.sealed = Some(hex::encode_upper(seal_pin(keys, pan, pin)?));
+        }
+        Ok(self)
+    }
+
+    /// Whether [`Self::recover`] can give the PIN back.
+    pub fn is_recoverable(&self) -> bool {
+        self.method != PinVerificationMethod::Pvv || self.sealed.is_some()
     }
 
     /// Whether `pin` is the card's PIN (constant-time comparisons throughout).
@@ -112,11 +132,18 @@ impl PinRecord {
         }
     }
 
-    /// The PIN, where the record allows recovering it (IBM 3624 offset, encrypted PIN); a
-    /// PVV is one-way.
+    /// The PIN, where the record allows recovering it (IBM 3624 offset, encrypted PIN, or
+    /// the sealed copy kept next to a PVV); a PVV alone is one-way.
     pub fn recover(&self, keys: &HostKeys, pan: &str) -> Result<Option<Pin>, Error> {
         match self.method {
-            PinVerificationMethod::Pvv => Ok(None),
+            PinVerificationMethod::Pvv => match &self.sealed {
+                Some(h) => {
+                    let block = hex::decode(h)
+                        .map_err(|_| Error::Corrupt("sealed PIN is not hex".into()))?;
+                    Ok(Some(open_pin(keys, pan, &block)?))
+                }
+                None => Ok(None),
+            },
             PinVerificationMethod::Ibm3624 => Ok(Some(pvv::ibm3624_pin_from_offset(
                 keys.pvk(self.pvki)?,
                 keys.decimalisation(),
@@ -333,6 +360,14 @@ mod tests {
                 PinVerificationMethod::Pvv => assert!(r.recover(&keys, pan).unwrap().is_none()),
                 _ => assert_eq!(r.recover(&keys, pan).unwrap().unwrap(), pin("4821")),
             }
+            assert_eq!(r.is_recoverable(), m != PinVerificationMethod::Pvv);
+            // View PIN: a PVV gets a sealed copy, the others need none
+            let r = r.recoverable(&keys, pan, &pin("4821")).unwrap();
+            assert!(r.is_recoverable());
+            assert_eq!(r.sealed.is_some(), m == PinVerificationMethod::Pvv);
+            assert_eq!(r.recover(&keys, pan).unwrap().unwrap(), pin("4821"));
+            assert!(r.verify(&keys, pan, &pin("4821")).unwrap(), "{m:?}");
+            assert!(!r.verify(&keys, pan, &pin("4822")).unwrap(), "{m:?}");
         }
     }
 

@@ -368,8 +368,13 @@ impl PinControl {
                 .plastic_event(plastic_id, actor, &action, "refused: rate limited")?;
             return Err(Error::RateLimited { retry_after });
         }
-        let status = match self.issuer.plastic_event(plastic_id, actor, &action, "ok") {
-            Ok(s) => s,
+        // docs/pin.md §7: a card whose PIN cannot be shown is refused here, not on the device
+        let event = self
+            .issuer
+            .token_event(plastic_id, actor, &action, scope == Scope::ViewPin);
+        let status = match event {
+            Ok(Ok(s)) => s,
+            Ok(Err(refused)) => return Err(refused),
             Err(e) => {
                 // an unknown plastic does not count against anyone's limit
                 if let Some(q) = self.state().rate.get_mut(plastic_id) {

@@ -138,6 +138,11 @@ pub struct CardProvision {
     /// PVKI for PVV / IBM 3624 (default: the key file's `default_pvki`).
     #[serde(default)]
     pub pvki: Option<u8>,
+    /// The issuer offers View PIN for this card: where the verification data is one-way
+    /// (a PVV), the PIN is also kept sealed under the storage key, so that View PIN can
+    /// show it (docs/pin.md §5, §7). Without it a PVV card's View PIN token is refused.
+    #[serde(default)]
+    pub view_pin: bool,
     /// Online PIN try limit of the host's counter.
     #[serde(default = "default_try_limit")]
     pub online_pin_try_limit: u8,

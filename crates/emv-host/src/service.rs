@@ -70,7 +70,8 @@ pub struct ChipView {
     pub offline_pin_try_limit: u8,
     /// ATC of the last verified online request.
     pub last_online_atc: Option<u16>,
-    /// The last IAD's CVR bytes (hex).
+    /// The last IAD's CVR bytes (hex), as the scheme numbers them (Visa: 4 bytes, the
+    /// first its length `03`; M/Chip 6; CCD 5).
     pub last_cvr: Option<String>,
     /// When the chip was last seen online.
     pub last_seen_at: Option<String>,
@@ -97,6 +98,10 @@ pub struct CardView {
     pub online_pin_blocked: bool,
     /// How the PIN is verified.
     pub pin_verification: PinVerificationMethod,
+    /// View PIN can show the PIN now: the verification data is recoverable (or kept
+    /// alongside, sealed), or a PIN change is pending (docs/pin.md §5, §7).
+    #[serde(default)]
+    pub view_pin: bool,
     /// Open-to-buy in minor units.
     pub open_to_buy: u64,
     /// Account currency (ISO 4217 numeric).
@@ -232,7 +237,10 @@ impl<S: Store> Issuer<S> {
         let sealed = self.keys.seal(&blob)?;
         let pin = Pin::new(p.pin.expose()).map_err(|e| prov("pin", e))?;
         let pvki = p.pvki.unwrap_or(self.keys.default_pvki());
-        let record = PinRecord::new(&self.keys, &p.pan, p.pin_verification, pvki, &pin)?;
+        let mut record = PinRecord::new(&self.keys, &p.pan, p.pin_verification, pvki, &pin)?;
+        if p.view_pin {
+            record = record.recoverable(&self.keys, &p.pan, &pin)?;
+        }
         drop(pin);
         let otb = i64::try_from(p.open_to_buy)
             .map_err(|_| Error::Provision("open_to_buy is too large".into()))?;
@@ -441,10 +449,7 @@ impl<S: Store> Issuer<S> {
                 &open,
                 "pin-unblock",
                 "online PIN counter reset; a PIN UNBLOCK script is queued for the chip's next online authorisation",
-                Some(
-                    "Make an ATM transaction with the card (online PIN): it delivers the unblock \
-                     script to the chip. At a merchant terminal the first transaction may still be declined.",
-                ),
+                Some(rules::pin::unblock_next_step(&c)),
             ))
         })
     }
@@ -586,6 +591,41 @@ impl<S: Store> Issuer<S> {
             let audit = AuditRecord::new(now_unix(), &actor, &action, &card.pan, psn, &outcome);
             tx.insert_audit(&audit)?;
             Ok(status)
+        })
+    }
+
+    /// A PIN Control token request for `plastic_id`: its status, or (inner `Err`, audited
+    /// and committed) the refusal of a View PIN token for a card whose PIN the host cannot
+    /// show ([`rules::pin::revealable`]). The audit records `action` with its outcome.
+    pub(crate) fn token_event(
+        &self,
+        plastic_id: &str,
+        actor: &str,
+        action: &str,
+        view: bool,
+    ) -> Result<Result<PlasticStatus, Error>, Error> {
+        let (id, actor, action) = (
+            plastic_id.to_string(),
+            actor.to_string(),
+            action.to_string(),
+        );
+        self.store.write(move |tx| {
+            let (card, status) = find_plastic(tx, &id)?;
+            let c = tx.find_card(&card)?;
+            let refusal = if view {
+                rules::pin::revealable(&c).err()
+            } else {
+                None
+            };
+            let outcome = match refusal {
+                Some(_) => rules::pin::NOT_RECOVERABLE,
+                None => "ok",
+            };
+            tx.insert_audit(&c.audit(now_unix(), &actor, &action, outcome))?;
+            Ok(match refusal {
+                Some(e) => Err(e),
+                None => Ok(status),
+            })
         })
     }
 
@@ -886,6 +926,7 @@ fn card_view(tx: &mut dyn StoreTx, c: &CardRecord) -> Result<CardView, Error> {
         online_pin_try_limit: c.online_pin_try_limit,
         online_pin_blocked: s.online_pin_tries_left == 0,
         pin_verification: s.pin.method,
+        view_pin: rules::pin::revealable(c).is_ok(),
         open_to_buy: u64::try_from(s.open_to_buy).unwrap_or(0),
         currency: c.currency,
         chip: ChipView {

@@ -117,6 +117,7 @@ pub fn provision(pan: &str, cvn: Cvn, pin: &str, method: PinVerificationMethod) 
         pin: Secret::new(pin),
         pin_verification: method,
         pvki: None,
+        view_pin: false,
         online_pin_try_limit: 3,
         offline_pin_try_limit: 3,
         open_to_buy: 100_000,

@@ -171,6 +171,64 @@ fn plastics_are_validated_listed_and_their_status_returned() {
     );
 }
 
+/// A PVV card: with `view_pin` the host keeps the PIN sealed next to the PVV and View PIN
+/// shows it; without, the token is refused at once (409, audited) rather than on the
+/// device, while Set PIN still works and a pending new PIN can be viewed.
+#[test]
+fn a_pvv_card_shows_its_pin_only_when_provisioned_for_view_pin() {
+    let dir = TempDir::new("pin-control-pvv");
+    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let mut viewable = testkit::provision(PAN, Cvn::Visa18, "7391", PinVerificationMethod::Pvv);
+    viewable.view_pin = true;
+    issuer.provision(&viewable, false).unwrap();
+    let one_way = testkit::provision(
+        "4761739001010127",
+        Cvn::Visa18,
+        "7391",
+        PinVerificationMethod::Pvv,
+    );
+    issuer.provision(&one_way, false).unwrap();
+    let pc = PinControl::new(issuer.clone(), config()).unwrap();
+    assert!(
+        issuer
+            .card_status(&CardRef::new(PAN, None))
+            .unwrap()
+            .view_pin
+    );
+    let (key, public) = device_key();
+    let t = pc
+        .issue_token(PLASTIC, Scope::ViewPin, "api:test-issuer", "")
+        .unwrap();
+    let snap = pc.open_snapshot(&t.id).unwrap();
+    let v = pc.view(&snap.snapshot_id, &public).unwrap();
+    assert_eq!(&jwe::decrypt(&v.pin, &key).unwrap().plaintext[..], b"7391");
+    // the PVV still verifies the PIN
+    let r = issuer
+        .authorise(&testkit::card_not_present(PAN, 1, Some("7391")).unwrap())
+        .unwrap();
+    assert_eq!(r.response_code.as_str(), "00");
+
+    let other = CardRef::new("4761739001010127", None);
+    assert!(!issuer.card_status(&other).unwrap().view_pin);
+    let e = pc
+        .issue_token("P-0127-1", Scope::ViewPin, "api:test-issuer", "")
+        .unwrap_err();
+    assert!(matches!(e, Error::PinNotRecoverable(_)), "{e:?}");
+    assert!(e.to_string().contains("View PIN is not offered"), "{e}");
+    let audit = issuer.audit_log(5).unwrap();
+    assert_eq!(audit[0].action, "pin-control-token VIEW_PIN");
+    assert_eq!(audit[0].outcome, "refused: PIN not recoverable");
+    // Set PIN is offered; its pending new PIN can be viewed until the chip has it
+    pc.issue_token("P-0127-1", Scope::SetPin, "api:test-issuer", "")
+        .unwrap();
+    issuer
+        .reset_pin(&other, emv_host::PinResetMode::New, "test")
+        .unwrap();
+    assert!(issuer.card_status(&other).unwrap().view_pin);
+    pc.issue_token("P-0127-1", Scope::ViewPin, "api:test-issuer", "")
+        .unwrap();
+}
+
 #[test]
 fn control_ids_expire_are_single_use_and_tamper_evident() {
     let f = fixture(config());

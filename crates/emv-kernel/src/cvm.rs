@@ -134,13 +134,19 @@ where
         let Some(list) = self.cvm_list()? else {
             return Ok(());
         };
+        let rules: Vec<String> = list
+            .rules
+            .iter()
+            .map(|r| format!("{:02X}{:02X}", r.method, r.condition))
+            .collect();
         self.decide(
             Topic::Cvm,
             format!(
-                "CVM List: X = {}, Y = {}, {} rule(s)",
+                "CVM List: X = {}, Y = {}, {} rule(s): {}",
                 list.x,
                 list.y,
-                list.rules.len()
+                list.rules.len(),
+                rules.join(" ")
             ),
         );
         // the last CVM actually performed (and failed), for CVM Results on failure
@@ -804,8 +810,9 @@ where
                     Topic::OfflinePin,
                     "Book 3 §10.5.1",
                     format!(
-                        "wrong PIN ({:04X}): {n} tries left, asking again",
-                        sw.to_u16()
+                        "wrong PIN ({:04X}): {n} {} left, asking again",
+                        sw.to_u16(),
+                        if n == 1 { "try" } else { "tries" }
                     ),
                 );
                 return None;

@@ -31,11 +31,23 @@ where
                 let dol = Dol::parse(pdol).map_err(|e| {
                     KernelError::terminate(format!("PDOL (9F38) is malformed: {e} (Book 3 §5.4)"))
                 })?;
-                self.data.build_dol(&dol)
+                let data = self.data.build_dol(&dol);
+                self.decide(
+                    Topic::Initiation,
+                    format!("PDOL data ({} bytes): {}", data.len(), hex(&data)),
+                );
+                data
             }
-            None => Vec::new(),
+            None => {
+                // Book 3 §10.1: without a PDOL the command data is an empty template 83
+                self.decide_per(
+                    Topic::Initiation,
+                    "Book 3 §10.1",
+                    "no PDOL (9F38) in the FCI: GET PROCESSING OPTIONS with an empty template 83 00",
+                );
+                Vec::new()
+            }
         };
-        self.decide(Topic::Initiation, format!("PDOL data: {}", hex(&pdol_data)));
         let resp = self.send(&commands::get_processing_options(&pdol_data))?;
         if resp.sw == StatusWord::ConditionsNotSatisfied {
             self.decide_per(

@@ -207,6 +207,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Whether the cardholder signs a receipt: the CVM asked for a signature
+    /// ([`Outcome::signature_required`]) and the transaction was approved. The signature is
+    /// taken after the transaction (Book 4 §6.3.4.4), so a declined or terminated one has
+    /// none to take.
+    pub fn signature_to_take(&self) -> bool {
+        self.signature_required
+            && matches!(
+                self.outcome,
+                OutcomeKind::Approved | OutcomeKind::OnlineApproved
+            )
+    }
+
     /// Issuer Script Results (9F5B) as the card's tag holds them: 5 bytes per script.
     pub fn script_results_bytes(&self) -> Option<Vec<u8>> {
         (!self.script_results.is_empty())

@@ -10,6 +10,7 @@ use crate::error::KernelError;
 use crate::event::{Stage, Topic};
 use crate::kernel::Transaction;
 use crate::pinpad::PinPad;
+use crate::util::decimal;
 
 impl<T, P, H> Transaction<'_, T, P, H>
 where
@@ -39,13 +40,24 @@ where
         }
         let amount = self.params.amount;
         let floor = self.profile.floor_limit;
+        let e = self.profile.currency_exponent;
+        let (shown, limit) = (decimal(amount, e), decimal(floor, e));
         // Book 3 §10.6.1: amount (this transaction; no transaction log) ≥ floor limit
         if amount >= floor {
             self.set_tvr(
                 Tvr::FLOOR_LIMIT_EXCEEDED,
                 Topic::RiskManagement,
                 Some("Book 3 §10.6.1"),
-                &format!("amount {amount} ≥ floor limit {floor}"),
+                &format!("floor limit check: amount {shown} ≥ floor limit {limit}"),
+            );
+        } else {
+            self.decide_per(
+                Topic::RiskManagement,
+                "Book 3 §10.6.1",
+                format!(
+                    "floor limit check: amount {shown} < floor limit {limit}: TVR byte 4 bit 8 \
+                     \"Transaction exceeds floor limit\" stays clear"
+                ),
             );
         }
         self.random_selection(amount, floor);

@@ -82,8 +82,15 @@ where
             }
             self.set_tsi(Tsi::SCRIPT_PROCESSING_PERFORMED);
             let mut status = SUCCESSFUL;
+            // what was delivered, named by the one namer of commands (emv_apdu::describe)
+            let mut delivered: Vec<String> = Vec::new();
             for (i, cmd) in cmds.iter().enumerate() {
                 let resp = self.send_raw(cmd)?;
+                delivered.push(format!(
+                    "{} → {:04X}",
+                    emv_apdu::describe::command_name(cmd),
+                    resp.sw.to_u16()
+                ));
                 if !resp.sw.script_command_ok() {
                     let seq = u8::try_from(i + 1).unwrap_or(0x0F).min(0x0F);
                     status = FAILED | seq;
@@ -101,13 +108,10 @@ where
                     break;
                 }
             }
-            self.decide(
+            self.decide_per(
                 Topic::Script,
-                format!(
-                    "script {} ({} command(s)) in template {template:02X}: result {status:02X}",
-                    hex(&id),
-                    cmds.len()
-                ),
+                "Book 4 Annex A5",
+                delivered_words(&id, template, cmds.len(), &delivered, status),
             );
             self.script_done(ScriptResult {
                 template,
@@ -124,4 +128,30 @@ where
         self.events.emit(&Event::ScriptResult(&result));
         self.script_results.push(result);
     }
+}
+
+/// What a script delivered, in words: its identifier and template, each command by name
+/// with the card's status word, and its result byte (Book 4 Annex A5).
+fn delivered_words(
+    id: &[u8; 4],
+    template: u8,
+    commands: usize,
+    delivered: &[String],
+    status: u8,
+) -> String {
+    let verdict = match status {
+        SUCCESSFUL => "successful".to_owned(),
+        NOT_PERFORMED => "not performed".to_owned(),
+        _ => format!("failed at command {}", status & 0x0F),
+    };
+    let sent = if delivered.is_empty() {
+        "none sent".to_owned()
+    } else {
+        delivered.join(", ")
+    };
+    format!(
+        "script {} in template {template:02X}, {commands} command(s): {sent}; result \
+         {status:02X} ({verdict})",
+        hex(id)
+    )
 }

@@ -1,5 +1,20 @@
 //! Small number and date conversions (EMV 4.4 Book 1 §4.3 data formats).
 
+/// Minor units as a decimal amount with `exponent` decimals (`2500`, 2 → `25.00`), as the
+/// currency exponent (5F36) places the point (Book 3 Annex A).
+pub fn decimal(minor: u64, exponent: u8) -> String {
+    if exponent == 0 {
+        return minor.to_string();
+    }
+    let scale = 10u64.saturating_pow(u32::from(exponent));
+    format!(
+        "{}.{:0width$}",
+        minor / scale,
+        minor % scale,
+        width = usize::from(exponent)
+    )
+}
+
 /// `value` as an `n` (BCD, right-justified) field of `len` bytes; `None` if it does not fit.
 pub fn to_bcd(value: u64, len: usize) -> Option<Vec<u8>> {
     let mut out = vec![0u8; len];

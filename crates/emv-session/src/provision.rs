@@ -72,6 +72,7 @@ pub fn card_provision(perso: &Personalisation) -> Result<CardProvision, SessionE
         pin: Secret::new(src.card.pin.clone()),
         pin_verification,
         pvki: None,
+        view_pin: src.host.view_pin,
         online_pin_try_limit: src.host.online_pin_try_limit,
         offline_pin_try_limit: perso.pin_try_limit,
         open_to_buy,
@@ -184,6 +185,15 @@ mod tests {
             assert_eq!(
                 view.plastics.len(),
                 perso.source.host.plastics.len(),
+                "{name}"
+            );
+            // docs/pin.md §7: every built-in card whose plastics offer View PIN can show
+            // its PIN from the start, whatever its verification method
+            assert!(perso.source.host.view_pin, "{name}");
+            assert!(view.view_pin, "{name}: View PIN cannot show the PIN");
+            assert_eq!(
+                issuer.reveal_pin(&card_ref(&perso), "test").unwrap(),
+                emv_crypto::Pin::new(&perso.source.card.pin).unwrap(),
                 "{name}"
             );
         }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use emv_kernel::{Outcome, RuleOutcome, Stage};
+use emv_kernel::{Outcome, RuleOutcome, Stage, Topic};
 use emv_tlv::describe::{DecodeAs, describe_as};
 
 /// What the report says about the transaction besides the outcome.
@@ -51,23 +51,35 @@ pub fn render(outcome: &Outcome, header: &ReportHeader, opts: ReportOptions) -> 
     out
 }
 
+/// One section per stage, in the order the stages first ran (a stage that runs again
+/// later, like completion after the scripts of template 72, adds to its section). The
+/// cardholder verification section lists the CVM List, then every CV Rule tried, then what
+/// the card answered.
 fn stages(out: &mut String, o: &Outcome) {
-    let mut current: Option<Stage> = None;
-    let mut cvm_done = false;
+    let mut order: Vec<Stage> = Vec::new();
     for d in &o.decisions {
-        if current != Some(d.stage) {
-            current = Some(d.stage);
-            let _ = writeln!(out, "\n{}", title(d.stage));
-            if d.stage == Stage::CardholderVerification {
+        if !order.contains(&d.stage) {
+            order.push(d.stage);
+        }
+    }
+    if !o.cvm_trace.is_empty() && !order.contains(&Stage::CardholderVerification) {
+        order.push(Stage::CardholderVerification);
+    }
+    for stage in order {
+        let _ = writeln!(out, "\n{}", title(stage));
+        let cv = stage == Stage::CardholderVerification;
+        let mut rules_shown = false;
+        for d in o.decisions.iter().filter(|d| d.stage == stage) {
+            let _ = writeln!(out, "  · {d}");
+            // the CVM List comes first, then the rules tried from it
+            if cv && !rules_shown && d.topic == Topic::Cvm {
                 cv_rules(out, o);
-                cvm_done = true;
+                rules_shown = true;
             }
         }
-        let _ = writeln!(out, "  · {d}");
-    }
-    if !cvm_done && !o.cvm_trace.is_empty() {
-        let _ = writeln!(out, "\n{}", title(Stage::CardholderVerification));
-        cv_rules(out, o);
+        if cv && !rules_shown {
+            cv_rules(out, o);
+        }
     }
 }
 
@@ -136,7 +148,7 @@ fn result(out: &mut String, o: &Outcome) {
     if let Some(p) = &o.online_pin {
         let _ = write!(line, " · online PIN {}", p.name());
     }
-    if o.signature_required {
+    if o.signature_to_take() {
         line.push_str(" · SIGNATURE REQUIRED");
     }
     let _ = writeln!(out, "{line}");

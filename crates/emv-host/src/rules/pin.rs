@@ -116,18 +116,37 @@ pub fn unblock(card: &mut CardRecord) -> ScriptKind {
     ScriptKind::PinUnblock
 }
 
+/// What the cardholder should do after an Unblock PIN (docs/pin.md §6): an ATM delivers
+/// the PIN UNBLOCK script; only when the host knows the chip's offline PIN is blocked (its
+/// last CVR said so) can a merchant terminal still decline the first transaction, until the
+/// script has reached the chip.
+pub fn unblock_next_step(card: &CardRecord) -> &'static str {
+    if card.state.chip.pin_blocked == Some(true) {
+        "Make an ATM transaction with the card (online PIN): it delivers the unblock script \
+         to the chip, whose offline PIN is blocked. At a merchant terminal the first \
+         transaction may still be declined."
+    } else {
+        "Make an ATM transaction with the card (online PIN): it delivers the unblock script \
+         to the chip."
+    }
+}
+
 /// A new PIN on the host (reset with a new PIN, change, Set PIN): new verification data,
 /// the PIN kept sealed for the PIN CHANGE script while it is pending, the online counter
 /// reset; a PIN CHANGE supersedes the open scripts, as it resets the chip's counter too
 /// (docs/pin.md §6.3, docs/issuer-host.md §4).
 pub fn new_pin(keys: &HostKeys, card: &mut CardRecord, pin: &Pin) -> Result<NewScript, Error> {
-    let record = PinRecord::new(
+    let mut record = PinRecord::new(
         keys,
         &card.pan,
         card.state.pin.method,
         card.state.pin.pvki,
         pin,
     )?;
+    // a card that offers View PIN keeps offering it with its new PIN (docs/pin.md §5)
+    if card.state.pin.sealed.is_some() {
+        record = record.recoverable(keys, &card.pan, pin)?;
+    }
     let sealed = hex::encode_upper(pin::seal_pin(keys, &card.pan, pin)?);
     let state: &mut CardState = &mut card.state;
     state.pin = record;
@@ -154,16 +173,35 @@ pub fn reveal(keys: &HostKeys, card: &CardRecord) -> Result<Option<Pin>, Error> 
     }
 }
 
+/// The audit outcome of a refused View PIN.
+pub const NOT_RECOVERABLE: &str = "refused: PIN not recoverable";
+
+/// Whether View PIN can show this card's PIN: a PIN CHANGE is pending (its new PIN is
+/// sealed), or the verification data is recoverable (docs/pin.md §5, §7). Checked when the
+/// token is asked for, so that a card that cannot show its PIN is refused there and not on
+/// the cardholder's device.
+pub fn revealable(card: &CardRecord) -> Result<(), Error> {
+    if card.state.pending_pin.is_some() || card.state.pin.is_recoverable() {
+        Ok(())
+    } else {
+        Err(Error::PinNotRecoverable(format!(
+            "View PIN is not offered for this card: the host keeps only a {} (one-way) for its \
+             PIN and no PIN change is pending",
+            card.state.pin.method.name()
+        )))
+    }
+}
+
 /// The audit outcome of a View PIN, and the refusal when no PIN can be shown.
 pub fn reveal_outcome(card: &CardRecord, pin: Option<Pin>) -> (&'static str, Result<Pin, Error>) {
-    match pin {
-        Some(p) => ("ok", Ok(p)),
-        None => (
-            "refused: PIN not recoverable",
-            Err(Error::PinNotRecoverable(format!(
-                "the host keeps only a {} for this card and no PIN change is pending",
-                card.state.pin.method.name()
-            ))),
+    match (pin, revealable(card)) {
+        (Some(p), _) => ("ok", Ok(p)),
+        (None, Err(e)) => (NOT_RECOVERABLE, Err(e)),
+        (None, Ok(())) => (
+            NOT_RECOVERABLE,
+            Err(Error::PinNotRecoverable(
+                "the PIN could not be recovered".into(),
+            )),
         ),
     }
 }
@@ -287,5 +325,36 @@ mod tests {
         let (outcome, pin) = reveal_outcome(&c, reveal(&k, &c).unwrap());
         assert_eq!(outcome, "refused: PIN not recoverable");
         assert!(matches!(pin, Err(Error::PinNotRecoverable(_))));
+    }
+
+    #[test]
+    fn the_merchant_warning_follows_what_the_chip_said() {
+        let mut c = card();
+        assert!(!unblock_next_step(&c).contains("may still be declined"));
+        c.state.chip.pin_blocked = Some(false);
+        assert!(!unblock_next_step(&c).contains("may still be declined"));
+        c.state.chip.pin_blocked = Some(true);
+        assert!(unblock_next_step(&c).contains("may still be declined"));
+        assert!(unblock_next_step(&c).starts_with("Make an ATM transaction"));
+    }
+
+    #[test]
+    fn a_view_pin_card_keeps_its_pin_recoverable_through_a_new_pin() {
+        let k = keys();
+        let mut c = card();
+        let first = Pin::new(crate::rules::tests::PIN).unwrap();
+        c.state.pin = c.state.pin.clone().recoverable(&k, &c.pan, &first).unwrap();
+        assert_eq!(reveal(&k, &c).unwrap().unwrap(), first);
+        new_pin(&k, &mut c, &Pin::new("2580").unwrap()).unwrap();
+        // the PIN CHANGE script ran: nothing pending, the record itself shows the new PIN
+        c.state.pending_pin = None;
+        assert!(c.state.pin.sealed.is_some());
+        assert_eq!(reveal(&k, &c).unwrap().unwrap(), Pin::new("2580").unwrap());
+        assert!(
+            c.state
+                .pin
+                .verify(&k, &c.pan, &Pin::new("2580").unwrap())
+                .unwrap()
+        );
     }
 }

@@ -10,7 +10,8 @@ use super::{Bit, Describe, bitfield, describe_bits};
 /// Which IAD layout a value follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
 pub enum IadFormat {
-    /// Visa VSDC IAD format 0, 1 or 3: `06 DKI CVN 03 CVR(3) [len discretionary]`.
+    /// Visa VSDC IAD format 0, 1 or 3: `06 DKI CVN CVR(4) [len discretionary]`, the CVR's
+    /// byte 1 being its length `03`.
     #[strum(serialize = "Visa VSDC IAD format 0/1/3")]
     Visa,
     /// Visa VSDC IAD format 2 or 4: 32 bytes starting `1F`.
@@ -85,11 +86,11 @@ impl<'a> Iad<'a> {
         }
     }
 
-    /// The CVR bytes as the scheme defines them (Visa: CVR bytes 2-4 after the length
-    /// byte; M/Chip: 6 bytes; CCD: 5 bytes; Visa format 2/4: 5 bytes).
+    /// The CVR bytes as the scheme numbers them (Visa: 4 bytes, byte 1 the length `03`;
+    /// M/Chip: 6 bytes; CCD: 5 bytes; Visa format 2/4: 5 bytes).
     pub fn cvr(&self) -> &'a [u8] {
         match self.format {
-            IadFormat::Visa => &self.bytes[4..7],
+            IadFormat::Visa => &self.bytes[3..7],
             IadFormat::Visa2 | IadFormat::Ccd => &self.bytes[3..8],
             IadFormat::Mastercard => &self.bytes[2..8],
         }
@@ -101,12 +102,15 @@ impl Describe for Iad<'_> {
         let mut v = vec![format!("Format: {}", self.format.name())];
         match self.format {
             IadFormat::Ccd => v.push(format!(
-                "Common Core Identifier: {:02X} (format {:X}, cryptogram version {:X})",
+                "Common Core Identifier: {:02X} (format {:X}, {})",
                 self.bytes[1],
                 self.bytes[1] >> 4,
-                self.bytes[1] & 0x0F
+                cvn_name(self.cvn())
             )),
-            _ => v.push(format!("Cryptogram Version Number: {:02X}", self.cvn())),
+            _ => v.push(format!(
+                "Cryptogram Version Number: {}",
+                cvn_name(self.cvn())
+            )),
         }
         v.push(format!("Derivation Key Index: {:02X}", self.dki()));
         v.push(format!(
@@ -158,8 +162,21 @@ impl Describe for Iad<'_> {
     }
 }
 
-/// Cryptogram type in CVR bits (b8-b7 second GENERATE AC, b6-b5 first).
-fn ac_pair_lines(b: u8) -> [String; 2] {
+/// A Cryptogram Version Number as people write it, with its byte: `CVN 18 (0x12)`. CVNs
+/// are named by the byte's decimal value (Visa 10 = `0A`, 18 = `12`, M/Chip 16 = `10`,
+/// Interac 133 = `85`), except Visa's `22`, named by its hex digits as Visa names it (the
+/// names `emv_crypto::Cvn` uses).
+pub fn cvn_name(byte: u8) -> String {
+    let number = if byte == 0x22 {
+        "22".to_owned()
+    } else {
+        byte.to_string()
+    };
+    format!("CVN {number} (0x{byte:02X})")
+}
+
+/// Cryptogram type in CVR bits (b8-b7 second GENERATE AC, b6-b5 first) of CVR byte `n`.
+fn ac_pair_lines(n: u8, b: u8) -> [String; 2] {
     let second = match b >> 6 {
         0 => "AAC",
         1 => "TC",
@@ -173,8 +190,8 @@ fn ac_pair_lines(b: u8) -> [String; 2] {
         _ => "RFU",
     };
     [
-        format!("byte 1 bits 8-7: Cryptogram returned in second GENERATE AC: {second}"),
-        format!("byte 1 bits 6-5: Cryptogram returned in first GENERATE AC: {first}"),
+        format!("byte {n} bits 8-7: Cryptogram returned in second GENERATE AC: {second}"),
+        format!("byte {n} bits 6-5: Cryptogram returned in first GENERATE AC: {first}"),
     ]
 }
 
@@ -197,43 +214,57 @@ fn with_multibit(
 }
 
 bitfield! {
-    /// Visa VSDC CVR bytes 2-4 (the three bytes after the CVR length byte `03`).
-    /// Byte numbers here are 1-3 (CVR bytes 2-4). Byte 1 b8-b5 hold the cryptogram types.
-    VisaCvr[3] {
-        ISSUER_AUTH_FAILED = (1, 0x08, "Issuer authentication performed and failed"),
-        OFFLINE_PIN_PERFORMED = (1, 0x04, "Offline PIN verification performed"),
-        OFFLINE_PIN_FAILED = (1, 0x02, "Offline PIN verification failed"),
-        UNABLE_TO_GO_ONLINE = (1, 0x01, "Unable to go online"),
-        LAST_ONLINE_NOT_COMPLETED = (2, 0x80, "Last online transaction not completed"),
-        PIN_TRY_LIMIT_EXCEEDED = (2, 0x40, "PIN Try Limit exceeded"),
-        VELOCITY_EXCEEDED = (2, 0x20, "Exceeded velocity checking counters"),
-        NEW_CARD = (2, 0x10, "New card"),
-        ISSUER_AUTH_FAILED_LAST = (2, 0x08, "Issuer authentication failure on last online transaction"),
-        ISSUER_AUTH_NOT_PERFORMED = (2, 0x04, "Issuer authentication not performed after online authorisation"),
-        BLOCKED_PTL = (2, 0x02, "Application blocked by card because PIN Try Limit exceeded"),
-        SDA_FAILED_LAST = (2, 0x01, "Offline static data authentication failed on last transaction and transaction declined offline"),
-        SCRIPT_FAILED = (3, 0x08, "Issuer script processing failed on last transaction"),
-        DDA_FAILED_LAST = (3, 0x04, "Offline dynamic data authentication failed on last transaction and transaction declined offline"),
-        DDA_PERFORMED = (3, 0x02, "Offline dynamic data authentication performed"),
-        PIN_NOT_RECEIVED = (3, 0x01, "PIN verification command not received for a PIN-expecting card"),
+    /// Visa VSDC CVR, numbered as VIS numbers it: byte 1 is the length (`03`), byte 2
+    /// b8-b5 hold the cryptogram types, byte 4 b8-b5 the number of issuer script commands.
+    VisaCvr[4] {
+        ISSUER_AUTH_FAILED = (2, 0x08, "Issuer authentication performed and failed"),
+        OFFLINE_PIN_PERFORMED = (2, 0x04, "Offline PIN verification performed"),
+        OFFLINE_PIN_FAILED = (2, 0x02, "Offline PIN verification failed"),
+        UNABLE_TO_GO_ONLINE = (2, 0x01, "Unable to go online"),
+        LAST_ONLINE_NOT_COMPLETED = (3, 0x80, "Last online transaction not completed"),
+        PIN_TRY_LIMIT_EXCEEDED = (3, 0x40, "PIN Try Limit exceeded"),
+        VELOCITY_EXCEEDED = (3, 0x20, "Exceeded velocity checking counters"),
+        NEW_CARD = (3, 0x10, "New card"),
+        ISSUER_AUTH_FAILED_LAST = (3, 0x08, "Issuer authentication failure on last online transaction"),
+        ISSUER_AUTH_NOT_PERFORMED = (3, 0x04, "Issuer authentication not performed after online authorisation"),
+        BLOCKED_PTL = (3, 0x02, "Application blocked by card because PIN Try Limit exceeded"),
+        SDA_FAILED_LAST = (3, 0x01, "Offline static data authentication failed on last transaction and transaction declined offline"),
+        SCRIPT_FAILED = (4, 0x08, "Issuer script processing failed on last transaction"),
+        DDA_FAILED_LAST = (4, 0x04, "Offline dynamic data authentication failed on last transaction and transaction declined offline"),
+        DDA_PERFORMED = (4, 0x02, "Offline dynamic data authentication performed"),
+        PIN_NOT_RECEIVED = (4, 0x01, "PIN verification command not received for a PIN-expecting card"),
     }
 }
 
 impl VisaCvr {
-    /// Number of issuer script commands processed on the last transaction (byte 3 b8-b5).
+    /// The CVR's length byte (byte 1): the three bytes that follow.
+    pub const LENGTH: u8 = 0x03;
+
+    /// All bits clear, with the length byte.
+    pub const fn empty() -> Self {
+        VisaCvr([Self::LENGTH, 0, 0, 0])
+    }
+
+    /// Number of issuer script commands processed on the last transaction (byte 4 b8-b5).
     pub fn script_count(&self) -> u8 {
-        self.0[2] >> 4
+        self.0[3] >> 4
     }
 }
 
 impl Describe for VisaCvr {
     fn describe(&self) -> Vec<String> {
-        let mut multi = ac_pair_lines(self.0[0]).to_vec();
+        let mut multi = vec![format!("byte 1: length {:02X}", self.0[0])];
+        multi.extend(ac_pair_lines(2, self.0[1]));
         multi.push(format!(
-            "byte 3 bits 8-5: Issuer script commands processed on last transaction: {}",
+            "byte 4 bits 8-5: Issuer script commands processed on last transaction: {}",
             self.script_count()
         ));
-        with_multibit(&self.0, &[(0, 0xF0), (2, 0xF0)], Self::ALL, multi)
+        with_multibit(
+            &self.0,
+            &[(0, 0xFF), (1, 0xF0), (3, 0xF0)],
+            Self::ALL,
+            multi,
+        )
     }
 }
 
@@ -294,7 +325,7 @@ impl McCvr {
 
 impl Describe for McCvr {
     fn describe(&self) -> Vec<String> {
-        let mut multi = ac_pair_lines(self.0[0]).to_vec();
+        let mut multi = ac_pair_lines(1, self.0[0]).to_vec();
         multi.push(format!(
             "byte 3 bits 8-5: Script counter: {}",
             self.script_counter()
@@ -336,7 +367,7 @@ bitfield! {
 
 impl Describe for CcdCvr {
     fn describe(&self) -> Vec<String> {
-        let mut multi = ac_pair_lines(self.0[0]).to_vec();
+        let mut multi = ac_pair_lines(1, self.0[0]).to_vec();
         multi.push(format!(
             "byte 2 bits 8-5: PIN Try Counter (low nibble): {}",
             self.0[1] >> 4
@@ -377,11 +408,35 @@ mod tests {
             !d.iter()
                 .any(|l| l.ends_with("Application blocked by card because PIN Try Limit exceeded"))
         );
+        // numbered as VIS numbers the 4-byte CVR: byte 1 is its length
+        for line in [
+            "Cryptogram Version Number: CVN 18 (0x12)",
+            "Card Verification Results: 03A04000",
+            "  CVR byte 1: length 03",
+            "  CVR byte 2 bits 6-5: Cryptogram returned in first GENERATE AC: ARQC",
+            "  CVR byte 3 bit 7: PIN Try Limit exceeded",
+            "  CVR byte 4 bits 8-5: Issuer script commands processed on last transaction: 0",
+        ] {
+            assert!(d.iter().any(|l| l == line), "{line:?} not in {d:#?}");
+        }
+    }
+
+    #[test]
+    fn cvns_are_named_with_their_byte() {
+        assert_eq!(cvn_name(0x12), "CVN 18 (0x12)");
+        assert_eq!(cvn_name(0x0A), "CVN 10 (0x0A)");
+        assert_eq!(cvn_name(0x22), "CVN 22 (0x22)");
+        assert_eq!(cvn_name(0x10), "CVN 16 (0x10)");
+        assert_eq!(cvn_name(0x85), "CVN 133 (0x85)");
+        let mc = Iad::detect(&decode("0110A00003220000000000000000000000FF").unwrap())
+            .unwrap()
+            .describe();
+        assert!(mc.contains(&"Cryptogram Version Number: CVN 16 (0x10)".to_owned()));
     }
 
     #[test]
     fn visa_pin_bits() {
-        let cvr = VisaCvr([0x86, 0x42, 0x28]);
+        let cvr = VisaCvr([0x03, 0x86, 0x42, 0x28]);
         assert!(cvr.is_set(VisaCvr::OFFLINE_PIN_PERFORMED));
         assert!(cvr.is_set(VisaCvr::OFFLINE_PIN_FAILED));
         assert!(cvr.is_set(VisaCvr::PIN_TRY_LIMIT_EXCEEDED));

@@ -16,8 +16,8 @@ pub const EXAMPLES: &str = "\
 Examples:
   emvbench host serve                                   # 127.0.0.1:8080, TEST keys
   emvbench host serve --data /tmp/issuer --listen 127.0.0.1:9090 --keys host-keys/test-keys.toml
-  emvbench host provision --data /tmp/issuer card.toml
   emvbench host provision --data /tmp/issuer --profile visa-cvn18   # from a card profile
+  emvbench host provision --data /tmp/issuer --all-profiles         # or FILE.toml (see its --help)
   emvbench host serve --provision-profiles                  # every card profile, if new
   emvbench host serve --sync normal      # answer once in the WAL, not yet fsynced (load tests)
   emvbench host status --data /tmp/issuer 4761739001010010
@@ -31,7 +31,7 @@ Examples:
   emvbench host serve --listen 127.0.0.1:8080
   curl -s localhost:8080/openapi.json
   curl -s -H 'Authorization: Bearer <issuer API key>' localhost:8080/v1/cards/4761739001010010
-  emvbench run --host http://127.0.0.1:8080 ...
+  emvbench run --card visa-cvn18 --amount 25 --pin 1234 --host http://127.0.0.1:8080
 
 Routes: with an acquirer key (`X-Acquirer-Key: KEY`, [[acquirer_keys]] of the key file;
 none with --insecure-network): POST /v1/authorise, POST /v1/advice; with an issuer API key
@@ -39,7 +39,8 @@ none with --insecure-network): POST /v1/authorise, POST /v1/advice; with an issu
 GET /v1/cards/{pan}/plastics, POST /v1/cards/{pan}/pin/unblock|reset|change,
 POST /v1/cards/{pan}/block|unblock, GET /v1/audit, POST
 /pin-control/v1/plastics/{plasticId}/token (View PIN / Set PIN; the device then POSTs
-controlId to the pinURL). Ctrl-C or SIGTERM stops it within 5 s: running requests
+controlId to the pinURL; 5 tokens per plastic in any 60 s, then 429 with Retry-After; a
+VIEW_PIN token for a card whose PIN the host cannot show is refused with 409). Ctrl-C or SIGTERM stops it within 5 s: running requests
 finish, slow or idle clients are cut. Log level: RUST_LOG (default info); logs never hold a PAN or a PIN.";
 
 const PROVISION_EXAMPLES: &str = r#"Example card file (TOML):
@@ -307,20 +308,32 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         ..emv_host::PinControlConfig::default()
     };
     pin_control.validate()?;
+    // the key file once (and its TEST-keys note once)
+    let keys = a.store.keys()?;
     if a.provision_profiles {
         // new cards only: cards the store knows keep their PIN and counters
-        let issuer = a.store.open(false)?;
-        provision_profiles(
-            &issuer,
-            &emv_card::profile::available_profiles(),
-            false,
-            false,
-        )?;
+        let issuer =
+            Issuer::open(&data_dir, load_keys(a.store.keys.as_deref(), false)?).map_err(|e| {
+                InputError(format!(
+                    "opening the host store in {}: {e}",
+                    data_dir.display()
+                ))
+            })?;
+        let profiles = emv_card::profile::available_profiles();
+        let created = provision_profiles(&issuer, &profiles, false, false)?;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "provisioned the cards of {} card profile(s): {created} new, {} already in the \
+             store (kept with their PIN and counters)",
+            profiles.len(),
+            profiles.len() - created
+        );
     }
     let config = ServeConfig {
         data_dir: data_dir.clone(),
         listen: a.listen,
-        keys: a.store.keys()?,
+        keys,
         pin_control,
         sync: a.sync,
         insecure_network: a.insecure_network,
@@ -359,17 +372,26 @@ fn provision(a: ProvisionArgs) -> Result<ExitCode> {
 }
 
 /// Provisions the cards of card profiles (the same data the software card is
-/// personalised from, so that card and host agree out of the box).
-fn provision_profiles(issuer: &Issuer, names: &[String], reset: bool, print: bool) -> Result<()> {
+/// personalised from, so that card and host agree out of the box); how many were new.
+fn provision_profiles(
+    issuer: &Issuer,
+    names: &[String],
+    reset: bool,
+    print: bool,
+) -> Result<usize> {
+    let mut created = 0;
     for name in names {
         let perso = emv_card::Personalisation::load(name, &[])?;
         let p = emv_session::card_provision(&perso)?;
         let outcome = issuer.provision(&p, reset)?;
+        if outcome == emv_host::service::ProvisionOutcome::Created {
+            created += 1;
+        }
         if print {
             println!("{outcome:?} {p} from profile {name}");
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 fn read(path: &Path) -> Result<String> {

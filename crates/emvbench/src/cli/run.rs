@@ -51,7 +51,7 @@ pub enum TxnType {
     Purchase,
     /// Cash withdrawal or manual cash (9C 01).
     Cash,
-    /// Purchase with cashback (9C 09); give the cashback with --cashback.
+    /// Purchase with cashback (9C 09).
     Cashback,
     /// Refund (9C 20).
     Refund,
@@ -240,11 +240,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
         eprintln!("recorded {}", path.display());
     }
 
+    let header = report_header(&a, &kernel, &params, card_profile, &host);
     if a.json {
-        outln!("{}", serde_json::to_string_pretty(&outcome)?);
+        // the outcome object with what was asked for (docs/formats.md §1 `input`)
+        let mut v = serde_json::to_value(&outcome)?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("input".into(), input_json(&a, &kernel, &params, &header));
+        }
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let header = report_header(&a, &kernel, &params, card_profile, &host);
     out!(
         "{}",
         render(&outcome, &header, ReportOptions { apdus: !a.no_apdus })
@@ -376,6 +381,26 @@ fn start_recording(a: &Args, card_profile: &str, seed: u64, session: &mut Sessio
         ..CardSpec::default()
     };
     session.mark_card(&spec, seed);
+}
+
+/// The run's inputs as the JSON outcome echoes them: card, terminal, type, amounts (in
+/// the terminal's currency, as given), currency and host. PINs are never echoed.
+fn input_json(
+    a: &Args,
+    kernel: &Kernel,
+    params: &TransactionParams,
+    header: &ReportHeader,
+) -> serde_json::Value {
+    let exponent = u32::from(kernel.profile().currency_exponent);
+    serde_json::json!({
+        "card": header.card,
+        "terminal": kernel.profile().name,
+        "type": TransactionType::from(a.txn_type).name(),
+        "amount": format_amount(params.amount, exponent),
+        "cashback": (params.amount_other > 0).then(|| format_amount(params.amount_other, exponent)),
+        "currency": kernel.profile().currency_code,
+        "host": header.host,
+    })
 }
 
 /// The report's first line: the transaction in words, the card, the terminal, the host.

@@ -10,18 +10,18 @@ use emv_session::scenario::{self, RunOptions, ScenarioReport};
 use super::InputError;
 
 pub const EXAMPLES: &str = "\
-Examples:
-  emvbench scenario run scenarios/offline-pin-blocked-atm-unblock.toml
+Examples (from a checkout of the repository, whose scenarios/ holds the seed scenarios):
+  emvbench scenario run scenarios/01-offline-pin-blocked-atm-unblock.toml
   emvbench scenario run scenarios/*.toml --json
-  emvbench scenario run scenarios/card-pulled-before-script.toml --record pulled.trace
+  emvbench scenario run scenarios/06-card-pulled-before-script.toml --record pulled.trace
   emvbench scenario run scenarios/*.toml --record-dir apdu-traces     # re-record every trace
   emvbench scenario run scenarios/*.toml --junit scenarios.xml         # for a CI test report
 
 A scenario (TOML) names a card profile and a list of [[step]]s: `do = \"transaction\"` at a
 terminal profile with an amount, a type and PIN entries; `do = \"host\"` with call =
-unblock-pin | reset-pin (mode = new|keep) | change-pin (new_pin) | view-pin | block-card |
-unblock-card | ecommerce (amount); `do = \"remove-card\"` (the card is pulled out as soon as
-the issuer answers the next transaction); `do = \"check\"`. Each step may carry [step.expect]
+unblock-pin | reset-pin (mode = new|keep) | change-pin (new_pin) | view-pin | set-pin
+(new_pin) | block-card | unblock-card | ecommerce (amount); `do = \"remove-card\"` (the card
+is pulled out as soon as the issuer answers the next transaction); `do = \"check\"`. Each step may carry [step.expect]
 with any field of the outcome object (`outcome`, `tvr`, `card.pin_try_counter`,
 `host.pending_scripts`, ...). A scenario runs against a fresh software card and a fresh
 in-memory issuer host, with a fixed date and fixed seeds: the same file gives the same

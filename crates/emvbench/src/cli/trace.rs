@@ -10,10 +10,12 @@ use emv_transport::trace::{self, Trace};
 use super::InputError;
 
 pub const EXAMPLES: &str = "\
-Examples:
+Examples (from a checkout of the repository, whose apdu-traces/ holds the recorded traces):
   emvbench trace replay apdu-traces/*.trace
   emvbench trace replay apdu-traces/*.trace --junit traces.xml   # for a CI test report
-  emvbench trace diff old.trace new.trace
+  emvbench trace replay --as-card apdu-traces/*.trace
+  emvbench scenario run scenarios/01-offline-pin-blocked-atm-unblock.toml --record /tmp/01.trace
+  emvbench trace diff apdu-traces/01-offline-pin-blocked-atm-unblock.trace /tmp/01.trace
 
 `replay` plays the terminal side of a trace (every power-on and C-APDU, in order) against a
 fresh software card personalised as the trace's @card line says, and compares every answer

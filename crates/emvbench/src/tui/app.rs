@@ -2,6 +2,7 @@
 //! threads; every key returns the requests for the worker, so the tests feed key
 //! sequences and check the state.
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -255,6 +256,10 @@ pub struct App {
     pub detail_scroll: u16,
     /// Scroll of the transaction panel.
     pub txn_scroll: u16,
+    /// How far the decoded exchange can scroll, as last drawn (scrolling stops there).
+    pub detail_scroll_max: Cell<u16>,
+    /// How far the transaction panel can scroll, as last drawn.
+    pub txn_scroll_max: Cell<u16>,
     /// The PIN pad dialog, while the kernel waits for a PIN.
     pub pin: Option<PinDialog>,
     /// The overlay.
@@ -286,6 +291,8 @@ impl App {
             apdu_selected: None,
             detail_scroll: 0,
             txn_scroll: 0,
+            detail_scroll_max: Cell::new(u16::MAX),
+            txn_scroll_max: Cell::new(u16::MAX),
             pin: None,
             overlay: Overlay::None,
             status: None,
@@ -465,12 +472,25 @@ impl App {
             KeyCode::Down => self.move_apdu(1),
             KeyCode::Home => self.scroll(|a| a.apdu_selected = Some(0)),
             KeyCode::End => self.scroll(|a| a.apdu_selected = None),
-            KeyCode::PageDown => {
-                self.scroll(|a| a.detail_scroll = a.detail_scroll.saturating_add(5))
-            }
-            KeyCode::PageUp => self.scroll(|a| a.detail_scroll = a.detail_scroll.saturating_sub(5)),
-            KeyCode::Char(']') => self.scroll(|a| a.txn_scroll = a.txn_scroll.saturating_add(3)),
-            KeyCode::Char('[') => self.scroll(|a| a.txn_scroll = a.txn_scroll.saturating_sub(3)),
+            // scrolling stops at the end of what the panel holds
+            KeyCode::PageDown => self.scroll(|a| {
+                a.detail_scroll = a
+                    .detail_scroll
+                    .saturating_add(5)
+                    .min(a.detail_scroll_max.get());
+            }),
+            KeyCode::PageUp => self.scroll(|a| {
+                a.detail_scroll = a
+                    .detail_scroll
+                    .min(a.detail_scroll_max.get())
+                    .saturating_sub(5);
+            }),
+            KeyCode::Char(']') => self.scroll(|a| {
+                a.txn_scroll = a.txn_scroll.saturating_add(3).min(a.txn_scroll_max.get());
+            }),
+            KeyCode::Char('[') => self.scroll(|a| {
+                a.txn_scroll = a.txn_scroll.min(a.txn_scroll_max.get()).saturating_sub(3);
+            }),
             // nothing below while a transaction or a host call is running
             _ if self.busy() => Vec::new(),
             KeyCode::Char('t') => self.pick_terminal(),

@@ -102,7 +102,8 @@ impl PinDialog {
 
     /// Draws the dialog in the middle of `area`.
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
-        let w = 44.min(area.width);
+        // wide enough for its longest line (amount, currency and tries left)
+        let w = 58.min(area.width);
         let h = 10.min(area.height);
         let r = Rect {
             x: area.x + (area.width - w) / 2,

@@ -477,13 +477,15 @@ fn host_actions_and_pull_during_a_transaction() {
             .as_ref()
             .is_some_and(|v| v.card_status == emv_host::CardStatus::Active)
     });
-    // the host keeps a one-way PVV for this card: nothing to view until a new PIN is set
+    // the card offers View PIN (its profile's plastics do): the host keeps its PIN
+    // recoverable next to the PVV, so View PIN shows the personalised PIN at once
     b.keys("v");
-    b.wait("View PIN's refusal", |a| {
-        a.status
-            .as_ref()
-            .is_some_and(|s| s.0.starts_with("view-pin"))
-    });
+    b.wait("View PIN", |a| matches!(a.overlay, Overlay::ViewPin { .. }));
+    let Overlay::ViewPin { pin, .. } = &b.app.overlay else {
+        unreachable!()
+    };
+    assert_eq!(pin.as_str(), "1234");
+    b.keys(" ");
     assert!(matches!(b.app.overlay, Overlay::None));
     b.keys("n");
     b.wait("the new PIN", |a| {
@@ -648,4 +650,86 @@ fn reader_start_says_why_and_a_software_card_gets_the_host() {
     b.wait("the card and its host", |a| {
         a.card.is_some() && a.host.view.is_some()
     });
+}
+
+/// The rows of a drawn screen, as text.
+fn rows(t: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
+/// Text that touches a panel's right border was cut there: every line is wrapped to leave
+/// that column free.
+fn clipped(t: &Terminal<TestBackend>) -> Vec<String> {
+    rows(t)
+        .into_iter()
+        .filter(|row| {
+            let cells: Vec<char> = row.chars().collect();
+            (1..cells.len()).any(|x| {
+                let right_border = cells[x] == '│' && (x + 1 == cells.len() || cells[x + 1] == '│');
+                right_border && !matches!(cells[x - 1], ' ' | '│')
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn nothing_is_cut_at_100_columns_and_a_decline_asks_no_signature() {
+    let mut b = Bench::new("pos-offline-only");
+    b.blocked_decline();
+    let screen = b.screen(100, 30, true);
+    let text = rows(&screen).join("\n");
+    // declined after a signature CVM: no signature to take
+    assert!(text.contains("Result DECLINED"), "{text}");
+    assert!(!text.contains("SIGNATURE"), "{text}");
+    assert!(clipped(&screen).is_empty(), "{:#?}", clipped(&screen));
+    // the longest lines: bit names, the GENERATE AC's data, a certificate record
+    assert!(text.contains("Offline data authentication was"), "{text}");
+    assert!(text.contains("performed"), "{text}");
+    b.atm_unblock();
+    for _ in 0..15 {
+        let screen = b.screen(100, 30, true);
+        assert!(clipped(&screen).is_empty(), "{:#?}", clipped(&screen));
+        b.key(KeyCode::Up);
+    }
+    let screen = b.screen(100, 30, true);
+    assert!(clipped(&screen).is_empty(), "{:#?}", clipped(&screen));
+}
+
+#[test]
+fn scrolling_stops_at_the_end() {
+    let mut b = Bench::new("pos-offline-only");
+    b.blocked_decline();
+    b.atm_unblock();
+    let _ = b.screen(100, 30, true);
+    let max = b.app.txn_scroll_max.get();
+    assert!(max > 0 && max < 100, "{max}");
+    for _ in 0..100 {
+        b.keys("]");
+    }
+    assert_eq!(b.app.txn_scroll, max);
+    // the last line is on screen, and one key back moves back at once
+    let screen = b.screen(100, 30, true);
+    let text = rows(&screen).join("\n");
+    assert!(
+        text.contains("Script 1: script processing successful"),
+        "{text}"
+    );
+    b.keys("[");
+    assert_eq!(b.app.txn_scroll, max.saturating_sub(3));
+    // the decoded exchange too: a record with a certificate, scrolled to its end
+    for _ in 0..6 {
+        b.key(KeyCode::Up);
+    }
+    let _ = b.screen(100, 30, true);
+    let max = b.app.detail_scroll_max.get();
+    for _ in 0..100 {
+        b.key(KeyCode::PageDown);
+    }
+    assert_eq!(b.app.detail_scroll, max);
+    b.key(KeyCode::PageUp);
+    assert_eq!(b.app.detail_scroll, max.saturating_sub(5));
 }

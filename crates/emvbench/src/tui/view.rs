@@ -87,23 +87,38 @@ pub fn render(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
     }
     let keys = footer_keys(app, theme, usize::from(area.width));
     let footer_height = u16::try_from(keys.len() + 1).unwrap_or(3);
+    let columns = [
+        Constraint::Percentage(34),
+        Constraint::Percentage(30),
+        Constraint::Percentage(36),
+    ];
+    // the top panels' lines wrapped to their widths: the row is as high as the tallest
+    // (at least 8 rows, at most 12)
+    let widths = Layout::horizontal(columns).split(Rect { height: 1, ..area });
+    let inner = |i: usize| usize::from(widths[i].width.saturating_sub(2));
+    let top_lines = [
+        wrap(card_lines(app, theme), inner(0)),
+        wrap(terminal_lines(app, theme), inner(1)),
+        wrap(host_lines(app, theme), inner(2)),
+    ];
+    let tallest = top_lines.iter().map(Vec::len).max().unwrap_or(0);
+    let top_height = u16::try_from(tallest + 2).unwrap_or(8).clamp(8, 12);
     let [title, top, middle, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(8),
+        Constraint::Length(top_height),
         Constraint::Min(6),
         Constraint::Length(footer_height),
     ])
     .areas(area);
     title_bar(frame, title, app, theme);
-    let [card, term, host] = Layout::horizontal([
-        Constraint::Percentage(34),
-        Constraint::Percentage(30),
-        Constraint::Percentage(36),
-    ])
-    .areas(top);
-    card_panel(frame, card, app, theme);
-    terminal_panel(frame, term, app, theme);
-    host_panel(frame, host, app, theme);
+    let panels = Layout::horizontal(columns).split(top);
+    for ((lines, title), r) in top_lines
+        .into_iter()
+        .zip(["Card", "Terminal", "Host"])
+        .zip(panels.iter())
+    {
+        frame.render_widget(Paragraph::new(lines).block(panel(title)), *r);
+    }
     let [txn, apdu] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
     txn_panel(frame, txn, app, theme);
@@ -188,7 +203,7 @@ pub fn gauge(n: u8, limit: u8) -> String {
     )
 }
 
-fn card_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+fn card_lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     match &app.card {
         Some(c) => {
@@ -230,10 +245,10 @@ fn card_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     } else {
         Line::styled("PULLED OUT (x puts it back)", theme.bad)
     });
-    frame.render_widget(Paragraph::new(lines).block(panel("Card")), area);
+    lines
 }
 
-fn terminal_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+fn terminal_lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     match &app.terminal {
         Some(t) => {
@@ -281,10 +296,10 @@ fn terminal_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         ),
         theme.dim,
     ));
-    frame.render_widget(Paragraph::new(lines).block(panel("Terminal")), area);
+    lines
 }
 
-fn host_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+fn host_lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(app.settings.host.clone(), theme.strong)];
     let h = &app.host;
     match (&h.view, &h.error) {
@@ -338,7 +353,7 @@ fn host_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         (None, Some(e)) => lines.push(Line::styled(e.clone(), theme.bad)),
         (None, None) => lines.push(Line::from("no issuer host")),
     }
-    frame.render_widget(Paragraph::new(lines).block(panel("Host")), area);
+    lines
 }
 
 /// Spans packed into lines no wider than `width`.
@@ -360,6 +375,68 @@ fn pack(spans: Vec<Span<'static>>, width: usize) -> Vec<Line<'static>> {
         lines.push(Line::from(cur));
     }
     lines
+}
+
+/// `lines` wrapped at spaces to fit a panel whose inside is `inner` columns wide, one
+/// column left free at its right edge, so that nothing is cut there: a continuation line is
+/// indented two more than its line's text; a word longer than a line (a long hex value) is
+/// cut where the line ends.
+pub fn wrap(lines: Vec<Line<'static>>, inner: usize) -> Vec<Line<'static>> {
+    let width = inner.saturating_sub(1).max(8);
+    let mut out = Vec::new();
+    for line in lines {
+        if line.width() <= width {
+            out.push(line);
+            continue;
+        }
+        let style = line.style;
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        // the text's own indentation, `+ `/`- ` marks included
+        let lead = text.len() - text.trim_start_matches([' ', '+', '-']).len();
+        let indent = " ".repeat((lead + 2).min(width / 2));
+        let mut cur: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for span in &line.spans {
+            for word in span.content.split_inclusive(' ') {
+                let mut word: String = word.to_owned();
+                loop {
+                    let w = word.chars().count();
+                    let visible = word.trim_end().chars().count();
+                    if used + visible <= width {
+                        used += w;
+                        cur.push(Span::styled(word, span.style));
+                        break;
+                    }
+                    if used > indent.len() {
+                        // the word goes on the next line
+                        out.push(Line::from(std::mem::take(&mut cur)).style(style));
+                        cur.push(Span::raw(indent.clone()));
+                        used = indent.len();
+                        continue;
+                    }
+                    // longer than a whole line: cut it
+                    let head: String = word.chars().take(width - used).collect();
+                    word = word.chars().skip(width - used).collect();
+                    cur.push(Span::styled(head, span.style));
+                    out.push(Line::from(std::mem::take(&mut cur)).style(style));
+                    cur.push(Span::raw(indent.clone()));
+                    used = indent.len();
+                    if word.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        if used > indent.len() {
+            out.push(Line::from(cur).style(style));
+        }
+    }
+    out
+}
+
+/// How far a panel of `height` rows (borders included) showing `lines` can scroll.
+fn scroll_max(lines: usize, height: u16) -> u16 {
+    u16::try_from(lines.saturating_sub(usize::from(height.saturating_sub(2)))).unwrap_or(u16::MAX)
 }
 
 fn hex_bytes(before: Option<&[u8]>, now: &[u8], theme: &Theme) -> Vec<Span<'static>> {
@@ -445,10 +522,14 @@ fn txn_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         (Some(_), false) => format!("Transaction {}", t.count),
         _ => "Transaction".to_owned(),
     };
+    let lines = wrap(lines, inner);
+    // scrolling stops at the last line
+    let max = scroll_max(lines.len(), area.height);
+    app.txn_scroll_max.set(max);
     frame.render_widget(
         Paragraph::new(lines)
             .block(panel(&title))
-            .scroll((app.txn_scroll, 0)),
+            .scroll((app.txn_scroll.min(max), 0)),
         area,
     );
 }
@@ -479,7 +560,8 @@ fn outcome_lines(
     if let Some(p) = &o.online_pin {
         facts.push(format!("online PIN {p}"));
     }
-    if o.signature_required {
+    // a signature is taken only on an approval (Book 4 §6.3.4.4)
+    if o.signature_to_take() {
         facts.push("SIGNATURE".into());
     }
     lines.push(Line::from(facts.join(" · ")));
@@ -569,7 +651,7 @@ fn apdu_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         Paragraph::new(lines).block(panel(&format!("APDU log: {}{follow}", apdus.len()))),
         list_area,
     );
-    let detail: Vec<Line<'_>> = match app.selected_apdu() {
+    let detail: Vec<Line<'static>> = match app.selected_apdu() {
         Some((_, a)) => apdu_detail(a).into_iter().map(Line::from).collect(),
         None => vec![Line::styled(
             "the exchanges of the transaction appear here",
@@ -580,10 +662,13 @@ fn apdu_panel(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         Some(i) => format!("Exchange {}", i + 1),
         None => "Exchange".to_owned(),
     };
+    let detail = wrap(detail, usize::from(detail_area.width.saturating_sub(2)));
+    let max = scroll_max(detail.len(), detail_area.height);
+    app.detail_scroll_max.set(max);
     frame.render_widget(
         Paragraph::new(detail)
             .block(panel(&title))
-            .scroll((app.detail_scroll, 0)),
+            .scroll((app.detail_scroll.min(max), 0)),
         detail_area,
     );
 }

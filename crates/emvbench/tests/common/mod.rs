@@ -37,9 +37,14 @@ pub fn serve_with(data: &Path, log: &Path, extra: &[&str]) -> (Child, String) {
 }
 
 /// Starts `host serve` with `extra` arguments and returns the child and every address it
-/// prints (`iso8583://...` lines first when asked for, then `http://...`).
+/// prints (`iso8583://...` lines first when asked for, then `http://...`). The host runs
+/// in `data`'s parent directory, away from the repository, as an installed binary would.
 pub fn serve_listeners(data: &Path, log: &Path, extra: &[&str]) -> (Child, Vec<String>) {
-    let mut child = emvbench()
+    let mut command = emvbench();
+    if let Some(parent) = data.parent().filter(|p| p.is_dir()) {
+        command.current_dir(parent);
+    }
+    let mut child = command
         .args(["host", "serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .args(extra)
@@ -172,4 +177,21 @@ impl Drop for Installed {
         let _ = std::fs::remove_dir_all(&self.dir);
         let _ = std::fs::remove_dir_all(&self.home);
     }
+}
+
+/// Runs the built binary with `args` as a user would run it installed: from an empty
+/// temporary directory (no repository around, no card-profiles/ to find), with HOME in
+/// another one. Its exit code (-1 when killed), stdout and stderr.
+pub fn run_outside(name: &str, args: &[&str]) -> (i32, String, String) {
+    let cwd = empty_dir(name);
+    let r = run_in(&cwd, args);
+    let _ = std::fs::remove_dir_all(&cwd);
+    r
+}
+
+/// Runs the built binary with `args` in `cwd` (relative paths in `args` are inside it),
+/// with HOME in `cwd/home` and none of emvbench's environment variables.
+pub fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_emvbench"));
+    run_installed(bin, cwd, &cwd.join("home"), args)
 }

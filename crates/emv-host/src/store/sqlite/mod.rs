@@ -121,6 +121,7 @@ columns! {
         online_pin_try_limit, online_pin_tries_left, offline_pin_try_limit, status,
         open_to_buy, currency, last_online_atc, last_arqc, last_response, chip_pin_blocked,
         chip_pin_try_counter, chip_cvr, chip_seen_at, pending_pin, open_to_buy_limit,
+        pin_sealed,
     }
 }
 
@@ -151,7 +152,7 @@ const RECENT_SCRIPTS_SQL: &str = "SELECT id, kind, state, attempts, last_result,
 const CARD_COLUMNS: &str = "id, pan, psn, expiry, cvn, icc_keys, pin_method, pvki, pin_value, \
      pin_len, online_pin_try_limit, online_pin_tries_left, offline_pin_try_limit, status, \
      open_to_buy, currency, last_online_atc, last_arqc, last_response, chip_pin_blocked, \
-     chip_pin_try_counter, chip_cvr, chip_seen_at, pending_pin, open_to_buy_limit";
+     chip_pin_try_counter, chip_cvr, chip_seen_at, pending_pin, open_to_buy_limit, pin_sealed";
 
 /// A card's open scripts. `INDEXED BY`: with the v2 index `scripts(card_id, id)` the
 /// planner preferred it (no sort for `ORDER BY id`) and read every script the card ever
@@ -230,6 +231,7 @@ fn card_row(r: &Row<'_>) -> Result<CardRecord, Error> {
                 pvki: r.get(c.pvki)?,
                 value: r.get(c.pin_value)?,
                 pin_len: r.get(c.pin_len)?,
+                sealed: r.get(c.pin_sealed)?,
             },
             pending_pin: r.get(c.pending_pin)?,
             online_pin_tries_left: r.get(c.online_pin_tries_left)?,
@@ -284,7 +286,7 @@ impl SqliteTx<'_> {
         c: &NewCard<'_>,
     ) -> Result<(), Error> {
         let at = rfc3339(c.at);
-        let values: [(&str, &dyn ToSql); 16] = [
+        let values: [(&str, &dyn ToSql); 17] = [
             (":id", &id.map(|i| i.0)),
             (":pan", &c.pan),
             (":psn", &c.psn),
@@ -295,6 +297,7 @@ impl SqliteTx<'_> {
             (":pvki", &c.pin.pvki),
             (":pin_value", &c.pin.value),
             (":pin_len", &c.pin.pin_len),
+            (":pin_sealed", &c.pin.sealed),
             (":online_limit", &c.online_pin_try_limit),
             (":offline_limit", &c.offline_pin_try_limit),
             (":status", &c.status.name()),
@@ -372,7 +375,8 @@ impl StoreTx for SqliteTx<'_> {
                  pin_len = ?6, pending_pin = ?7, online_pin_tries_left = ?8, open_to_buy = ?9, \
                  last_online_atc = ?10, last_arqc = ?11, last_response = ?12, \
                  chip_pin_blocked = ?13, chip_pin_try_counter = ?14, chip_cvr = ?15, \
-                 chip_seen_at = ?16, updated_at = COALESCE(?17, updated_at) WHERE id = ?1",
+                 chip_seen_at = ?16, updated_at = COALESCE(?17, updated_at), \
+                 pin_sealed = ?18 WHERE id = ?1",
             )?
             .execute(params![
                 card.0,
@@ -392,6 +396,7 @@ impl StoreTx for SqliteTx<'_> {
                 s.chip.cvr,
                 s.chip.seen_at,
                 touched_at.map(rfc3339),
+                s.pin.sealed,
             ])?;
         Ok(())
     }
@@ -620,11 +625,12 @@ impl StoreTx for SqliteTx<'_> {
     fn insert_card(&mut self, c: &NewCard<'_>) -> Result<CardId, Error> {
         self.execute_new_card(
             "INSERT INTO cards (pan, psn, expiry, cvn, icc_keys, pin_method, pvki, pin_value, \
-             pin_len, online_pin_try_limit, online_pin_tries_left, offline_pin_try_limit, \
-             status, open_to_buy, open_to_buy_limit, currency, created_at, updated_at) \
+             pin_len, pin_sealed, online_pin_try_limit, online_pin_tries_left, \
+             offline_pin_try_limit, status, open_to_buy, open_to_buy_limit, currency, \
+             created_at, updated_at) \
              VALUES (:pan, :psn, :expiry, :cvn, :icc_keys, :pin_method, :pvki, :pin_value, \
-             :pin_len, :online_limit, :online_limit, :offline_limit, :status, :open_to_buy, \
-             :open_to_buy, :currency, :at, :at)",
+             :pin_len, :pin_sealed, :online_limit, :online_limit, :offline_limit, :status, \
+             :open_to_buy, :open_to_buy, :currency, :at, :at)",
             None,
             c,
         )?;
@@ -646,7 +652,8 @@ impl StoreTx for SqliteTx<'_> {
     fn reset_card(&mut self, id: CardId, c: &NewCard<'_>) -> Result<(), Error> {
         self.execute_new_card(
             "UPDATE cards SET expiry = :expiry, cvn = :cvn, icc_keys = :icc_keys, \
-             pin_method = :pin_method, pvki = :pvki, pin_value = :pin_value, pin_len = :pin_len, \
+             pin_method = :pin_method, pvki = :pvki, pin_value = :pin_value, \
+             pin_len = :pin_len, pin_sealed = :pin_sealed, \
              online_pin_try_limit = :online_limit, online_pin_tries_left = :online_limit, \
              offline_pin_try_limit = :offline_limit, status = :status, \
              open_to_buy = :open_to_buy, open_to_buy_limit = :open_to_buy, currency = :currency, \

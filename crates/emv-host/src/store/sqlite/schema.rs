@@ -14,7 +14,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::Error;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "host.sqlite3";
@@ -153,6 +153,9 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO rrn_sequence (id, last) VALUES (1, 0);
     ALTER TABLE cards ADD COLUMN open_to_buy_limit INTEGER NOT NULL DEFAULT 0;
     UPDATE cards SET open_to_buy_limit = open_to_buy;",
+    // v4: an issuer that offers View PIN keeps the PIN sealed under the storage key next to
+    // a one-way PVV (docs/pin.md §5); NULL for cards provisioned before, or without it
+    "ALTER TABLE cards ADD COLUMN pin_sealed TEXT;              -- encrypted ISO-4 block, hex",
 ];
 
 /// Opens (creating if needed) and migrates a database; `None` is a private in-memory one.

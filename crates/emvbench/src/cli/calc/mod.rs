@@ -20,7 +20,8 @@ pub const EXAMPLES: &str = "\
 Examples:
   emvbench calc kcv --key 0123456789ABCDEFFEDCBA9876543210
   emvbench calc derive-mk --imk 0123456789ABCDEFFEDCBA9876543210 --pan 4761739001010119
-  emvbench calc pin-block --format 0 --pin 1234 --pan 4761739001010119 --key 0123456789ABCDEFFEDCBA9876543210
+  emvbench calc pin-block --format 0 --pin 1234 --pan 4761739001010119 \\
+      --key 0123456789ABCDEFFEDCBA9876543210
   emvbench calc arqc --help
 
 Hex is upper or lower case (spaces inside a quoted value are ignored); output hex is
