@@ -183,12 +183,13 @@ pub fn pin_state(cvn: Cvn, iad: &[u8]) -> ChipPinState {
                 pin_try_counter: Some(c.0[1] >> 4),
             })
             .unwrap_or_default(),
-        // VIS IAD format 2: CVR bytes 2-4 carry format 0's bytes (byte 3 b7 "PIN Try Limit
-        // exceeded"), byte 1 the CDCVM (docs/emv.md §4.5)
+        // VIS IAD format 2: CVR bytes 2-4 carry format 0's bytes 2-4 (byte 3 b7 "PIN Try
+        // Limit exceeded"), byte 1 the CDCVM (docs/emv.md §4.5); read as format 0's CVR,
+        // whose byte 1 is its length
         IadFormat::Visa2 => iad
             .cvr()
             .get(1..4)
-            .and_then(VisaCvr::from_slice)
+            .and_then(|b| VisaCvr::from_slice(&[&[VisaCvr::LENGTH][..], b].concat()))
             .map(|c| ChipPinState {
                 offline_pin_blocked: Some(c.is_set(VisaCvr::PIN_TRY_LIMIT_EXCEEDED)),
                 pin_try_counter: None,
