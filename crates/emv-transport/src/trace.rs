@@ -102,6 +102,130 @@ pub fn redact(command: &[u8]) -> (Vec<u8>, bool) {
     }
 }
 
+/// The first lines of a trace file: the magic line and what the file holds.
+fn header(pins_in_clear: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{MAGIC}");
+    let _ = writeln!(
+        out,
+        "# Lines: `@event key=value`, `>> C-APDU`, `<< R-APDU` (hex). Replay with\n# `emvbench trace replay FILE`; {}",
+        if pins_in_clear {
+            "PINs are masked in comments only."
+        } else {
+            "PIN data is recorded as [PIN]."
+        }
+    );
+    if pins_in_clear {
+        let _ = writeln!(out, "{PINS_IN_CLEAR_WARNING}");
+    }
+    out
+}
+
+/// One event as its trace line(s) (docs/formats.md §3).
+fn render_event(out: &mut String, event: &Event) {
+    match event {
+        Event::Marker { name, args, fields } => {
+            if name == "transaction" || name == "host-call" || name == "card" {
+                out.push('\n');
+            }
+            let _ = write!(out, "@{name}");
+            for a in args {
+                let _ = write!(out, " {a}");
+            }
+            for (k, v) in fields {
+                let _ = write!(out, " {k}={}", quote(v));
+            }
+            out.push('\n');
+        }
+        Event::PowerOn(atr) => {
+            let _ = writeln!(out, "@power-on {}", hex(atr));
+        }
+        Event::PowerOff => out.push_str("@power-off\n"),
+        Event::Removed => out.push_str("@card-removed\n"),
+        Event::Exchange {
+            command,
+            response,
+            redacted,
+        } => {
+            let shown = match command.get(..5) {
+                Some(header) if *redacted => format!(">> {}{PIN_MARKER}", hex(header)),
+                _ => format!(">> {}", hex(command)),
+            };
+            let comment = if *redacted {
+                command_name(command)
+            } else {
+                command_comment(command)
+            };
+            let _ = writeln!(out, "{shown:<44}   # {comment}");
+            match response {
+                Ok(r) => {
+                    let _ = writeln!(
+                        out,
+                        "{:<44}   # {}",
+                        format!("<< {}", hex(r)),
+                        response_comment(r)
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "<< !{}", e.replace('\n', " "));
+                }
+            }
+        }
+        Event::Host(json) => {
+            let _ = writeln!(out, "@host {json}");
+        }
+    }
+}
+
+/// A trace written as it happens (`emvbench card serve --record`): the header when it is
+/// created, then each event as soon as it is added, flushed, so that the file is a
+/// complete trace at every moment. PIN-bearing commands are redacted unless the writer
+/// was made with `pins_in_clear`.
+#[derive(Debug)]
+pub struct TraceWriter<W: std::io::Write> {
+    out: W,
+    pins_in_clear: bool,
+}
+
+impl<W: std::io::Write> TraceWriter<W> {
+    /// Writes the header, then `markers` (e.g. `@card profile= seed= tags=`).
+    pub fn new(mut out: W, pins_in_clear: bool, markers: &[Event]) -> std::io::Result<Self> {
+        let mut text = header(pins_in_clear);
+        for m in markers {
+            render_event(&mut text, m);
+        }
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        Ok(Self { out, pins_in_clear })
+    }
+
+    /// Appends an exchange, its command redacted per the writer's setting.
+    pub fn exchange(
+        &mut self,
+        command: &[u8],
+        response: Result<Vec<u8>, String>,
+    ) -> std::io::Result<()> {
+        let (command, redacted) = if self.pins_in_clear {
+            (command.to_vec(), false)
+        } else {
+            redact(command)
+        };
+        self.event(&Event::Exchange {
+            command,
+            response,
+            redacted,
+        })
+    }
+
+    /// Appends an event.
+    pub fn event(&mut self, event: &Event) -> std::io::Result<()> {
+        let mut text = String::new();
+        render_event(&mut text, event);
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()
+    }
+}
+
 /// A trace file that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]
@@ -150,73 +274,9 @@ impl Trace {
 
     /// The text of the trace.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "{MAGIC}");
-        let _ = writeln!(
-            out,
-            "# Lines: `@event key=value`, `>> C-APDU`, `<< R-APDU` (hex). Replay with\n# `emvbench trace replay FILE`; {}",
-            if self.pins_in_clear {
-                "PINs are masked in comments only."
-            } else {
-                "PIN data is recorded as [PIN]."
-            }
-        );
-        if self.pins_in_clear {
-            let _ = writeln!(out, "{PINS_IN_CLEAR_WARNING}");
-        }
+        let mut out = header(self.pins_in_clear);
         for l in &self.lines {
-            match &l.event {
-                Event::Marker { name, args, fields } => {
-                    if name == "transaction" || name == "host-call" || name == "card" {
-                        out.push('\n');
-                    }
-                    let _ = write!(out, "@{name}");
-                    for a in args {
-                        let _ = write!(out, " {a}");
-                    }
-                    for (k, v) in fields {
-                        let _ = write!(out, " {k}={}", quote(v));
-                    }
-                    out.push('\n');
-                }
-                Event::PowerOn(atr) => {
-                    let _ = writeln!(out, "@power-on {}", hex(atr));
-                }
-                Event::PowerOff => out.push_str("@power-off\n"),
-                Event::Removed => out.push_str("@card-removed\n"),
-                Event::Exchange {
-                    command,
-                    response,
-                    redacted,
-                } => {
-                    let shown = match command.get(..5) {
-                        Some(header) if *redacted => format!(">> {}{PIN_MARKER}", hex(header)),
-                        _ => format!(">> {}", hex(command)),
-                    };
-                    let comment = if *redacted {
-                        command_name(command)
-                    } else {
-                        command_comment(command)
-                    };
-                    let _ = writeln!(out, "{shown:<44}   # {comment}");
-                    match response {
-                        Ok(r) => {
-                            let _ = writeln!(
-                                out,
-                                "{:<44}   # {}",
-                                format!("<< {}", hex(r)),
-                                response_comment(r)
-                            );
-                        }
-                        Err(e) => {
-                            let _ = writeln!(out, "<< !{}", e.replace('\n', " "));
-                        }
-                    }
-                }
-                Event::Host(json) => {
-                    let _ = writeln!(out, "@host {json}");
-                }
-            }
+            render_event(&mut out, &l.event);
         }
         out
     }

@@ -114,6 +114,73 @@ impl<S: CardStore> VirtualCard for Card<S> {
     }
 }
 
+/// A card whose every power event and exchange goes to a trace as it happens
+/// (`emvbench card serve --record FILE`): what a foreign terminal did to the card, PIN data
+/// redacted unless the writer keeps it, replayable with `emvbench trace replay`. A trace
+/// that cannot be written is reported once and recording stops; the card goes on.
+#[derive(Debug)]
+pub struct Recorded<C, W: std::io::Write> {
+    card: C,
+    writer: Option<crate::trace::TraceWriter<W>>,
+}
+
+impl<C: VirtualCard, W: std::io::Write> Recorded<C, W> {
+    /// `card`, recorded by `writer`.
+    pub fn new(card: C, writer: crate::trace::TraceWriter<W>) -> Self {
+        Self {
+            card,
+            writer: Some(writer),
+        }
+    }
+
+    fn record(&mut self, event: &crate::trace::Event) {
+        if let Some(w) = &mut self.writer
+            && let Err(e) = w.event(event)
+        {
+            tracing::error!(error = %e, "the trace cannot be written: recording stopped");
+            self.writer = None;
+        }
+    }
+}
+
+impl<C: VirtualCard, W: std::io::Write> VirtualCard for Recorded<C, W> {
+    fn atr(&self) -> Vec<u8> {
+        self.card.atr()
+    }
+    fn power_on(&mut self) {
+        self.card.power_on();
+        let atr = self.card.atr();
+        self.record(&crate::trace::Event::PowerOn(atr));
+    }
+    fn reset(&mut self) {
+        // a warm reset: the trace's power-off then power-on (the volatile state is cleared
+        // either way, EMV 4.4 Book 1 §6.1.3)
+        self.card.reset();
+        let atr = self.card.atr();
+        self.record(&crate::trace::Event::PowerOff);
+        self.record(&crate::trace::Event::PowerOn(atr));
+    }
+    fn power_off(&mut self) {
+        self.card.power_off();
+        self.record(&crate::trace::Event::PowerOff);
+    }
+    fn transmit(&mut self, capdu: &[u8]) -> Vec<u8> {
+        let r = self.card.transmit(capdu);
+        if let Some(w) = &mut self.writer {
+            let response = if r.is_empty() {
+                Err("no answer (the card left the reader)".to_owned())
+            } else {
+                Ok(r.clone())
+            };
+            if let Err(e) = w.exchange(capdu, response) {
+                tracing::error!(error = %e, "the trace cannot be written: recording stopped");
+                self.writer = None;
+            }
+        }
+        r
+    }
+}
+
 impl<T: VirtualCard + ?Sized> VirtualCard for &mut T {
     fn atr(&self) -> Vec<u8> {
         (**self).atr()
@@ -718,6 +785,42 @@ mod tests {
     }
 
     const SELECT_PSE: &[u8] = b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00";
+
+    #[test]
+    fn a_recorded_card_writes_a_trace_that_replays_and_holds_no_pin() {
+        use crate::trace::{self, Event, Trace, TraceWriter};
+        let card_line = Event::Marker {
+            name: "card".into(),
+            args: Vec::new(),
+            fields: trace::card_fields("visa-cvn18", 1, &[])
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        };
+        let mut file = Vec::new();
+        {
+            let writer = TraceWriter::new(&mut file, false, &[card_line]).unwrap();
+            let mut rec = Recorded::new(software_card(), writer);
+            rec.power_on();
+            assert!(rec.transmit(SELECT_PSE).ends_with(&[0x90, 0x00]));
+            assert!(
+                rec.transmit(b"\x00\xA4\x04\x00\x07\xA0\x00\x00\x00\x03\x10\x10\x00")
+                    .ends_with(&[0x90, 0x00])
+            );
+            // VERIFY, plaintext PIN 1234 (ISO 9564 format 2 block)
+            let verify = b"\x00\x20\x00\x80\x08\x24\x12\x34\xFF\xFF\xFF\xFF\xFF";
+            assert_eq!(rec.transmit(verify), vec![0x90, 0x00]);
+            rec.power_off();
+        }
+        let text = String::from_utf8(file).unwrap();
+        assert!(!text.contains("241234"), "{text}");
+        assert!(text.contains("0020008008[PIN]"), "{text}");
+        let t = Trace::parse(&text).unwrap();
+        assert_eq!(t.exchanges(), 3);
+        let mut card = trace::card_for_trace(&t).unwrap();
+        let stats = trace::replay_against_card(&t, &mut card).unwrap();
+        assert_eq!((stats.exchanges, stats.power_ons), (3, 1));
+    }
 
     #[test]
     fn requests_parse_per_the_wire_table() {

@@ -52,6 +52,7 @@ Examples:
   emvbench card serve --profile visa-cvn18 --state /tmp/card.json
   emvbench card serve --profile visa-cvn18 --profile mc-cvn16   # slots 0 and 1
   emvbench card serve --profile visa-cvn18 --slots 2       # two fresh visa-cvn18 cards
+  emvbench card serve --profile visa-cvn18 --seed 1 --record foreign.trace   # then replay it
   pcsc_scan                                                # in another terminal
   emvbench readers
 
@@ -89,6 +90,15 @@ struct ServeArgs {
     /// Log every power event and APDU (same as RUST_LOG=debug).
     #[arg(short, long)]
     verbose: bool,
+    /// Write every power event and APDU the card sees to this trace, as it happens (one
+    /// card only): what a foreign terminal did, replayable with `emvbench trace replay`
+    /// against a fresh card (serve it without --state, or with a new one, and with --seed).
+    /// PIN data is recorded as [PIN].
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
+    /// With --record: keep VERIFY and PIN CHANGE data in clear (the trace says so).
+    #[arg(long, requires = "record")]
+    record_pins: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -174,6 +184,12 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
             return Err(InputError(format!("--state {} given twice", s.display())).into());
         }
     }
+    if a.record.is_some() && count > 1 {
+        return Err(InputError(
+            "--record records one card: give one --profile and no --slots".into(),
+        )
+        .into());
+    }
     // fail on a bad address before waiting for vpcd
     let mut addrs = Vec::new();
     for slot in 0..count {
@@ -183,6 +199,15 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
                 .map_err(|e| InputError(e.to_string()))?,
         );
     }
+    // a recorded card's own numbers (GET CHALLENGE, ICC dynamic numbers) come from a seed the
+    // trace names, so that a replay gets the same answers
+    let seed = a.seed.or_else(|| {
+        a.record.as_ref().map(|_| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+    });
     let mut cards: Vec<ServedCard> = Vec::new();
     for i in 0..count {
         let name = a.profile.get(i).unwrap_or(&a.profile[0]);
@@ -193,7 +218,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         };
         let mut card = Card::new(Arc::new(perso), store)
             .with_context(|| format!("opening the state of card {i} ({name})"))?;
-        if let Some(seed) = a.seed {
+        if let Some(seed) = seed {
             card = card.with_seed(seed.wrapping_add(i as u64));
         }
         cards.push(card);
@@ -218,12 +243,41 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
 
     let stop = emv_transport::vpcd::Shutdown::new();
     stop_on_signals(stop.clone())?;
-    emv_transport::vpcd::serve_slots(
-        &mut cards,
-        &a.vpcd,
-        &stop,
-        emv_transport::vpcd::Backoff::default(),
-    )?;
+    match &a.record {
+        None => emv_transport::vpcd::serve_slots(
+            &mut cards,
+            &a.vpcd,
+            &stop,
+            emv_transport::vpcd::Backoff::default(),
+        )?,
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| InputError(format!("--record {}: {e}", path.display())))?;
+            let fields =
+                emv_transport::trace::card_fields(&a.profile[0], seed.unwrap_or(0), &a.card_tags);
+            let card_line = emv_transport::trace::Event::Marker {
+                name: "card".into(),
+                args: Vec::new(),
+                fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            };
+            let writer = emv_transport::trace::TraceWriter::new(
+                std::io::BufWriter::new(file),
+                a.record_pins,
+                &[card_line],
+            )
+            .map_err(|e| InputError(format!("--record {}: {e}", path.display())))?;
+            let card = cards
+                .first_mut()
+                .ok_or_else(|| InputError("no card to record".into()))?;
+            let mut recorded = [emv_transport::vpcd::Recorded::new(card, writer)];
+            emv_transport::vpcd::serve_slots(
+                &mut recorded,
+                &a.vpcd,
+                &stop,
+                emv_transport::vpcd::Backoff::default(),
+            )?;
+        }
+    }
 
     // The card saves every change as it happens; one last save makes sure the file is
     // there and current even for a card that was never used.
