@@ -199,15 +199,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
                 .map_err(|e| InputError(e.to_string()))?,
         );
     }
-    // a recorded card's own numbers (GET CHALLENGE, ICC dynamic numbers) come from a seed the
-    // trace names, so that a replay gets the same answers
-    let seed = a.seed.or_else(|| {
-        a.record.as_ref().map(|_| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        })
-    });
+    let seed = card_seed(&a);
     let mut cards: Vec<ServedCard> = Vec::new();
     for i in 0..count {
         let name = a.profile.get(i).unwrap_or(&a.profile[0]);
@@ -250,33 +242,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
             &stop,
             emv_transport::vpcd::Backoff::default(),
         )?,
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| InputError(format!("--record {}: {e}", path.display())))?;
-            let fields =
-                emv_transport::trace::card_fields(&a.profile[0], seed.unwrap_or(0), &a.card_tags);
-            let card_line = emv_transport::trace::Event::Marker {
-                name: "card".into(),
-                args: Vec::new(),
-                fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-            };
-            let writer = emv_transport::trace::TraceWriter::new(
-                std::io::BufWriter::new(file),
-                a.record_pins,
-                &[card_line],
-            )
-            .map_err(|e| InputError(format!("--record {}: {e}", path.display())))?;
-            let card = cards
-                .first_mut()
-                .ok_or_else(|| InputError("no card to record".into()))?;
-            let mut recorded = [emv_transport::vpcd::Recorded::new(card, writer)];
-            emv_transport::vpcd::serve_slots(
-                &mut recorded,
-                &a.vpcd,
-                &stop,
-                emv_transport::vpcd::Backoff::default(),
-            )?;
-        }
+        Some(path) => serve_recorded(&mut cards, &a, seed, path, &stop)?,
     }
 
     // The card saves every change as it happens; one last save makes sure the file is
@@ -297,6 +263,55 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The seed of the served cards: `--seed`, or one drawn now when recording, so that a
+/// recorded card's own numbers (GET CHALLENGE, ICC dynamic numbers) come from a seed the
+/// trace names and a replay gets the same answers.
+fn card_seed(a: &ServeArgs) -> Option<u64> {
+    a.seed.or_else(|| {
+        a.record.as_ref().map(|_| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+    })
+}
+
+/// Serves the one card of `cards` in slot 0 with every event written to the trace at
+/// `path` (`--record`).
+fn serve_recorded(
+    cards: &mut [ServedCard],
+    a: &ServeArgs,
+    seed: Option<u64>,
+    path: &std::path::Path,
+    stop: &emv_transport::vpcd::Shutdown,
+) -> Result<()> {
+    let file = std::fs::File::create(path)
+        .map_err(|e| InputError(format!("--record {}: {e}", path.display())))?;
+    let fields = emv_transport::trace::card_fields(&a.profile[0], seed.unwrap_or(0), &a.card_tags);
+    let card_line = emv_transport::trace::Event::Marker {
+        name: "card".into(),
+        args: Vec::new(),
+        fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+    };
+    let writer = emv_transport::trace::TraceWriter::new(
+        std::io::BufWriter::new(file),
+        a.record_pins,
+        &[card_line],
+    )
+    .map_err(|e| InputError(format!("--record {}: {e}", path.display())))?;
+    let card = cards
+        .first_mut()
+        .ok_or_else(|| InputError("no card to record".into()))?;
+    let mut recorded = [emv_transport::vpcd::Recorded::new(card, writer)];
+    emv_transport::vpcd::serve_slots(
+        &mut recorded,
+        &a.vpcd,
+        stop,
+        emv_transport::vpcd::Backoff::default(),
+    )?;
+    Ok(())
 }
 
 /// Ctrl-C (SIGINT) and SIGTERM stop the cards (tokio's signal handling, already in the
