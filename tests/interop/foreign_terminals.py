@@ -230,6 +230,25 @@ def emv_tool_on(tmp, profile, config):
     r = subprocess.run([EMVBENCH, "trace", "replay", str(served.trace)], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     check(r.returncode == 0 and "identical" in r.stdout, f"{where}: the card's record replays", r.stdout + r.stderr)
+    # emv-tool's own log imported as a trace (trace import --from plain) replays the same,
+    # and our kernel plays against its answers (--as-card), stopping where it departs
+    log = tmp / f"emv-tool-{profile}.log"
+    log.write_text(out)
+    imported = tmp / f"emv-tool-{profile}.trace"
+    r = subprocess.run([EMVBENCH, "trace", "import", "--from", "plain", str(log), "-o", str(imported),
+                        "--card", profile, "--seed", "7"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and f"imported {len(tool_apdus)} exchange(s)" in r.stdout,
+          f"{where}: its log imports", r.stdout + r.stderr)
+    r = subprocess.run([EMVBENCH, "trace", "replay", str(imported)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0 and "identical" in r.stdout, f"{where}: the imported log replays", r.stdout + r.stderr)
+    r = subprocess.run([EMVBENCH, "trace", "replay", "--as-card", str(imported)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0 or (r.returncode == 1 and re.search(r"line \d+: ", r.stdout)),
+          f"{where}: our kernel against the log's answers runs and names where it departs", r.stdout + r.stderr)
+    if r.returncode == 1:
+        findings.append(f"our kernel departs from emv-tool's flow on {profile}: "
+                        + r.stdout.splitlines()[0].split(": ", 1)[-1][:120])
     # emv-decode reads every answer without a parse error
     for c, r in tool_apdus:
         data = r[:-4]
@@ -323,7 +342,14 @@ def main():
         total = 0
         for profile in profiles:
             total += emv_tool_on(tmp, profile, config)
-        print(f"emv-tool + emv-decode: {len(profiles)} profiles, {total} exchanges checked")
+        print(f"emv-tool + emv-decode: {len(profiles)} profiles, {total} exchanges checked "
+              "(its logs imported as traces and replayed both ways)")
+        # a log that is not one: refused with its line (exit 2)
+        bad = tmp / "bad.log"
+        bad.write_text("[TTL] C-APDU: 00A4040007A0000000031010\n[TTL] R-APDU: 9X00\n")
+        r = subprocess.run([EMVBENCH, "trace", "import", "--from", "plain", str(bad), "-o", str(tmp / "bad.trace")],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+        check(r.returncode == 2 and "line 2:" in r.stderr, "a malformed log is refused with its line", r.stderr)
         for profile in profiles:
             python_emv_on(tmp, profile)
         print(f"python-emv emvtool: info, listapps, appdata, cap (right and wrong PIN) on {len(profiles)} profiles")

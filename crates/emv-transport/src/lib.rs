@@ -14,6 +14,7 @@
 #![cfg_attr(test, allow(clippy::too_many_lines))] // test tables read top to bottom
 
 pub mod atr;
+pub mod import;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod trace;

@@ -30,6 +30,53 @@ another PIN where it did not, and compares every answer byte for byte. A trace c
 (a transaction without its @end line) is refused with the line number (exit 2). Record traces with `emvbench run --record FILE`
 or `emvbench scenario run FILE --record FILE`.";
 
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  emv-tool --config-xml cfg.xml --txn-amount 1000 --debug-level CARD > tool.log
+  emvbench trace import --from plain tool.log -o tool.trace --card visa-cvn18 --seed 7
+  emvbench trace replay tool.trace              # the log's commands against our card
+  emvbench trace import --from pcscd pcscd.log -o foreign.trace
+  emvbench trace replay --as-card foreign.trace # the foreign card's answers against our kernel
+
+Formats: plain (`>>`/`<<`, `->`/`<-`, `C-APDU:`/`R-APDU:` lines; an `ATR:` line is a
+power-on), pcscd (`pcscd --foreground --apdu`: `APDU:` and `SW:` lines), pcsc-spy (its
+SCardTransmit buffers). PIN data (VERIFY, PIN CHANGE) is stored as [PIN]. Each power-on
+starts a transaction, recorded with --terminal, --amount, --type and --date for `replay
+--as-card`, which reports where our kernel departs from the log. --card names the software
+card the log was made with (profile and --seed, as `card serve --seed` served it), for
+`trace replay`. A log that cannot be read is refused with its line (exit 2).";
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// The log's format: plain, pcscd or pcsc-spy.
+    #[arg(long = "from", value_name = "FORMAT")]
+    format: emv_transport::import::LogFormat,
+    /// The log file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The trace to write.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// The software card the log was made with (a card profile), for `trace replay`.
+    #[arg(long, value_name = "PROFILE")]
+    card: Option<String>,
+    /// That card's seed (`card serve --seed N`).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "card")]
+    seed: u64,
+    /// The terminal profile `replay --as-card` runs our kernel as.
+    #[arg(long, value_name = "PROFILE", default_value = "pos-attended")]
+    terminal: String,
+    /// The amount, in minor units, for `replay --as-card`.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    amount: u64,
+    /// The transaction type for `replay --as-card`.
+    #[arg(long = "type", value_name = "TYPE", default_value = "purchase")]
+    transaction_type: String,
+    /// The transaction date (YYYY-MM-DD) for `replay --as-card`.
+    #[arg(long, value_name = "DATE", default_value = "2026-01-15")]
+    date: String,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -58,6 +105,10 @@ enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "as_card")]
         junit: Option<PathBuf>,
     },
+    /// Turn a foreign APDU log (pcscd --apdu, pcsc-spy, a >>/<< or C-APDU:/R-APDU: hex
+    /// dump such as emv-tool's --debug-level CARD output) into a trace.
+    #[command(after_long_help = IMPORT_EXAMPLES)]
+    Import(ImportArgs),
     /// Compare two traces exchange by exchange.
     #[command(after_long_help = EXAMPLES)]
     Diff {
@@ -142,6 +193,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 ExitCode::from(super::exit::FAILED)
             })
         }
+        Command::Import(a) => import(&a),
         Command::Diff { a, b } => {
             let d = trace::diff(&load(&a)?, &load(&b)?);
             if d.is_empty() {
@@ -155,4 +207,49 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::from(super::exit::FAILED))
         }
     }
+}
+
+fn import(a: &ImportArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.file)
+        .map_err(|e| InputError(format!("reading {}: {e}", a.file.display())))?;
+    if let Some(p) = &a.card {
+        // the profile must exist for the trace to replay
+        emv_card::Personalisation::load(p, &[])?;
+    }
+    let opts = emv_transport::import::ImportOptions {
+        card: a.card.as_ref().map(|p| {
+            emv_transport::trace::card_fields(p, a.seed, &[])
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect()
+        }),
+        transaction: [
+            ("terminal", a.terminal.clone()),
+            ("terminal-tags", String::new()),
+            ("amount", a.amount.to_string()),
+            ("amount-other", "0".into()),
+            ("type", a.transaction_type.clone()),
+            ("date", a.date.clone()),
+            ("time", "120000".into()),
+            ("seed", "1".into()),
+            ("stan", "1".into()),
+            ("forced-online", "false".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+        source: a.file.display().to_string(),
+    };
+    let trace = emv_transport::import::import(a.format, &text, &opts)
+        .map_err(|e| InputError(format!("{}: {e}", a.file.display())))?;
+    std::fs::write(&a.output, trace.to_text())
+        .map_err(|e| InputError(format!("writing {}: {e}", a.output.display())))?;
+    outln!(
+        "imported {} exchange(s) from {} ({} log) into {}",
+        trace.exchanges(),
+        a.file.display(),
+        a.format,
+        a.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

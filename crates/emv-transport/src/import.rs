@@ -1,0 +1,467 @@
+//! Foreign APDU logs as traces (`emvbench trace import --from FORMAT FILE -o OUT.trace`):
+//! the logs people have of a card and a terminal talking, turned into the trace format
+//! (docs/formats.md §3) so that `trace replay` plays them against the software card and
+//! `trace replay --as-card` plays the foreign card's answers against our kernel.
+//!
+//! Formats (docs/formats.md §6):
+//! - `plain`: a hex dump with one command and its answer per pair of lines, marked `>>`/`<<`,
+//!   `C-APDU:`/`R-APDU:` (openemv emv-tool's `--debug-level CARD` output is one: its
+//!   `[TTL] C-APDU: ...`/`[TTL] R-APDU: ...` lines), or `->`/`<-`; other lines are ignored;
+//! - `pcscd`: pcscd's own APDU log (`pcscd --foreground --apdu`), lines `APDU: XX XX ...`
+//!   and `SW: XX XX ...`;
+//! - `pcsc-spy`: pcsc-lite's `pcsc-spy` output, `SCardTransmit` calls with their
+//!   `pbSendBuffer`/`pbRecvBuffer` hex dumps.
+//!
+//! PIN data is redacted on import (VERIFY and PIN CHANGE data, as the trace recorder does).
+//! Each power-on in the log starts a transaction; a log without power events is one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::trace::{Event, Trace, redact};
+
+/// A foreign log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `>>`/`<<`, `C-APDU:`/`R-APDU:` or `->`/`<-` hex lines.
+    Plain,
+    /// pcscd's `--apdu` log.
+    Pcscd,
+    /// `pcsc-spy` output.
+    PcscSpy,
+}
+
+impl LogFormat {
+    /// The names `--from` takes.
+    pub const NAMES: &'static str = "plain, pcscd, pcsc-spy";
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "plain" => Ok(Self::Plain),
+            "pcscd" => Ok(Self::Pcscd),
+            "pcsc-spy" => Ok(Self::PcscSpy),
+            _ => Err(format!("unknown log format {s:?} (one of {})", Self::NAMES)),
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Plain => "plain",
+            Self::Pcscd => "pcscd",
+            Self::PcscSpy => "pcsc-spy",
+        })
+    }
+}
+
+/// A log that cannot be imported, with the line (1-based) where it goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct ImportError {
+    /// 1-based line in the log.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// What the imported trace says about its card and transactions.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The `@card` line's fields (profile, seed, tags) when the log is of one of our cards;
+    /// `trace replay` needs it, `--as-card` does not.
+    pub card: Option<Vec<(String, String)>>,
+    /// The `@transaction` fields for `--as-card` (terminal, amount, type, ...).
+    pub transaction: Vec<(String, String)>,
+    /// Where the log came from, for the trace's header comment.
+    pub source: String,
+}
+
+/// One event read from a log, with its line.
+#[derive(Debug)]
+enum Item {
+    PowerOn(Vec<u8>),
+    Command(Vec<u8>),
+    Response(Vec<u8>),
+}
+
+/// The hex bytes of `s` (spaces allowed between bytes), or why not.
+fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
+    let compact: String = s.split_whitespace().collect();
+    if compact.is_empty() {
+        return Err("no hex data".into());
+    }
+    hex::decode(&compact).map_err(|e| format!("{compact:?} is not hex: {e}"))
+}
+
+/// The text after `marker` on `line`, up to a ` (` comment or `#`.
+fn after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let i = line.find(marker)?;
+    let rest = &line[i + marker.len()..];
+    let end = [rest.find(" ("), rest.find('#')]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(rest.len());
+    Some(rest[..end].trim())
+}
+
+fn plain(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
+    let mut items = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        let (cmd, body) = if let Some(b) = after(t, "C-APDU:") {
+            (true, b)
+        } else if let Some(b) = after(t, "R-APDU:") {
+            (false, b)
+        } else if let Some(b) = t.strip_prefix(">>").or_else(|| t.strip_prefix("->")) {
+            (true, b.split('#').next().unwrap_or(""))
+        } else if let Some(b) = t.strip_prefix("<<").or_else(|| t.strip_prefix("<-")) {
+            (false, b.split('#').next().unwrap_or(""))
+        } else if let Some(b) = after(t, "ATR:") {
+            // emv-tool prints the ATR it got (`[EMV] ATR: 3B68...`): a power-on
+            let atr = hex_bytes(b).map_err(|reason| ImportError {
+                line: i + 1,
+                reason,
+            })?;
+            items.push((i + 1, Item::PowerOn(atr)));
+            continue;
+        } else {
+            continue;
+        };
+        let bytes = hex_bytes(body).map_err(|reason| ImportError {
+            line: i + 1,
+            reason,
+        })?;
+        items.push((
+            i + 1,
+            if cmd {
+                Item::Command(bytes)
+            } else {
+                Item::Response(bytes)
+            },
+        ));
+    }
+    Ok(items)
+}
+
+fn pcscd(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
+    let mut items = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let item = if let Some(b) = after(line, "APDU: ") {
+            Item::Command(hex_bytes(b).map_err(|reason| ImportError {
+                line: i + 1,
+                reason,
+            })?)
+        } else if let Some(b) = after(line, "SW: ") {
+            Item::Response(hex_bytes(b).map_err(|reason| ImportError {
+                line: i + 1,
+                reason,
+            })?)
+        } else if let Some(b) = after(line, "ATR: ") {
+            Item::PowerOn(hex_bytes(b).map_err(|reason| ImportError {
+                line: i + 1,
+                reason,
+            })?)
+        } else {
+            continue;
+        };
+        items.push((i + 1, item));
+    }
+    Ok(items)
+}
+
+/// pcsc-spy: within an `SCardTransmit` call, the lines of the `pbSendBuffer` and
+/// `pbRecvBuffer` dumps (`i    0000 00 A4 04 00 ...  ascii`, 16 bytes a line).
+fn pcsc_spy(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
+    #[derive(PartialEq)]
+    enum In {
+        None,
+        Send,
+        Recv,
+    }
+    let mut items = Vec::new();
+    let mut state = In::None;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut start = 0;
+    let flush = |state: &In, buf: &mut Vec<u8>, start: usize, items: &mut Vec<(usize, Item)>| {
+        if buf.is_empty() {
+            return;
+        }
+        let bytes = std::mem::take(buf);
+        match state {
+            In::Send => items.push((start, Item::Command(bytes))),
+            In::Recv => items.push((start, Item::Response(bytes))),
+            In::None => {}
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start_matches([' ', 'i', 'o']).trim_start();
+        if line.contains("pbSendBuffer") || line.contains("pbRecvBuffer") {
+            flush(&state, &mut buf, start, &mut items);
+            state = if line.contains("pbSendBuffer") {
+                In::Send
+            } else {
+                In::Recv
+            };
+            start = i + 1;
+            continue;
+        }
+        if state != In::None {
+            // an offset of 4 hex digits, then up to 16 bytes, then their ASCII
+            let mut words = t.split_whitespace();
+            match words.next() {
+                Some(off) if off.len() == 4 && off.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    for w in words.take(16) {
+                        if w.len() != 2 || !w.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            break;
+                        }
+                        let b = u8::from_str_radix(w, 16).map_err(|e| ImportError {
+                            line: i + 1,
+                            reason: e.to_string(),
+                        })?;
+                        buf.push(b);
+                    }
+                    continue;
+                }
+                _ => {
+                    flush(&state, &mut buf, start, &mut items);
+                    state = In::None;
+                }
+            }
+        }
+    }
+    flush(&state, &mut buf, start, &mut items);
+    Ok(items)
+}
+
+/// Builds the trace of a log, event by event.
+struct Builder<'a> {
+    trace: Trace,
+    opts: &'a ImportOptions,
+    /// Transactions opened so far.
+    open: usize,
+    exchanges: usize,
+    /// VERIFY commands in the open transaction.
+    verifies: usize,
+    /// A command waiting for its answer, with its line.
+    pending: Option<(usize, Vec<u8>)>,
+}
+
+impl Builder<'_> {
+    fn start(&mut self) {
+        self.open += 1;
+        self.trace.push(Event::Marker {
+            name: "transaction".into(),
+            args: vec![self.open.to_string()],
+            fields: self.opts.transaction.iter().cloned().collect(),
+        });
+    }
+
+    /// Closes the open transaction: `pins=` one PIN entry per VERIFY the terminal sent
+    /// (the kinds of entry, never digits; docs/formats.md §3), then `@end`.
+    fn end(&mut self) {
+        let pins = vec!["pin"; self.verifies].join(",");
+        if let Some(Event::Marker { fields, .. }) = self
+            .trace
+            .lines
+            .iter_mut()
+            .rev()
+            .map(|l| &mut l.event)
+            .find(|e| matches!(e, Event::Marker { name, .. } if name == "transaction"))
+        {
+            fields.insert("pins".into(), pins);
+        }
+        self.verifies = 0;
+        self.trace.push(Event::PowerOff);
+        self.trace
+            .marker("end", &[], &[("outcome", "imported".into())]);
+    }
+
+    fn unanswered(&self, why: &str) -> Result<(), ImportError> {
+        match &self.pending {
+            Some((line, _)) => Err(ImportError {
+                line: *line,
+                reason: why.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn item(&mut self, line: usize, item: Item) -> Result<(), ImportError> {
+        match item {
+            Item::PowerOn(atr) => {
+                self.unanswered("a command without its answer before the next power-on")?;
+                if self.open > 0 {
+                    self.end();
+                }
+                self.start();
+                self.trace.push(Event::PowerOn(atr));
+            }
+            Item::Command(c) => {
+                self.unanswered("a command without its answer")?;
+                if c.len() < 4 {
+                    return Err(ImportError {
+                        line,
+                        reason: format!("a command of {} bytes (at least CLA INS P1 P2)", c.len()),
+                    });
+                }
+                self.pending = Some((line, c));
+            }
+            Item::Response(r) => {
+                let Some((_, c)) = self.pending.take() else {
+                    return Err(ImportError {
+                        line,
+                        reason: "an answer without a command".into(),
+                    });
+                };
+                if r.len() < 2 {
+                    return Err(ImportError {
+                        line,
+                        reason: "an answer shorter than a status word (SW1 SW2)".into(),
+                    });
+                }
+                if self.open == 0 {
+                    self.start();
+                }
+                if c.get(1) == Some(&0x20) {
+                    self.verifies += 1;
+                }
+                // PIN data redacted, as the trace recorder does (docs/formats.md §3)
+                let (command, redacted) = redact(&c);
+                self.trace.push(Event::Exchange {
+                    command,
+                    redacted,
+                    response: Ok(r),
+                });
+                self.exchanges += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads `text` as a log in `format` and returns it as a trace.
+///
+/// # Errors
+/// A line that claims to hold hex and does not, a command without its answer (or an
+/// answer without a command), an answer shorter than a status word, or a log with no
+/// exchange at all, each with its line.
+pub fn import(format: LogFormat, text: &str, opts: &ImportOptions) -> Result<Trace, ImportError> {
+    let items = match format {
+        LogFormat::Plain => plain(text)?,
+        LogFormat::Pcscd => pcscd(text)?,
+        LogFormat::PcscSpy => pcsc_spy(text)?,
+    };
+    let mut b = Builder {
+        trace: Trace::default(),
+        opts,
+        open: 0,
+        exchanges: 0,
+        verifies: 0,
+        pending: None,
+    };
+    b.trace.marker(
+        "imported",
+        &[],
+        &[
+            ("from", format.to_string()),
+            ("source", opts.source.clone()),
+        ],
+    );
+    if let Some(card) = &opts.card {
+        b.trace.push(Event::Marker {
+            name: "card".into(),
+            args: Vec::new(),
+            fields: card.iter().cloned().collect::<BTreeMap<_, _>>(),
+        });
+    }
+    for (line, item) in items {
+        b.item(line, item)?;
+    }
+    b.unanswered("the log ends with a command without its answer")?;
+    if b.exchanges == 0 {
+        return Err(ImportError {
+            line: text.lines().count().max(1),
+            reason: format!("no exchange found: is this a {format} log?"),
+        });
+    }
+    b.end();
+    Ok(b.trace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ImportOptions {
+        ImportOptions {
+            source: "test".into(),
+            ..ImportOptions::default()
+        }
+    }
+
+    #[test]
+    fn emv_tool_card_log_and_plain_dumps_import() {
+        let log = "[EMV] ATR: 3B680000656D7662656E6368\n\
+            [TTL] C-APDU: 00A404000E315041592E5359532E444446303100 (SELECT first 1PAY.SYS.DDF01)\n\
+            [TTL] C-TPDU: 00A404000E315041592E5359532E444446303100\n\
+            [TTL] R-APDU: 6A82 (Checking error: File or application not found)\n\
+            >> 0020008008241234FFFFFFFFFF   # VERIFY\n\
+            << 9000\n";
+        let t = import(LogFormat::Plain, log, &opts()).unwrap();
+        assert_eq!(t.exchanges(), 2);
+        let text = t.to_text();
+        assert!(
+            text.contains("0020008008[PIN]") && !text.contains("241234"),
+            "{text}"
+        );
+        // the imported trace reads back
+        assert_eq!(Trace::parse(&text).unwrap().exchanges(), 2);
+    }
+
+    #[test]
+    fn pcscd_and_pcsc_spy_logs_import() {
+        let pcscd = "00000010 APDU: 00 A4 04 00 0E 31 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n\
+                     00000300 SW: 6A 82\n";
+        assert_eq!(
+            import(LogFormat::Pcscd, pcscd, &opts())
+                .unwrap()
+                .exchanges(),
+            1
+        );
+        let spy = ">|  SCardTransmit\n i hCard: 1\n i pbSendBuffer\n \
+                   i     0000 00 B2 01 0C 00                                   .....\n \
+                   i cbSendLength: 5\n o pbRecvBuffer\n \
+                   o     0000 70 03 5A 01 47 90 00                             p.Z.G..\n \
+                   o pcbRecvLength: 7\n";
+        let t = import(LogFormat::PcscSpy, spy, &opts()).unwrap();
+        assert_eq!(t.exchanges(), 1);
+        assert!(t.to_text().contains("<< 70035A01479000"));
+    }
+
+    #[test]
+    fn broken_logs_name_their_line() {
+        let e = import(
+            LogFormat::Plain,
+            ">> 00A4\n>> 00B2010C00\n<< 9000\n",
+            &opts(),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
+        let e = import(LogFormat::Plain, "hello\n<< 9000\n", &opts()).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        let e = import(LogFormat::Plain, ">> 00B2010C00\n<< 9G00\n", &opts()).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        let e = import(LogFormat::Plain, ">> 00B2010C00\n<< 90\n", &opts()).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        let e = import(LogFormat::Plain, "nothing here\n", &opts()).unwrap_err();
+        assert!(e.reason.contains("no exchange"), "{e}");
+        let e = import(LogFormat::Plain, ">> 00B2010C00\n", &opts()).unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
+    }
+}
