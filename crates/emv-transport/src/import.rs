@@ -175,8 +175,8 @@ fn pcscd(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
     Ok(items)
 }
 
-/// pcsc-spy: within an `SCardTransmit` call, the lines of the `pbSendBuffer` and
-/// `pbRecvBuffer` dumps (`i    0000 00 A4 04 00 ...  ascii`, 16 bytes a line).
+/// pcsc-spy: within an `SCardTransmit` call, the lines of the `bSendBuffer` and
+/// `bRecvBuffer` dumps (` i  0000 00 A4 04 00 ...  ascii`, 16 bytes a line).
 fn pcsc_spy(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
     #[derive(PartialEq)]
     enum In {
@@ -201,9 +201,10 @@ fn pcsc_spy(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
     };
     for (i, line) in text.lines().enumerate() {
         let t = line.trim_start_matches([' ', 'i', 'o']).trim_start();
-        if line.contains("pbSendBuffer") || line.contains("pbRecvBuffer") {
+        // `bSendBuffer` / `bRecvBuffer` (pcsc-spy of pcsc-lite 1.9; `pb...` in older ones)
+        if line.contains("SendBuffer") || line.contains("RecvBuffer") {
             flush(&state, &mut buf, start, &mut items);
-            state = if line.contains("pbSendBuffer") {
+            state = if line.contains("SendBuffer") {
                 In::Send
             } else {
                 In::Recv
@@ -434,11 +435,13 @@ mod tests {
                 .exchanges(),
             1
         );
-        let spy = ">|  SCardTransmit\n i hCard: 1\n i pbSendBuffer\n \
-                   i     0000 00 B2 01 0C 00                                   .....\n \
-                   i cbSendLength: 5\n o pbRecvBuffer\n \
-                   o     0000 70 03 5A 01 47 90 00                             p.Z.G..\n \
-                   o pcbRecvLength: 7\n";
+        // the layout pcsc-spy -n prints (pcsc-lite 1.9)
+        let spy = "SCardTransmit\n i hCard: 0x????\n i pioSendPci.dwProtocol: 0x????\n \
+                   i bSendLength 0x00000005 (5)\n i bSendBuffer\n \
+                   i  0000 00 B2 01 0C 00                                  .....\n \
+                   o bRecvLength 0x00000007 (7)\n o bRecvBuffer\n \
+                   o  0000 70 03 5A 01 47 90 00                            p.Z.G..\n \
+                   => Command successful. (SCARD_S_SUCCESS [0x00000000])\n";
         let t = import(LogFormat::PcscSpy, spy, &opts()).unwrap();
         assert_eq!(t.exchanges(), 1);
         assert!(t.to_text().contains("<< 70035A01479000"));
