@@ -113,7 +113,7 @@ fn words(cmd: &str) -> Vec<String> {
 fn repo_file(word: &str, previous: Option<&str>) -> bool {
     let output = matches!(
         previous,
-        Some("--record" | "--record-dir" | "--state" | "--data")
+        Some("--record" | "--record-dir" | "--state" | "--data" | "-o" | "--output" | "--junit")
     );
     !output
         && !word.starts_with('-')

@@ -32,11 +32,11 @@ or `emvbench scenario run FILE --record FILE`.";
 
 const IMPORT_EXAMPLES: &str = "\
 Examples:
-  emv-tool --config-xml cfg.xml --txn-amount 1000 --debug-level CARD > tool.log
-  emvbench trace import --from plain tool.log -o tool.trace --card visa-cvn18 --seed 7
-  emvbench trace replay tool.trace              # the log's commands against our card
-  emvbench trace import --from pcscd pcscd.log -o foreign.trace
-  emvbench trace replay --as-card foreign.trace # the foreign card's answers against our kernel
+  emv-tool --config-xml cfg.xml --txn-amount 1000 --debug-level CARD > /tmp/tool.log
+  emvbench trace import --from plain /tmp/tool.log -o /tmp/tool.trace --card visa-cvn18 --seed 7
+  emvbench trace replay /tmp/tool.trace          # the log's commands against our card
+  emvbench trace import --from pcscd /tmp/pcscd.log -o /tmp/foreign.trace
+  emvbench trace replay --as-card /tmp/foreign.trace  # its card's answers against our kernel
 
 Formats: plain (`>>`/`<<`, `->`/`<-`, `C-APDU:`/`R-APDU:` lines; an `ATR:` line is a
 power-on), pcscd (`pcscd --foreground --apdu`: `APDU:` and `SW:` lines), pcsc-spy (its
@@ -63,16 +63,16 @@ struct ImportArgs {
     /// That card's seed (`card serve --seed N`).
     #[arg(long, value_name = "N", default_value_t = 0, requires = "card")]
     seed: u64,
-    /// The terminal profile `replay --as-card` runs our kernel as.
+    /// The terminal profile our kernel runs as when the card side is replayed.
     #[arg(long, value_name = "PROFILE", default_value = "pos-attended")]
     terminal: String,
-    /// The amount, in minor units, for `replay --as-card`.
+    /// The amount, in minor units, for the card-side replay.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     amount: u64,
-    /// The transaction type for `replay --as-card`.
+    /// The transaction type for the card-side replay.
     #[arg(long = "type", value_name = "TYPE", default_value = "purchase")]
     transaction_type: String,
-    /// The transaction date (YYYY-MM-DD) for `replay --as-card`.
+    /// The transaction date (YYYY-MM-DD) for the card-side replay.
     #[arg(long, value_name = "DATE", default_value = "2026-01-15")]
     date: String,
 }
