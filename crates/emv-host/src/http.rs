@@ -1,4 +1,5 @@
-//! The HTTP API: thin axum handlers over [`Issuer`]. The (blocking) store work runs
+//! The HTTP API: thin axum handlers over [`Issuer`]. The network routes await the
+//! issuer's transaction (the store's group commit); the other (blocking) store work runs
 //! through `spawn_blocking`.
 //!
 //! Bad input is a 4xx with `{"error": "<code>", "detail": "<what is wrong>"}` and never
@@ -112,6 +113,14 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     })
 }
 
+/// A service result as a response.
+fn respond<T: Serialize>(r: Result<T, Error>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// Runs service work off the async threads and turns its result into a response.
 async fn blocking<T, F>(work: F) -> Response
 where
@@ -119,8 +128,7 @@ where
     F: FnOnce() -> Result<T, Error> + Send + 'static,
 {
     match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(v)) => Json(v).into_response(),
-        Ok(Err(e)) => e.into_response(),
+        Ok(r) => respond(r),
         Err(e) => {
             tracing::error!(error = %e, "service task failed");
             error_response(
@@ -276,12 +284,13 @@ macro_rules! tri {
 
 async fn authorise(State(s): State<AppState>, body: Bytes) -> Response {
     let req: AuthRequest = tri!(parse_json(&body));
-    blocking(move || s.issuer.authorise(&req)).await
+    // the transaction is awaited (the store's group commit), no blocking thread per request
+    respond(s.issuer.authorise_async(&req).await)
 }
 
 async fn advise(State(s): State<AppState>, body: Bytes) -> Response {
     let advice: Advice = tri!(parse_json(&body));
-    blocking(move || s.issuer.advise(&advice)).await
+    respond(s.issuer.advise_async(&advice).await)
 }
 
 async fn card_status(State(s): State<AppState>, Path(pan): Path<String>, req: Request) -> Response {

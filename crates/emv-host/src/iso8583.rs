@@ -2,8 +2,9 @@
 //! same [`Issuer`] and store. Messages are ISO 8583:1987 in one of the two stock layouts
 //! ([`Format`]), framed by a length header and an optional TPDU ([`Framing`]).
 //!
-//! - [`Iso8583Handler`]: one message in, the answer out (sync: decode, MAC check,
-//!   dispatch to the issuer, encode, MAC); the fuzz target drives it directly;
+//! - [`Iso8583Handler`]: one message in, the answer out (decode, MAC check, dispatch to the
+//!   issuer, encode, MAC); the listener awaits it (`handle_async`), the fuzz target drives
+//!   it directly (`handle`);
 //! - [`serve`] / [`start`]: the tokio listener: many connections (up to a limit), many
 //!   messages per connection answered as each completes (pipelining), idle and read
 //!   timeouts, a prompt stop.
@@ -93,6 +94,22 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 // ------------------------------------------------------------------------------------
 // One message
 
+/// A message after decoding and authentication.
+enum Accepted {
+    /// Answered (or dropped) without reaching the issuer.
+    Done(Option<Vec<u8>>),
+    /// A request for the issuer (boxed: a decoded message is large).
+    Request(Box<(Message, Request)>),
+}
+
+/// What the issuer did with a request.
+enum Outcome {
+    Auth(Result<emv_auth::AuthResponse, Error>),
+    Advice(Result<crate::service::AdviceOutcome, Error>),
+    /// Network management (DE 70): answered by the front end itself.
+    Network(&'static str),
+}
+
 /// Decodes, authenticates and dispatches one message to the issuer; encodes the answer.
 pub struct Iso8583Handler<S = SqliteStore> {
     issuer: Issuer<S>,
@@ -126,62 +143,102 @@ impl<S: Store> Iso8583Handler<S> {
     /// none: an answer or other message type that expects no response (logged), or bytes
     /// whose MTI cannot be read (the caller closes the connection).
     pub fn handle(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        match self.accept(raw) {
+            Accepted::Done(answer) => answer,
+            Accepted::Request(r) => {
+                let (msg, req) = *r;
+                let outcome = match req {
+                    Request::Authorisation(r) => Outcome::Auth(self.issuer.authorise(&r)),
+                    Request::Advice(a) => Outcome::Advice(self.issuer.advise(&a)),
+                    Request::Network(code) => Outcome::Network(code.code()),
+                };
+                self.answer(&msg, outcome)
+            }
+        }
+    }
+
+    /// [`Self::handle`] for the listener's tasks: the issuer's transaction is awaited
+    /// (the store's group commit), so a connection task never blocks a runtime thread
+    /// and needs no blocking thread of its own.
+    pub async fn handle_async(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        match self.accept(raw) {
+            Accepted::Done(answer) => answer,
+            Accepted::Request(r) => {
+                let (msg, req) = *r;
+                let outcome = match req {
+                    Request::Authorisation(r) => {
+                        Outcome::Auth(self.issuer.authorise_async(&r).await)
+                    }
+                    Request::Advice(a) => Outcome::Advice(self.issuer.advise_async(&a).await),
+                    Request::Network(code) => Outcome::Network(code.code()),
+                };
+                self.answer(&msg, outcome)
+            }
+        }
+    }
+
+    /// Decodes and authenticates a message: the request for the issuer, or the answer
+    /// when it never reaches the issuer.
+    fn accept(&self, raw: &[u8]) -> Accepted {
         let msg = match Message::decode(self.format, raw) {
             Ok(m) => m,
             Err(e) => {
-                let mti = peek_mti(raw)?;
+                let Some(mti) = peek_mti(raw) else {
+                    return Accepted::Done(None);
+                };
                 tracing::warn!(%mti, error = %e, "iso8583: malformed message, answered 30");
-                return self.encode(map::format_error(mti)?);
+                return Accepted::Done(map::format_error(mti).and_then(|m| self.encode(m)));
             }
         };
         let Some(_) = msg.mti.response() else {
             tracing::warn!(mti = %msg.mti, "iso8583: not a request, ignored");
-            return None;
+            return Accepted::Done(None);
         };
         if !self.insecure
             && let Err(e) = mac::verify(&msg, raw, self.format, &self.link.mac_key)
         {
             // refused before the issuer sees it: nothing is counted (docs/iso8583.md §5)
             tracing::warn!(mti = %msg.mti, error = %e, "iso8583: MAC check failed, answered 63");
-            return self.encode(map::answer(&msg, ResponseCode::SECURITY_VIOLATION)?);
+            let answer = map::answer(&msg, ResponseCode::SECURITY_VIOLATION);
+            return Accepted::Done(answer.and_then(|m| self.encode(m)));
         }
-        let answer = match map::parse_request(&msg, &self.link.pin_key) {
-            Ok(req) => self.dispatch(&msg, req),
+        match map::parse_request(&msg, &self.link.pin_key) {
+            Ok(req) => Accepted::Request(Box::new((msg, req))),
             Err(e) => {
                 let code = mapping_code(&e);
                 tracing::warn!(mti = %msg.mti, error = %e, code = %code, "iso8583: request refused");
-                map::answer(&msg, code)
+                Accepted::Done(map::answer(&msg, code).and_then(|m| self.encode(m)))
             }
-        };
-        self.encode(answer?)
+        }
     }
 
-    fn dispatch(&self, msg: &Message, req: Request) -> Option<Message> {
-        let out = match req {
-            Request::Authorisation(r) => match self.issuer.authorise(&r) {
-                Ok(resp) => map::auth_response_to_message(msg, &resp),
-                Err(e) => return map::answer(msg, self.error_code(msg.mti, &e, false)),
-            },
-            Request::Advice(a) => match self.issuer.advise(&a) {
-                Ok(o) => map::advice_response_to_message(
-                    msg,
-                    &AdviceResponse {
-                        response_code: o.response_code,
-                        reversed: o.reversed,
-                    },
-                ),
-                Err(e) => return map::answer(msg, self.error_code(msg.mti, &e, true)),
-            },
-            Request::Network(code) => {
-                tracing::info!(code = code.code(), "iso8583: network management");
-                return map::answer(msg, ResponseCode::APPROVED);
+    /// The encoded answer to `msg` from what the issuer did.
+    fn answer(&self, msg: &Message, outcome: Outcome) -> Option<Vec<u8>> {
+        let out = match outcome {
+            Outcome::Auth(Ok(resp)) => map::auth_response_to_message(msg, &resp),
+            Outcome::Auth(Err(e)) => {
+                return self.encode(map::answer(msg, self.error_code(msg.mti, &e, false))?);
+            }
+            Outcome::Advice(Ok(o)) => map::advice_response_to_message(
+                msg,
+                &AdviceResponse {
+                    response_code: o.response_code,
+                    reversed: o.reversed,
+                },
+            ),
+            Outcome::Advice(Err(e)) => {
+                return self.encode(map::answer(msg, self.error_code(msg.mti, &e, true))?);
+            }
+            Outcome::Network(code) => {
+                tracing::info!(code, "iso8583: network management");
+                return self.encode(map::answer(msg, ResponseCode::APPROVED)?);
             }
         };
         match out {
-            Ok(m) => Some(m),
+            Ok(m) => self.encode(m),
             Err(e) => {
                 tracing::error!(mti = %msg.mti, error = %e, "iso8583: answer does not encode");
-                map::answer(msg, ResponseCode::SYSTEM_MALFUNCTION)
+                self.encode(map::answer(msg, ResponseCode::SYSTEM_MALFUNCTION)?)
             }
         }
     }
@@ -316,8 +373,9 @@ pub async fn serve<S: Store + Send + Sync + 'static>(
     tracing::info!("iso8583 listener stopped");
 }
 
-/// One connection: reads frames, runs each on the blocking pool (up to [`MAX_IN_FLIGHT`] at
-/// once), writes each answer from this task as it completes.
+/// One connection: reads frames, runs each as a task of its own (up to [`MAX_IN_FLIGHT`] at
+/// once; the issuer's transaction is awaited, not run on a blocking thread per request),
+/// writes each answer from this task as it completes.
 async fn connection<S: Store + Send + Sync + 'static>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -345,8 +403,8 @@ async fn connection<S: Store + Send + Sync + 'static>(
                         break;
                     }
                     let h = Arc::clone(&handler);
-                    running.spawn_blocking(move || {
-                        let answer = h.handle(&frame.message)?;
+                    running.spawn(async move {
+                        let answer = h.handle_async(&frame.message).await?;
                         framing
                             .wrap(frame.tpdu.map(Tpdu::reply), &answer)
                             .map_err(

@@ -292,6 +292,22 @@ impl<S: Store> Issuer<S> {
 
     /// Authorises a request (see [`crate::rules`] for the rules and their order).
     pub fn authorise(&self, req: &AuthRequest) -> Result<AuthResponse, Error> {
+        self.store.write(self.authorisation(req)?)
+    }
+
+    /// [`Self::authorise`] for an async caller (the network front ends): the same rules
+    /// and answer, the transaction awaited without blocking the runtime's thread.
+    pub async fn authorise_async(&self, req: &AuthRequest) -> Result<AuthResponse, Error> {
+        self.store.write_async(self.authorisation(req)?).await
+    }
+
+    /// Rule 1 and the PIN block's decryption, before any transaction; then the work of the
+    /// authorisation's one transaction.
+    fn authorisation(
+        &self,
+        req: &AuthRequest,
+    ) -> Result<impl FnOnce(&mut dyn StoreTx) -> Result<AuthResponse, Error> + Send + 'static, Error>
+    {
         // rule 1: a malformed message changes nothing
         let card = CardRef::new(req.pan.clone(), req.psn.as_deref());
         card.check()?;
@@ -323,8 +339,9 @@ impl<S: Store> Issuer<S> {
         };
         let keys = Arc::clone(&self.keys);
         let req = req.clone();
-        self.store
-            .write(move |tx| authorise_in(tx, &keys, &req, &card, chip.as_ref(), pin.as_ref()))
+        Ok(move |tx: &mut dyn StoreTx| {
+            authorise_in(tx, &keys, &req, &card, chip.as_ref(), pin.as_ref())
+        })
     }
 
     /// Takes a completion or reversal advice about an answer the host journalled (PAN,
@@ -334,6 +351,20 @@ impl<S: Store> Issuer<S> {
     /// An advice about no such answer is answered `25` and changes nothing
     /// (docs/issuer-host.md §5).
     pub fn advise(&self, advice: &Advice) -> Result<AdviceOutcome, Error> {
+        self.store.write(self.advice_work(advice)?)
+    }
+
+    /// [`Self::advise`] for an async caller (the network front ends).
+    pub async fn advise_async(&self, advice: &Advice) -> Result<AdviceOutcome, Error> {
+        self.store.write_async(self.advice_work(advice)?).await
+    }
+
+    /// The advice's checks, before any transaction; then the work of its one transaction.
+    fn advice_work(
+        &self,
+        advice: &Advice,
+    ) -> Result<impl FnOnce(&mut dyn StoreTx) -> Result<AdviceOutcome, Error> + Send + 'static, Error>
+    {
         let card = CardRef::new(advice.pan.clone(), advice.psn.as_deref());
         card.check()?;
         if let Some(rrn) = &advice.rrn {
@@ -354,7 +385,7 @@ impl<S: Store> Issuer<S> {
             None => None,
         };
         let advice = advice.clone();
-        self.store.write(move |tx| {
+        Ok(move |tx: &mut dyn StoreTx| {
             let mut card = match tx.card_for_update(&card) {
                 Ok(c) => c,
                 // no such card: no such original either

@@ -38,6 +38,14 @@ pub trait Store: Send + Sync + 'static {
         T: Send + 'static,
         F: FnOnce(&mut dyn StoreTx) -> Result<T, Error> + Send + 'static;
 
+    /// [`Self::write`] for an async caller (the network front ends): the same transaction
+    /// and the same answer, awaited without blocking the runtime's thread while the
+    /// transaction waits for its commit.
+    fn write_async<T, F>(&self, work: F) -> impl Future<Output = Result<T, Error>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, Error> + Send + 'static;
+
     /// Runs `work` in a read-only transaction (one consistent snapshot); nothing it does
     /// is kept.
     fn read<T, F>(&self, work: F) -> Result<T, Error>

@@ -4,12 +4,21 @@
 //! each caller answered. An answer therefore always means "on disk"; a crash before the
 //! commit loses only work nobody was told about. With one caller a batch is one job
 //! (docs/issuer-host.md §8).
+//!
+//! Callers come in two kinds. A thread ([`Db::call`]) waits for its answer and may be
+//! asked to lead a batch. An async task ([`Db::call_async`]: the network front ends)
+//! never blocks its runtime's thread: it queues its job and awaits the answer; when no
+//! batch is running, one blocking thread is started to lead, and a leader that finds
+//! async jobs queued after its batch leads the next one itself, so under load the front
+//! ends hand each request over with one queue push and one wake-up, not a blocking thread
+//! per request.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
 
 use crate::Error;
 
@@ -21,11 +30,12 @@ trait Job: Send {
     fn run(&mut self, tx: &Transaction<'_>) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn finish(self: Box<Self>, committed: Result<(), String>);
-    /// Wakes the caller, still waiting for its job to run, to lead the next batch.
-    fn lead(&self);
+    /// Offers the lead of the next batch to the job's caller: `true` if a waiting thread
+    /// took it, `false` if the caller is an async task (the current leader goes on).
+    fn lead(&self) -> bool;
 }
 
-/// What a waiting caller is told.
+/// What a waiting thread is told.
 enum Reply<T> {
     /// Its job's outcome, committed (or not).
     Done(Result<T, Error>),
@@ -33,10 +43,18 @@ enum Reply<T> {
     Lead,
 }
 
+/// Where a job's answer goes.
+enum Caller<T> {
+    /// A thread blocked in [`Db::call`].
+    Thread(mpsc::SyncSender<Reply<T>>),
+    /// A task awaiting [`Db::call_async`].
+    Task(Option<oneshot::Sender<Result<T, Error>>>),
+}
+
 struct TypedJob<T, F> {
     work: Option<F>,
     out: Option<Result<T, Error>>,
-    reply: mpsc::SyncSender<Reply<T>>,
+    caller: Caller<T>,
 }
 
 impl<T, F> Job for TypedJob<T, F>
@@ -63,11 +81,23 @@ where
             (None, Ok(())) => Err(Error::Commit("job did not run".into())),
         };
         // the caller may have gone away; nothing to do then
-        let _ = self.reply.try_send(Reply::Done(answer));
+        match self.caller {
+            Caller::Thread(reply) => {
+                let _ = reply.try_send(Reply::Done(answer));
+            }
+            Caller::Task(mut reply) => {
+                if let Some(reply) = reply.take() {
+                    let _ = reply.send(answer);
+                }
+            }
+        }
     }
 
-    fn lead(&self) {
-        let _ = self.reply.try_send(Reply::Lead);
+    fn lead(&self) -> bool {
+        match &self.caller {
+            Caller::Thread(reply) => reply.try_send(Reply::Lead).is_ok(),
+            Caller::Task(_) => false,
+        }
     }
 }
 
@@ -76,7 +106,8 @@ where
 /// takes every queued job (its own and those queued meanwhile), runs them in one
 /// transaction, commits and answers each of them on its own channel. If jobs were queued
 /// during that batch, it hands the lead to the caller of the first one (one wake-up, not a
-/// broadcast) and returns. An uncontended call runs on the caller's thread with no
+/// broadcast) when that caller is a waiting thread, and leads the next batch itself when
+/// it is an async task. An uncontended call runs on the caller's thread with no
 /// hand-off; under load, the callers that queue while a leader waits for its commit share
 /// the next one.
 pub(crate) struct Db {
@@ -96,16 +127,60 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Ends a leader's turn, even if it unwinds: the lead passes to the first queued job's
-/// caller, or nobody leads.
-struct Turn<'a>(&'a Mutex<Queue>);
+/// Who leads next, after a batch.
+enum Next {
+    /// Nobody: the queue is empty.
+    Nobody,
+    /// A waiting thread took the lead.
+    Handed,
+    /// The first queued job is an async task's: the current leader goes on.
+    Me,
+}
+
+/// Passes the lead after a batch: to the first queued job's waiting thread, to nobody if
+/// the queue is empty, or back to the current leader for an async task's job.
+fn pass_lead(state: &Mutex<Queue>) -> Next {
+    let mut st = lock(state);
+    match st.jobs.front() {
+        None => {
+            st.leading = false;
+            Next::Nobody
+        }
+        Some(next) if next.lead() => Next::Handed,
+        Some(_) => Next::Me,
+    }
+}
+
+/// Ends a leader's turn if it unwinds: the lead passes on as after a batch; an async
+/// task's job gets a new leading thread.
+struct Turn<'a>(&'a Arc<Db>);
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        let mut st = lock(self.0);
-        match st.jobs.front() {
-            Some(next) => next.lead(),
-            None => st.leading = false,
+        if std::thread::panicking() && matches!(pass_lead(&self.0.state), Next::Me) {
+            let db = Arc::clone(self.0);
+            std::thread::spawn(move || db.lead_batches());
+        }
+    }
+}
+
+/// A leader started for an async task's job. A runtime that is shutting down drops a
+/// blocking task without running it: the queued jobs then get a thread of their own, so
+/// none is left waiting for a leader.
+struct Leader(Option<Arc<Db>>);
+
+impl Leader {
+    fn run(mut self) {
+        if let Some(db) = self.0.take() {
+            db.lead_batches();
+        }
+    }
+}
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take() {
+            std::thread::spawn(move || db.lead_batches());
         }
     }
 }
@@ -121,7 +196,7 @@ impl Db {
 
     /// Runs `work` in a transaction and returns its result once committed. An `Err` from
     /// `work` rolls back its changes.
-    pub(crate) fn call<T, F>(&self, work: F) -> Result<T, Error>
+    pub(crate) fn call<T, F>(self: &Arc<Self>, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
@@ -129,32 +204,73 @@ impl Db {
         // capacity 1: a job is sent `Lead` only while queued and `Done` only after its
         // batch ran, and its caller takes `Lead` before that batch starts
         let (reply, answer) = mpsc::sync_channel(1);
-        let mut lead = {
-            let mut st = lock(&self.state);
-            st.jobs.push_back(Box::new(TypedJob {
-                work: Some(work),
-                out: None,
-                reply,
-            }));
-            !std::mem::replace(&mut st.leading, true)
-        };
+        let mut lead = self.queue(Box::new(TypedJob {
+            work: Some(work),
+            out: None,
+            caller: Caller::Thread(reply),
+        }));
         loop {
             if lead {
                 // our job is at the front of the queue (a leader finds the queue empty;
                 // `Lead` goes to the first queued job), so it is in this batch
-                let _turn = Turn(&self.state);
-                let batch: Vec<Box<dyn Job>> = {
-                    let mut st = lock(&self.state);
-                    let n = st.jobs.len().min(MAX_BATCH);
-                    st.jobs.drain(..n).collect()
-                };
-                let mut conn = lock(&self.conn);
-                self.run_and_answer(&mut conn, batch);
+                self.lead_batches();
             }
             match answer.recv() {
                 Ok(Reply::Done(r)) => return r,
                 Ok(Reply::Lead) => lead = true,
                 Err(_) => return Err(Error::Commit("the store dropped the job".into())),
+            }
+        }
+    }
+
+    /// [`Self::call`] for an async task: queues the job and awaits its answer without
+    /// blocking the task's thread. If no batch is running, a blocking thread (the tokio
+    /// runtime's blocking pool, else a new thread) leads.
+    pub(crate) async fn call_async<T, F>(self: &Arc<Self>, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let lead = self.queue(Box::new(TypedJob {
+            work: Some(work),
+            out: None,
+            caller: Caller::Task(Some(reply)),
+        }));
+        if lead {
+            let leader = Leader(Some(Arc::clone(self)));
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || leader.run())),
+                Err(_) => drop(std::thread::spawn(move || leader.run())),
+            }
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Error::Commit("the store dropped the job".into())))
+    }
+
+    /// Queues a job; `true` if its caller must lead (no batch is running).
+    fn queue(&self, job: Box<dyn Job>) -> bool {
+        let mut st = lock(&self.state);
+        st.jobs.push_back(job);
+        !std::mem::replace(&mut st.leading, true)
+    }
+
+    /// Leads batches until the lead passes to a waiting thread or the queue is empty.
+    fn lead_batches(self: &Arc<Self>) {
+        let _turn = Turn(self);
+        loop {
+            let batch: Vec<Box<dyn Job>> = {
+                let mut st = lock(&self.state);
+                let n = st.jobs.len().min(MAX_BATCH);
+                st.jobs.drain(..n).collect()
+            };
+            if !batch.is_empty() {
+                let mut conn = lock(&self.conn);
+                self.run_and_answer(&mut conn, batch);
+            }
+            if !matches!(pass_lead(&self.state), Next::Me) {
+                return;
             }
         }
     }
@@ -221,7 +337,7 @@ mod tests {
 
     #[test]
     fn failed_job_rolls_back_alone() {
-        let db = Db::new(open_connection(None, SyncMode::Full).unwrap());
+        let db = Arc::new(Db::new(open_connection(None, SyncMode::Full).unwrap()));
         db.call(|tx| {
             tx.execute(
                 "INSERT INTO audit (at, actor, action, pan_masked, psn, outcome) VALUES ('t','a','x','p','00','ok')",
@@ -243,37 +359,14 @@ mod tests {
 
     #[test]
     fn concurrent_callers_each_get_their_own_answer_and_nothing_is_lost() {
-        let dir = crate::testkit::TempDir::new("store-group");
-        let db = std::sync::Arc::new(Db::new(
-            open_connection(Some(&dir.path().join(DB_FILE)), SyncMode::Normal).unwrap(),
-        ));
-        db.call(|tx| {
-            tx.execute_batch("CREATE TABLE n (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)")?;
-            Ok(())
-        })
-        .unwrap();
+        let (db, _dir) = counter_db();
         let threads: Vec<_> = (0..24_i64)
             .map(|t| {
                 let db = db.clone();
                 std::thread::spawn(move || {
                     for i in 0..50_i64 {
-                        let key = t * 1000 + i;
                         // every third job fails: its row must not appear, the others' must
-                        let fail = i % 3 == 0;
-                        let got = db.call(move |tx| {
-                            tx.execute("INSERT INTO n (k, v) VALUES (?1, ?1)", [key])?;
-                            if fail {
-                                return Err(Error::BadRequest(format!("job {key}")));
-                            }
-                            Ok(key)
-                        });
-                        match got {
-                            Ok(k) => assert!(!fail && k == key, "{k} for {key}"),
-                            Err(Error::BadRequest(m)) => {
-                                assert!(fail && m == format!("job {key}"), "{m}")
-                            }
-                            Err(e) => panic!("{e}"),
-                        }
+                        check_answer(db.call(insert(t * 1000 + i, i % 3 == 0)), t * 1000 + i);
                     }
                 })
             })
@@ -281,15 +374,109 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        let (rows, bad): (i64, i64) = db
-            .call(|tx| {
-                Ok(
-                    tx.query_row("SELECT COUNT(*), SUM((k % 1000) % 3 = 0) FROM n", [], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?,
-                )
-            })
+        assert_eq!(rows(&db), (24 * 33, 0));
+    }
+
+    /// The answer to `insert(key, key % 1000 % 3 == 0)`: its own, never another job's.
+    fn check_answer(got: Result<i64, Error>, key: i64) {
+        let fail = (key % 1000) % 3 == 0;
+        match got {
+            Ok(k) => assert!(!fail && k == key, "{k} for {key}"),
+            Err(Error::BadRequest(m)) => assert!(fail && m == format!("job {key}"), "{m}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn counter_db() -> (Arc<Db>, crate::testkit::TempDir) {
+        let dir = crate::testkit::TempDir::new("store-group-async");
+        let db = Arc::new(Db::new(
+            open_connection(Some(&dir.path().join(DB_FILE)), SyncMode::Normal).unwrap(),
+        ));
+        db.call(|tx| {
+            tx.execute_batch("CREATE TABLE n (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)")?;
+            Ok(())
+        })
+        .unwrap();
+        (db, dir)
+    }
+
+    fn insert(key: i64, fail: bool) -> impl FnOnce(&Transaction<'_>) -> Result<i64, Error> {
+        move |tx| {
+            tx.execute("INSERT INTO n (k, v) VALUES (?1, ?1)", [key])?;
+            if fail {
+                return Err(Error::BadRequest(format!("job {key}")));
+            }
+            Ok(key)
+        }
+    }
+
+    fn rows(db: &Arc<Db>) -> (i64, i64) {
+        db.call(|tx| {
+            Ok(
+                tx.query_row("SELECT COUNT(*), SUM((k % 1000) % 3 = 0) FROM n", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?,
+            )
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn async_tasks_and_threads_share_batches_and_each_gets_its_own_answer() {
+        let (db, _dir) = counter_db();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
             .unwrap();
-        assert_eq!((rows, bad), (24 * 33, 0));
+        // 16 tasks and 8 threads at once, 50 jobs each; every third job fails
+        let tasks: Vec<_> = (0..16_i64)
+            .map(|t| {
+                let db = db.clone();
+                rt.spawn(async move {
+                    for i in 0..50_i64 {
+                        let key = t * 1000 + i;
+                        check_answer(db.call_async(insert(key, i % 3 == 0)).await, key);
+                    }
+                })
+            })
+            .collect();
+        let threads: Vec<_> = (16..24_i64)
+            .map(|t| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50_i64 {
+                        let key = t * 1000 + i;
+                        check_answer(db.call(insert(key, i % 3 == 0)), key);
+                    }
+                })
+            })
+            .collect();
+        rt.block_on(async {
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(rows(&db), (24 * 33, 0));
+        // nobody leads once all is answered: the next call leads at once
+        assert!(!lock(&db.state).leading);
+    }
+
+    #[test]
+    fn a_leader_the_runtime_never_ran_still_answers_the_queued_task() {
+        // a runtime shutting down drops a blocking task unrun: the job must not wait forever
+        let (db, _dir) = counter_db();
+        let (reply, answer) = oneshot::channel();
+        let lead = db.queue(Box::new(TypedJob {
+            work: Some(insert(7, false)),
+            out: None,
+            caller: Caller::Task(Some(reply)),
+        }));
+        assert!(lead, "an idle store: the caller's job needs a leader");
+        drop(Leader(Some(Arc::clone(&db))));
+        assert_eq!(answer.blocking_recv().unwrap().unwrap(), 7);
+        assert_eq!(rows(&db), (1, 0));
     }
 }

@@ -6,6 +6,7 @@ pub mod group_commit;
 pub mod schema;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
@@ -30,7 +31,7 @@ impl From<rusqlite::Error> for Error {
 
 /// The issuer's store in one SQLite database.
 pub struct SqliteStore {
-    db: Db,
+    db: Arc<Db>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -48,7 +49,9 @@ impl SqliteStore {
 
     /// A store over an open, migrated connection.
     pub fn new(conn: Connection) -> Self {
-        Self { db: Db::new(conn) }
+        Self {
+            db: Arc::new(Db::new(conn)),
+        }
     }
 }
 
@@ -59,6 +62,15 @@ impl Store for SqliteStore {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, Error> + Send + 'static,
     {
         self.db.call(move |tx| work(&mut SqliteTx(tx)))
+    }
+
+    fn write_async<T, F>(&self, work: F) -> impl Future<Output = Result<T, Error>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, Error> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        async move { db.call_async(move |tx| work(&mut SqliteTx(tx))).await }
     }
 
     fn read<T, F>(&self, work: F) -> Result<T, Error>
