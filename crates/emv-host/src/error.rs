@@ -70,6 +70,10 @@ pub enum Error {
     /// The store failed (its backend's own error, e.g. SQLite's).
     #[error("store: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database cannot be reached (down, restarting, the network lost): nothing was
+    /// changed; the request may be tried again (HTTP 503, ISO 8583 `96`).
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
     /// The store transaction could not be committed (the work was not saved).
     #[error("store commit failed: {0}")]
     #[strum(serialize = "store-commit")]
@@ -183,7 +187,7 @@ impl From<Error> for HostError {
     fn from(e: Error) -> Self {
         if e.is_client_error() {
             HostError::Rejected(e.to_string())
-        } else if matches!(e, Error::Stopped) {
+        } else if matches!(e, Error::Stopped | Error::StoreUnavailable(_)) {
             HostError::Unreachable(e.to_string())
         } else {
             HostError::Internal(e.to_string())

@@ -80,7 +80,7 @@ pub fn status_of(e: &Error) -> StatusCode {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
-        Error::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Stopped | Error::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         e if e.is_client_error() => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use crate::Error;
 use crate::keys::LinkKeys;
 use crate::service::Issuer;
-use crate::store::{SqliteStore, Store};
+use crate::store::{HostStore, Store};
 
 /// What the ISO 8583 listener runs with.
 pub struct Iso8583Config {
@@ -111,7 +111,7 @@ enum Outcome {
 }
 
 /// Decodes, authenticates and dispatches one message to the issuer; encodes the answer.
-pub struct Iso8583Handler<S = SqliteStore> {
+pub struct Iso8583Handler<S = HostStore> {
     issuer: Issuer<S>,
     link: LinkKeys,
     format: Format,

@@ -23,7 +23,7 @@ use crate::rules::pin::PresentedPin;
 use crate::rules::provision::PlasticUpdate;
 use crate::rules::{self, CardRecord, Effects, ScriptRow, scripts};
 use crate::scripts::{ScriptKind, ScriptView};
-use crate::store::{self, NewCard, SqliteStore, Store, StoreTx, SyncMode};
+use crate::store::{self, HostStore, NewCard, SqliteStore, Store, StoreTx, SyncMode};
 use crate::time::now_unix;
 
 pub use crate::rules::advice::AdviceOutcome;
@@ -118,9 +118,9 @@ pub struct CardView {
     pub plastics: Vec<Plastic>,
 }
 
-/// The issuer host service over a store (SQLite unless said otherwise). Cheap to clone;
-/// clones share the store and keys.
-pub struct Issuer<S = SqliteStore> {
+/// The issuer host service over a store (the run-time choice of [`HostStore`] unless said
+/// otherwise). Cheap to clone; clones share the store and keys.
+pub struct Issuer<S = HostStore> {
     store: Arc<S>,
     keys: Arc<HostKeys>,
     /// Seeded source of new PINs (reproducible scenarios); `None`: the system RNG.
@@ -143,7 +143,7 @@ impl<S> std::fmt::Debug for Issuer<S> {
     }
 }
 
-impl Issuer<SqliteStore> {
+impl Issuer<HostStore> {
     /// Opens (creating and migrating) the store in `data_dir` ([`store::DB_FILE`]), every
     /// answer on disk ([`SyncMode::Full`]).
     pub fn open(data_dir: &std::path::Path, keys: HostKeys) -> Result<Self, Error> {
@@ -157,13 +157,13 @@ impl Issuer<SqliteStore> {
         sync: SyncMode,
     ) -> Result<Self, Error> {
         let store = SqliteStore::open(Some(&store::db_path(data_dir)?), sync)?;
-        Ok(Self::with_store(store, keys))
+        Ok(Self::with_store(HostStore::Sqlite(store), keys))
     }
 
     /// Opens (creating and migrating) the store at a database file path.
     pub fn open_file(path: &std::path::Path, keys: HostKeys) -> Result<Self, Error> {
         Ok(Self::with_store(
-            SqliteStore::open(Some(path), SyncMode::Full)?,
+            HostStore::Sqlite(SqliteStore::open(Some(path), SyncMode::Full)?),
             keys,
         ))
     }
@@ -171,9 +171,18 @@ impl Issuer<SqliteStore> {
     /// A service over a private in-memory store (tests, demos; nothing is durable).
     pub fn in_memory(keys: HostKeys) -> Result<Self, Error> {
         Ok(Self::with_store(
-            SqliteStore::open(None, SyncMode::Full)?,
+            HostStore::Sqlite(SqliteStore::open(None, SyncMode::Full)?),
             keys,
         ))
+    }
+
+    /// Connects to the PostgreSQL database at `url` (creating or migrating its schema),
+    /// with at most `pool_size` connections: a host node of an issuer that several nodes
+    /// share (docs/postgres.md).
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(url: &str, keys: HostKeys, pool_size: usize) -> Result<Self, Error> {
+        let store = store::PgStore::open(url, pool_size)?;
+        Ok(Self::with_store(HostStore::Postgres(store), keys))
     }
 }
 

@@ -73,9 +73,19 @@ pub fn reversal(online: &Online, resp: &AuthResponse) -> Advice {
 /// credential.
 pub const TEST_ACQUIRER_KEY: &str = "test-acquirer-key-do-not-use-in-production";
 
-/// A temporary directory removed on drop.
+/// A temporary directory removed on drop (and, for a test on PostgreSQL, the database
+/// [`open_issuer`] made for it, dropped with it).
 #[derive(Debug)]
-pub struct TempDir(PathBuf);
+pub struct TempDir(PathBuf, std::sync::Mutex<Vec<Cleanup>>);
+
+/// Something to undo when a [`TempDir`] goes.
+struct Cleanup(Box<dyn FnOnce() + Send>);
+
+impl std::fmt::Debug for Cleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cleanup")
+    }
+}
 
 impl TempDir {
     /// A fresh directory under the system temp dir, named after `tag`.
@@ -88,19 +98,193 @@ impl TempDir {
         ));
         let _ = std::fs::remove_dir_all(&p);
         let _ = std::fs::create_dir_all(&p);
-        Self(p)
+        Self(p, std::sync::Mutex::default())
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
         &self.0
     }
+
+    /// Runs `undo` when the directory goes.
+    pub fn on_drop(&self, undo: impl FnOnce() + Send + 'static) {
+        self.1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Cleanup(Box::new(undo)));
+    }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        let undo = std::mem::take(
+            self.1
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for u in undo {
+            (u.0)();
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The store backend the tests run on: `EMVBENCH_TEST_BACKEND` = `sqlite` (the default)
+/// or `postgres` (built with the `postgres` feature; the server `EMVBENCH_TEST_POSTGRES`
+/// names, e.g. `postgres://emvbench@127.0.0.1:55432/postgres`, where each test gets a
+/// database of its own). `.ci/run` runs the host's tests once per backend.
+pub fn test_backend() -> Result<&'static str, Error> {
+    match std::env::var("EMVBENCH_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Ok("postgres"),
+        Ok("sqlite") | Err(_) => Ok("sqlite"),
+        Ok(other) => Err(Error::BadRequest(format!(
+            "EMVBENCH_TEST_BACKEND={other:?}: expected sqlite or postgres"
+        ))),
+    }
+}
+
+/// The error for `EMVBENCH_TEST_BACKEND=postgres` in a build without PostgreSQL.
+#[cfg(not(feature = "postgres"))]
+fn no_postgres() -> Error {
+    Error::BadRequest(
+        "EMVBENCH_TEST_BACKEND=postgres needs the `postgres` feature (--features emv-host/postgres)"
+            .into(),
+    )
+}
+
+/// The issuer a test runs against, on the backend [`test_backend`] names: SQLite in `dir`,
+/// or a PostgreSQL database named after `dir` (created on first use, dropped with `dir`).
+/// Two calls with one `dir` share one store, as two host processes on one database do.
+pub fn open_issuer(dir: &TempDir, keys: crate::HostKeys) -> Result<crate::Issuer, Error> {
+    match test_backend()? {
+        "postgres" => open_postgres_issuer(dir, keys),
+        _ => crate::Issuer::open(dir.path(), keys),
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres_issuer(_dir: &TempDir, _keys: crate::HostKeys) -> Result<crate::Issuer, Error> {
+    Err(no_postgres())
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres_issuer(dir: &TempDir, keys: crate::HostKeys) -> Result<crate::Issuer, Error> {
+    let url = postgres_test_database(dir)?;
+    crate::Issuer::open_postgres(&url, keys, 16)
+}
+
+/// Everything the test's store holds, as bytes to search: the SQLite files in `dir`, or
+/// every row of every table of the PostgreSQL database, as text.
+pub fn stored_bytes(dir: &TempDir) -> Result<Vec<u8>, Error> {
+    match test_backend()? {
+        "postgres" => postgres_rows(dir),
+        _ => {
+            let mut out = Vec::new();
+            let entries = std::fs::read_dir(dir.path()).map_err(|e| Error::io("test dir", e))?;
+            for f in entries {
+                let f = f.map_err(|e| Error::io("test dir", e))?;
+                out.extend(std::fs::read(f.path()).map_err(|e| Error::io("test file", e))?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The one text value (or NULL) `sql` selects from the test's store, read directly (not
+/// through the host): what a test checks was, or was not, stored.
+pub fn stored_text(dir: &TempDir, sql: &str) -> Result<Option<String>, Error> {
+    match test_backend()? {
+        "postgres" => postgres_text(dir, sql),
+        _ => {
+            let conn = rusqlite::Connection::open(dir.path().join(crate::store::DB_FILE))?;
+            Ok(conn.query_row(sql, [], |r| r.get(0))?)
+        }
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_text(_dir: &TempDir, _sql: &str) -> Result<Option<String>, Error> {
+    Err(no_postgres())
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_text(dir: &TempDir, sql: &str) -> Result<Option<String>, Error> {
+    let url = postgres_test_database(dir)?;
+    let rows = crate::store::postgres::simple_query(&url, sql)?;
+    match rows.as_slice() {
+        [row] => Ok(row.first().cloned().flatten()),
+        _ => Err(Error::BadRequest(format!(
+            "{sql}: {} rows, expected one",
+            rows.len()
+        ))),
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_rows(_dir: &TempDir) -> Result<Vec<u8>, Error> {
+    Err(no_postgres())
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_rows(dir: &TempDir) -> Result<Vec<u8>, Error> {
+    use crate::store::postgres::simple_query;
+    let url = postgres_test_database(dir)?;
+    let tables = simple_query(
+        &url,
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+    )?;
+    let mut out = Vec::new();
+    for t in tables
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+    {
+        for row in simple_query(&url, &format!("SELECT t::text FROM {t} t"))? {
+            for v in row.into_iter().flatten() {
+                out.extend(v.into_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The URL of the PostgreSQL database for `dir`'s test, creating it (and arranging its
+/// drop) on first use.
+#[cfg(feature = "postgres")]
+pub fn postgres_test_database(dir: &TempDir) -> Result<String, Error> {
+    let admin = std::env::var("EMVBENCH_TEST_POSTGRES").map_err(|_| {
+        Error::BadRequest(
+            "EMVBENCH_TEST_POSTGRES is not set: the PostgreSQL server the tests may create \
+             databases on (postgres://USER@HOST:PORT/postgres)"
+                .into(),
+        )
+    })?;
+    let name: String = dir
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let name = format!("t_{}", &name[name.len().saturating_sub(50)..]);
+    use crate::store::postgres::simple_query;
+    let exists = simple_query(
+        &admin,
+        &format!("SELECT datname::text FROM pg_database WHERE datname = '{name}'"),
+    )?;
+    if exists.is_empty() {
+        simple_query(&admin, &format!("CREATE DATABASE {name}"))?;
+        let (admin2, name2) = (admin.clone(), name.clone());
+        dir.on_drop(move || {
+            let _ = simple_query(
+                &admin2,
+                &format!("DROP DATABASE IF EXISTS {name2} WITH (FORCE)"),
+            );
+        });
+    }
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Ok(format!("{base}/{name}"))
 }
 
 /// A provisioning record with the TEST IMKs: expiry 4912, open-to-buy 1,000.00 EUR, one

@@ -17,7 +17,7 @@ const PIN: &str = "4821";
 
 fn setup() -> (TempDir, Issuer, Router, TestCard) {
     let dir = TempDir::new("http");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let p = testkit::provision(PAN, Cvn::Mc16, PIN, PinVerificationMethod::Ibm3624);
     issuer.provision(&p, false).unwrap();
     let app = http::router(issuer.clone());

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 
 use emv_host::testkit::{TEST_ACQUIRER_KEY, TEST_API_KEY, TempDir};
-use emv_host::{HostKeys, Issuer, http};
+use emv_host::{HostKeys, http, testkit};
 use serde_json::Value;
 
 /// The host on a real port, until the runtime is dropped.
@@ -20,7 +20,7 @@ struct Listener {
 
 fn listen() -> Listener {
     let dir = TempDir::new("http-errors");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

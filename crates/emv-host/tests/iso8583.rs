@@ -28,7 +28,7 @@ struct Running {
 
 fn start(tune: impl FnOnce(&mut Iso8583Config)) -> Running {
     let dir = TempDir::new("iso8583");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let p = testkit::provision(PAN, Cvn::Mc16, PIN, PinVerificationMethod::Ibm3624);
     issuer.provision(&p, false).unwrap();
     let mut config = Iso8583Config::new("127.0.0.1:0");

@@ -31,7 +31,7 @@ struct Fixture {
 
 fn fixture(method: PinVerificationMethod) -> Fixture {
     let dir = TempDir::new("network");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let p = testkit::provision(PAN, Cvn::Visa18, PIN, method);
     issuer.provision(&p, false).unwrap();
     let app = http::router(issuer.clone());

@@ -38,7 +38,7 @@ struct Fixture {
 
 fn fixture(config: PinControlConfig) -> Fixture {
     let dir = TempDir::new("pin-control");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let mut p = testkit::provision(PAN, Cvn::Visa18, PIN, PinVerificationMethod::Encrypted);
     p.plastics.push(Plastic {
         plastic_id: OLD_PLASTIC.into(),
@@ -177,7 +177,7 @@ fn plastics_are_validated_listed_and_their_status_returned() {
 #[test]
 fn a_pvv_card_shows_its_pin_only_when_provisioned_for_view_pin() {
     let dir = TempDir::new("pin-control-pvv");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let mut viewable = testkit::provision(PAN, Cvn::Visa18, "7391", PinVerificationMethod::Pvv);
     viewable.view_pin = true;
     issuer.provision(&viewable, false).unwrap();

@@ -167,7 +167,7 @@ document.getElementById('f').submit();
 fn start(config: impl FnOnce(&str) -> PinControlConfig) -> Servers {
     capture_logs();
     let dir = TempDir::new("pin-control-device");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let p = testkit::provision(PAN, Cvn::Visa18, PIN, PinVerificationMethod::Encrypted);
     issuer.provision(&p, false).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

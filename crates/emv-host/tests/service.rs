@@ -16,7 +16,7 @@ const PIN: &str = "4821";
 
 fn setup_with(cvn: Cvn, method: PinVerificationMethod) -> (TempDir, Issuer, TestCard) {
     let dir = TempDir::new("svc");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let p = testkit::provision(PAN, cvn, PIN, method);
     issuer.provision(&p, false).unwrap();
     (dir, issuer, TestCard::new(&p).unwrap())
@@ -225,7 +225,7 @@ fn open_to_buy_expiry_and_issuer_block() {
     assert_eq!(r.response_code, ResponseCode::EXPIRED_CARD, "{}", r.reason);
     // an expired card
     let dir = TempDir::new("svc-expired");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let mut p = testkit::provision(PAN, Cvn::Visa18, PIN, PinVerificationMethod::Pvv);
     p.expiry = "2001".into();
     p.plastics[0].expiry = "2001".into();
@@ -451,10 +451,7 @@ fn pin_reset_with_a_new_pin_is_written_to_the_chip_by_pin_change() {
         issuer.reveal_pin(&card(), "view-pin").unwrap_err().code(),
         "pin-not-recoverable"
     );
-    let conn = rusqlite::Connection::open(dir.path().join("host.sqlite3")).unwrap();
-    let pending: Option<String> = conn
-        .query_row("SELECT pending_pin FROM cards", [], |r| r.get(0))
-        .unwrap();
+    let pending = testkit::stored_text(&dir, "SELECT pending_pin FROM cards").unwrap();
     assert_eq!(pending, None);
 }
 
@@ -578,7 +575,7 @@ fn provisioning_is_idempotent_unless_reset() {
 fn sixty_four_concurrent_wrong_pins_count_exactly_the_limit() {
     let dir = TempDir::new("svc-concurrent");
     let keys = || HostKeys::load_test_keys().unwrap();
-    let first = Issuer::open(dir.path(), keys()).unwrap();
+    let first = testkit::open_issuer(&dir, keys()).unwrap();
     first
         .provision(
             &testkit::provision(PAN, Cvn::Visa18, PIN, PinVerificationMethod::Pvv),
@@ -587,7 +584,7 @@ fn sixty_four_concurrent_wrong_pins_count_exactly_the_limit() {
         .unwrap();
     // four services (four connections) on one file, 16 threads each
     let services: Vec<Issuer> = (0..3)
-        .map(|_| Issuer::open(dir.path(), keys()).unwrap())
+        .map(|_| testkit::open_issuer(&dir, keys()).unwrap())
         .chain([first])
         .collect();
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(64));
@@ -618,7 +615,7 @@ fn sixty_four_concurrent_wrong_pins_count_exactly_the_limit() {
 #[test]
 fn the_database_never_holds_a_clear_pin() {
     let dir = TempDir::new("svc-grep");
-    let issuer = Issuer::open(dir.path(), HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
     let secret = "739182645017";
     for (i, m) in [
         PinVerificationMethod::Pvv,
@@ -670,13 +667,13 @@ fn the_database_never_holds_a_clear_pin() {
     }
     drop(issuer);
     std::thread::sleep(std::time::Duration::from_millis(50));
-    for f in std::fs::read_dir(dir.path()).unwrap() {
-        let bytes = std::fs::read(f.unwrap().path()).unwrap();
-        for pin in [secret, "836402917531"] {
-            let ascii = pin.as_bytes();
-            let bcd = hex::decode(pin).unwrap();
-            assert!(!bytes.windows(ascii.len()).any(|w| w == ascii));
-            assert!(!bytes.windows(bcd.len()).any(|w| w == bcd));
-        }
+    let bytes = testkit::stored_bytes(&dir).unwrap();
+    // the store holds the cards (their PANs are there), never their PINs
+    assert!(bytes.windows(16).any(|w| w == b"4761739001010010"));
+    for pin in [secret, "836402917531"] {
+        let ascii = pin.as_bytes();
+        let bcd = hex::decode(pin).unwrap();
+        assert!(!bytes.windows(ascii.len()).any(|w| w == ascii));
+        assert!(!bytes.windows(bcd.len()).any(|w| w == bcd));
     }
 }

@@ -14,8 +14,12 @@
 //! - errors are the crate's [`Error`]: a backend maps its driver's errors into
 //!   [`Error::Store`] (no driver type crosses these traits).
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::group_commit::MAX_BATCH;
 pub use sqlite::schema::{DB_FILE, SCHEMA_VERSION, SyncMode, db_path, migrate, open_connection};
@@ -202,5 +206,62 @@ pub trait StoreTx {
             self.insert_audit(record)?;
         }
         Ok(())
+    }
+}
+
+/// The store a host runs on, chosen at run time: the embedded SQLite database (the
+/// default) or, built with the `postgres` feature, a PostgreSQL database shared by several
+/// host nodes (docs/postgres.md).
+#[derive(Debug)]
+pub enum HostStore {
+    /// SQLite: one process, a file or memory.
+    Sqlite(SqliteStore),
+    /// PostgreSQL: any number of host processes on one database.
+    #[cfg(feature = "postgres")]
+    Postgres(PgStore),
+}
+
+impl Store for HostStore {
+    fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, Error> + Send + 'static,
+    {
+        match self {
+            Self::Sqlite(s) => s.write(work),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(p) => p.write(work),
+        }
+    }
+
+    async fn write_async<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, Error> + Send + 'static,
+    {
+        match self {
+            Self::Sqlite(s) => s.write_async(work).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(p) => p.write_async(work).await,
+        }
+    }
+
+    fn read<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, Error>,
+    {
+        match self {
+            Self::Sqlite(s) => s.read(work),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(p) => p.read(work),
+        }
+    }
+
+    fn card_summary(&self, card: &CardRef) -> Result<Option<CardSummary>, Error> {
+        match self {
+            Self::Sqlite(s) => s.card_summary(card),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(p) => p.card_summary(card),
+        }
     }
 }
