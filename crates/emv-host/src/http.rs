@@ -797,8 +797,11 @@ fn base_router(issuer: Issuer, pin_control: Option<Arc<PinControl>>, network: Ne
 /// What `emvbench host serve` runs.
 #[derive(Debug)]
 pub struct ServeConfig {
-    /// Data directory (the SQLite database lives there).
+    /// Data directory (the SQLite database lives there), unless `database` is given.
     pub data_dir: PathBuf,
+    /// A database server instead of SQLite: `postgres://USER@HOST/DB` and the most
+    /// connections to open (docs/postgres.md).
+    pub database: Option<(String, usize)>,
     /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free port).
     pub listen: String,
     /// The host's keys.
@@ -983,7 +986,14 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
     } else {
         Network::AcquirerKey
     };
-    let issuer = Issuer::open_with(&config.data_dir, config.keys, sync)?;
+    let store = match &config.database {
+        Some((url, _)) => crate::store::redact_url(url),
+        None => format!("sqlite, sync={}", sync.name()),
+    };
+    let issuer = match &config.database {
+        Some((url, pool)) => Issuer::open_database(url, config.keys, *pool)?,
+        None => Issuer::open_with(&config.data_dir, config.keys, sync)?,
+    };
     let iso_issuer = issuer.clone();
     let pin_control = Arc::new(PinControl::new(issuer, config.pin_control)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -998,7 +1008,7 @@ pub fn serve(config: ServeConfig, ready: impl FnOnce(SocketAddr) + Send) -> Resu
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("reading the bound address", e))?;
-        tracing::info!(%addr, sync = sync.name(), "issuer host listening");
+        tracing::info!(%addr, %store, "issuer host listening");
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let iso = match config.iso8583 {
             Some(mut c) => {

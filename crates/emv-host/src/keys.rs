@@ -148,6 +148,9 @@ pub struct HostKeys {
     validation_pad: char,
     pin_storage: AesKey,
     data_key: PrivateJwk,
+    /// PIN Control's token key, derived from the data key: every host node with this
+    /// key file mints and reads the same tokens (docs/issuer-host.md §6.1).
+    pin_control_key: PrivateJwk,
     terminal: BTreeMap<String, TerminalKey>,
     api_keys: Vec<(String, Secret)>,
     acquirer_keys: Vec<(String, Secret)>,
@@ -267,6 +270,17 @@ impl HostKeys {
         );
         let data_key = PrivateJwk::symmetric(&data_bytes)
             .map_err(|e| kf(format!("storage.data_key must be an AES-256 key: {e}")))?;
+        // a key of its own for PIN Control tokens, from the data key by the one-step KDF
+        // of NIST SP 800-56A §5.8.1 (SHA-256), labelled so it can never equal another use
+        let token_bytes = emv_crypto::jwe::concat_kdf(
+            &data_bytes,
+            32,
+            b"emvbench PIN Control token key v1",
+            b"",
+            b"",
+        )
+        .map_err(|e| kf(format!("storage.data_key: {e}")))?;
+        let pin_control_key = PrivateJwk::symmetric(&token_bytes).map_err(|e| kf(e.to_string()))?;
         let mut terminal = BTreeMap::new();
         for t in file.terminal_keys {
             let key = match t.algorithm.to_ascii_lowercase().as_str() {
@@ -327,6 +341,7 @@ impl HostKeys {
             validation_pad: pv.validation_pad.to_ascii_uppercase(),
             pin_storage,
             data_key,
+            pin_control_key,
             terminal,
             api_keys,
             acquirer_keys,
@@ -406,6 +421,11 @@ impl HostKeys {
     }
 
     /// Encrypts data at rest under the data key (JWE compact, `dir` + A256GCM).
+    /// The key PIN Control tokens are encrypted under (A256GCM, direct).
+    pub(crate) fn pin_control_key(&self) -> &PrivateJwk {
+        &self.pin_control_key
+    }
+
     pub(crate) fn seal(&self, plaintext: &[u8]) -> Result<String, Error> {
         Ok(JweEncrypter::direct_jwk(&self.data_key)?.encrypt(plaintext)?)
     }

@@ -44,7 +44,7 @@ pub use keys::{HostKeys, LinkKeys};
 pub use pin_control::{PinControl, PinControlConfig};
 pub use provision::{CardProvision, CardStatus, PinVerificationMethod, Plastic, PlasticStatus};
 pub use service::{CardRef, CardSummary, CardView, Issuer, PinOutcome, PinResetMode};
-pub use store::{HostStore, SqliteStore, Store, StoreTx, SyncMode};
+pub use store::{HostStore, SqliteStore, Store, StoreTx, SyncMode, redact_url};
 
 /// The default data directory: `$XDG_DATA_HOME/emvbench`, else
 /// `$HOME/.local/share/emvbench`, else `./emvbench-data`.

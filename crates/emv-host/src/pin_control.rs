@@ -29,7 +29,7 @@
 
 pub mod page;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use emv_crypto::Pin;
@@ -233,26 +233,18 @@ struct Snapshot {
     service_key: Option<Arc<PrivateJwk>>,
 }
 
+/// What this process keeps: the snapshots of the tokens redeemed here (the device's next
+/// requests come back to the process that served its page). Spent token ids and the rate
+/// limit are in the store, shared by every process on it.
 #[derive(Default)]
 struct State {
-    /// Spent one-time ids → their expiry.
-    used: HashMap<String, i64>,
     snapshots: HashMap<String, Snapshot>,
-    /// plasticId → times of its recent token requests.
-    rate: HashMap<String, VecDeque<i64>>,
 }
 
 impl State {
-    fn purge(&mut self, now: i64, window: i64) {
-        self.used.retain(|_, exp| *exp >= now);
+    fn purge(&mut self, now: i64) {
         self.snapshots
             .retain(|_, s| s.expires + SNAPSHOT_GRACE_SECONDS >= now);
-        self.rate.retain(|_, q| {
-            while q.front().is_some_and(|t| *t <= now - window) {
-                q.pop_front();
-            }
-            !q.is_empty()
-        });
     }
 }
 
@@ -260,7 +252,6 @@ impl State {
 pub struct PinControl {
     issuer: Issuer,
     config: PinControlConfig,
-    token_key: PrivateJwk,
     clock: Clock,
     state: Mutex<State>,
 }
@@ -303,11 +294,9 @@ impl PinControl {
         clock: Clock,
     ) -> Result<Self, Error> {
         config.validate()?;
-        let key = random::<32>()?;
         Ok(Self {
             issuer,
             config,
-            token_key: PrivateJwk::symmetric(key.as_slice())?,
             clock,
             state: Mutex::new(State::default()),
         })
@@ -330,7 +319,7 @@ impl PinControl {
     fn state(&self) -> MutexGuard<'_, State> {
         // the state holds no invariant a panic could break halfway
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        st.purge(self.now(), i64::from(self.config.rate_window_seconds));
+        st.purge(self.now());
         st
     }
 
@@ -351,23 +340,21 @@ impl PinControl {
         let action = format!("pin-control-token {}", scope.name());
         let now = self.now();
         // docs/issuer-host.md §6.1: rate limiting per plastic (counted for known plastics only)
-        let limited = {
-            let mut st = self.state();
-            let window = i64::from(self.config.rate_window_seconds);
-            let q = st.rate.entry(plastic_id.to_string()).or_default();
-            if q.len() >= self.config.rate_limit as usize {
-                let oldest = q.front().copied().unwrap_or(now);
-                Some(u64::try_from(oldest + window - now).unwrap_or(1).max(1))
-            } else {
-                q.push_back(now);
-                None
+        // (kept in the store: every host process on one database counts the same requests)
+        let counted = self.issuer.count_token_request(
+            plastic_id,
+            now,
+            i64::from(self.config.rate_window_seconds),
+            self.config.rate_limit,
+        )?;
+        let request = match counted {
+            Ok(id) => id,
+            Err(retry_after) => {
+                self.issuer
+                    .plastic_event(plastic_id, actor, &action, "refused: rate limited")?;
+                return Err(Error::RateLimited { retry_after });
             }
         };
-        if let Some(retry_after) = limited {
-            self.issuer
-                .plastic_event(plastic_id, actor, &action, "refused: rate limited")?;
-            return Err(Error::RateLimited { retry_after });
-        }
         // docs/pin.md §7: a card whose PIN cannot be shown is refused here, not on the device
         let event = self
             .issuer
@@ -377,9 +364,7 @@ impl PinControl {
             Ok(Err(refused)) => return Err(refused),
             Err(e) => {
                 // an unknown plastic does not count against anyone's limit
-                if let Some(q) = self.state().rate.get_mut(plastic_id) {
-                    q.pop_back();
-                }
+                self.issuer.forget_token_request(request)?;
                 return Err(e);
             }
         };
@@ -392,7 +377,7 @@ impl PinControl {
             act: actor.to_string(),
         };
         let json = serde_json::to_vec(&claims).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let id = JweEncrypter::direct_jwk(&self.token_key)?
+        let id = JweEncrypter::direct_jwk(self.issuer.keys().pin_control_key())?
             .kid("pin-control")
             .encrypt(&json)?;
         let base = self
@@ -419,9 +404,9 @@ impl PinControl {
         if control_id.len() > MAX_CONTROL_ID_LEN {
             return Err(Error::InvalidControlId("too long"));
         }
-        let plain = jwe::decrypt(control_id, &self.token_key).map_err(|_| {
+        let plain = jwe::decrypt(control_id, self.issuer.keys().pin_control_key()).map_err(|_| {
             Error::InvalidControlId(
-                "not a token of this host (malformed, tampered with, or from another host instance)",
+                "not a token of this host (malformed, tampered with, or minted under another key file)",
             )
         })?;
         if plain.header.alg != KeyManagement::Direct {
@@ -447,15 +432,14 @@ impl PinControl {
         };
         let snapshot_id = random_id()?;
         let expires = now + i64::from(self.config.snapshot_seconds);
+        // single use: the one-time id is spent here, once, on whichever host process of
+        // the store it reaches (docs/issuer-host.md §6.1)
+        if !self.issuer.spend_control_id(&claims.jti, claims.exp, now)? {
+            audit("refused: controlId already used")?;
+            return Err(Error::ControlIdUsed);
+        }
         {
             let mut st = self.state();
-            // single use: the one-time id is spent here, once (docs/issuer-host.md §6.1)
-            if st.used.contains_key(&claims.jti) {
-                drop(st);
-                audit("refused: controlId already used")?;
-                return Err(Error::ControlIdUsed);
-            }
-            st.used.insert(claims.jti.clone(), claims.exp);
             st.snapshots.insert(
                 snapshot_id.clone(),
                 Snapshot {

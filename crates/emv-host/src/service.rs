@@ -176,6 +176,40 @@ impl Issuer<HostStore> {
         ))
     }
 
+    /// Whether the store is a database server that other host processes may share
+    /// (PostgreSQL), rather than this process's own SQLite.
+    pub fn shared_store(&self) -> bool {
+        match *self.store {
+            HostStore::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            HostStore::Postgres(_) => true,
+        }
+    }
+
+    /// Connects to a database server by URL, `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`
+    /// (a build with the `postgres` feature; docs/postgres.md), with at most `pool_size`
+    /// connections. A URL of another kind, or a build without PostgreSQL, is a clear
+    /// error naming the URL without its password.
+    pub fn open_database(url: &str, keys: HostKeys, pool_size: usize) -> Result<Self, Error> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::BadRequest(format!(
+                "database URL {}: expected postgres://USER@HOST[:PORT]/DB",
+                store::redact_url(url)
+            )));
+        }
+        #[cfg(feature = "postgres")]
+        return Self::open_postgres(url, keys, pool_size);
+        #[cfg(not(feature = "postgres"))]
+        {
+            let _ = (keys, pool_size);
+            Err(Error::BadRequest(format!(
+                "database URL {}: this build has no PostgreSQL support (build with the \
+                 `postgres` feature: cargo build --release --features emvbench/postgres)",
+                store::redact_url(url)
+            )))
+        }
+    }
+
     /// Connects to the PostgreSQL database at `url` (creating or migrating its schema),
     /// with at most `pool_size` connections: a host node of an issuer that several nodes
     /// share (docs/postgres.md).
@@ -607,6 +641,40 @@ impl<S: Store> Issuer<S> {
             let c = tx.find_card(&card)?;
             reveal_in(tx, &keys, &c, &actor, "pin-reveal")
         })?
+    }
+
+    /// Spends a PIN Control one-time id (docs/issuer-host.md §6.1): `true` the first time,
+    /// on whichever host process of the store.
+    pub(crate) fn spend_control_id(
+        &self,
+        jti: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let jti = jti.to_string();
+        self.store
+            .write(move |tx| tx.spend_control_id(&jti, expires, now))
+    }
+
+    /// Counts a PIN Control token request against the plastic's rate limit: the counted
+    /// request's id, or the seconds to wait (docs/issuer-host.md §6.1).
+    pub(crate) fn count_token_request(
+        &self,
+        plastic_id: &str,
+        now: i64,
+        window: i64,
+        limit: u32,
+    ) -> Result<Result<i64, u64>, Error> {
+        let plastic_id = plastic_id.to_string();
+        let counted = self
+            .store
+            .write(move |tx| tx.count_token_request(&plastic_id, now, window, limit))?;
+        Ok(counted.map_err(|oldest| u64::try_from(oldest + window - now).unwrap_or(1).max(1)))
+    }
+
+    /// Forgets a counted token request.
+    pub(crate) fn forget_token_request(&self, id: i64) -> Result<(), Error> {
+        self.store.write(move |tx| tx.forget_token_request(id))
     }
 
     /// The plastic `plastic_id`: its card and status; records `action` with `outcome` in

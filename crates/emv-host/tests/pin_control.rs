@@ -37,8 +37,22 @@ struct Fixture {
 }
 
 fn fixture(config: PinControlConfig) -> Fixture {
+    fixture_with_keys(config, HostKeys::load_test_keys().unwrap())
+}
+
+/// The TEST key file with another storage data key (and so another PIN Control key).
+fn other_keys() -> HostKeys {
+    let text = emv_host::keys::TEST_KEYS_TOML.replace(
+        "603DEB1015CA71BE2B73AEF0857D77811F352C073B6108D72D9810A30914DFF4",
+        "1F352C073B6108D72D9810A30914DFF4603DEB1015CA71BE2B73AEF0857D7781",
+    );
+    assert_ne!(text, emv_host::keys::TEST_KEYS_TOML);
+    HostKeys::from_toml(&text).unwrap()
+}
+
+fn fixture_with_keys(config: PinControlConfig, keys: HostKeys) -> Fixture {
     let dir = TempDir::new("pin-control");
-    let issuer = testkit::open_issuer(&dir, HostKeys::load_test_keys().unwrap()).unwrap();
+    let issuer = testkit::open_issuer(&dir, keys).unwrap();
     let mut p = testkit::provision(PAN, Cvn::Visa18, PIN, PinVerificationMethod::Encrypted);
     p.plastics.push(Plastic {
         plastic_id: OLD_PLASTIC.into(),
@@ -70,13 +84,13 @@ impl Fixture {
             .id
     }
 
-    /// Everything the host keeps on disk, as text.
+    /// Everything the host keeps in its store, as text.
     fn disk(&self) -> String {
-        let mut all = Vec::new();
-        for e in std::fs::read_dir(self.dir.path()).unwrap() {
-            all.extend(std::fs::read(e.unwrap().path()).unwrap());
-        }
-        String::from_utf8_lossy(&all).into_owned()
+        let all = testkit::stored_bytes(&self.dir).unwrap();
+        let text = String::from_utf8_lossy(&all).into_owned();
+        // the store is there to be searched: it holds the card
+        assert!(text.contains(PLASTIC), "nothing read from the store");
+        text
     }
 }
 
@@ -270,8 +284,8 @@ fn control_ids_expire_are_single_use_and_tamper_evident() {
             Err(Error::InvalidControlId(_))
         ));
     }
-    // a token of another host instance (another key)
-    let other = fixture(config());
+    // a token minted under another key file (another data key)
+    let other = fixture_with_keys(config(), other_keys());
     let foreign = other.token(Scope::ViewPin);
     assert!(matches!(
         f.pc.open_snapshot(&foreign),
@@ -354,6 +368,40 @@ fn tokens_are_rate_limited_per_plastic() {
         .filter(|a| a.outcome == "refused: rate limited")
         .count();
     assert_eq!(refusals, 1);
+}
+
+#[test]
+fn a_token_from_one_host_process_is_redeemed_once_on_any_other_and_they_share_the_limit() {
+    // two host processes (two issuers, two PIN Control services) on one store
+    let f = fixture(PinControlConfig {
+        rate_limit: 3,
+        rate_window_seconds: 60,
+        ..PinControlConfig::default()
+    });
+    let other = testkit::open_issuer(&f.dir, HostKeys::load_test_keys().unwrap()).unwrap();
+    let n = Arc::clone(&f.now);
+    let clock: Clock = Arc::new(move || n.load(Ordering::SeqCst));
+    let b = PinControl::with_clock(other, f.pc.config().clone(), clock).unwrap();
+    let id = f.token(Scope::ViewPin);
+    b.open_snapshot(&id).unwrap();
+    assert!(matches!(f.pc.open_snapshot(&id), Err(Error::ControlIdUsed)));
+    assert!(matches!(b.open_snapshot(&id), Err(Error::ControlIdUsed)));
+    // and the other way round
+    let id = b
+        .issue_token(PLASTIC, Scope::ViewPin, "api:test-issuer", "")
+        .unwrap()
+        .id;
+    f.pc.open_snapshot(&id).unwrap();
+    assert!(matches!(b.open_snapshot(&id), Err(Error::ControlIdUsed)));
+    // three tokens were issued in this minute (two by one process, one by the other):
+    // the fourth is refused by both
+    f.token(Scope::ViewPin);
+    for pc in [&*f.pc, &b] {
+        assert!(matches!(
+            pc.issue_token(PLASTIC, Scope::ViewPin, "a", ""),
+            Err(Error::RateLimited { .. })
+        ));
+    }
 }
 
 /// What the device sends for Set PIN: the digits as a JWE to the snapshot's service key.

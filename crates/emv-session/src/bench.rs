@@ -75,6 +75,9 @@ pub struct BenchOptions {
     pub memory_transactions: Option<u64>,
     /// Also time the peers (OpenSSL, pyemv/psec) on the `crypto` group's operations.
     pub peers: Option<PeerOptions>,
+    /// Also measure the host on this PostgreSQL database (`postgres://…`; it gains test
+    /// cards): one node and two nodes, next to SQLite, in the same run.
+    pub postgres: Option<String>,
 }
 
 impl BenchOptions {
@@ -300,6 +303,9 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
     ms.push(replay);
     ms.extend(host.measurements);
     ms.extend(network.measurements);
+    if let Some(url) = &opts.postgres {
+        ms.extend(network::postgres_authorisations(opts, url)?);
+    }
     Ok(BenchReport {
         quick: opts.quick,
         card_profile: CARD_PROFILE.into(),

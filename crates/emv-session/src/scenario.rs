@@ -720,19 +720,22 @@ pub struct Ran {
 
 /// Runs a checked scenario with a fresh in-memory embedded host.
 pub fn run(scenario: &Scenario, keys: HostKeys, opts: &RunOptions) -> Result<Ran, SessionError> {
-    if let Some(spec) = opts
-        .host
-        .as_ref()
-        .filter(|h| !matches!(h, HostSpec::EmbeddedInMemory | HostSpec::EmbeddedAt(_)))
-    {
+    if let Some(spec) = opts.host.as_ref().filter(|h| {
+        !matches!(
+            h,
+            HostSpec::EmbeddedInMemory | HostSpec::EmbeddedAt(_) | HostSpec::EmbeddedDb(_)
+        )
+    }) {
         let link = spec.connect(keys)?;
         let mut session = Session::with_host(&scenario.card, link)?;
         session.record_pins = opts.record_pins;
         return run_in(scenario, &mut session, opts.record);
     }
-    let issuer = match &opts.host_dir {
-        Some(dir) => Issuer::open(dir, keys)?,
-        None => Issuer::in_memory(keys)?,
+    // an embedded host, seeded so that the PINs it makes are the scenario's
+    let issuer = match (&opts.host, &opts.host_dir) {
+        (Some(HostSpec::EmbeddedDb(url)), _) => Issuer::open_database(url, keys, 4)?,
+        (_, Some(dir)) => Issuer::open(dir, keys)?,
+        (_, None) => Issuer::in_memory(keys)?,
     }
     .with_pin_seed(scenario.seed);
     let mut session = Session::with_host(&scenario.card, Some(IssuerLink::Embedded(issuer)))?;
@@ -867,10 +870,12 @@ fn run_step(
             None,
         ),
     };
+    // a remote host, or an embedded one on a database others use (its script ids are
+    // the database's, not the scenario's)
     let shared_host = session
         .host
         .as_ref()
-        .is_some_and(|h| h.embedded().is_none());
+        .is_some_and(|h| h.embedded().is_none_or(emv_host::Issuer::shared_store));
     let failures = failures(step, &result, refused, shared_host);
     Ok(StepReport {
         step: step.index,

@@ -24,6 +24,9 @@ pub enum HostSpec {
     EmbeddedInMemory,
     /// In-process, its store in a data directory (SQLite, created on first use).
     EmbeddedAt(std::path::PathBuf),
+    /// In-process, its store in a PostgreSQL database (`postgres://USER@HOST/DB`), which
+    /// other host processes may share.
+    EmbeddedDb(String),
     /// A running `emvbench host serve` at this URL, with this issuer API key and acquirer
     /// key.
     Remote {
@@ -59,6 +62,10 @@ impl std::fmt::Debug for HostSpec {
         match self {
             Self::EmbeddedInMemory => f.write_str("EmbeddedInMemory"),
             Self::EmbeddedAt(d) => f.debug_tuple("EmbeddedAt").field(d).finish(),
+            Self::EmbeddedDb(url) => f
+                .debug_tuple("EmbeddedDb")
+                .field(&emv_host::redact_url(url))
+                .finish(),
             Self::Remote { url, .. } => f
                 .debug_struct("Remote")
                 .field("url", url)
@@ -88,6 +95,9 @@ impl HostSpec {
         Ok(match self {
             HostSpec::EmbeddedInMemory => Some(IssuerLink::in_memory(keys)?),
             HostSpec::EmbeddedAt(dir) => Some(IssuerLink::open(dir, keys)?),
+            HostSpec::EmbeddedDb(url) => Some(IssuerLink::Embedded(
+                emv_host::Issuer::open_database(url, keys, 4)?,
+            )),
             HostSpec::Remote {
                 url,
                 api_key,

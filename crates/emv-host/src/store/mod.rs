@@ -188,6 +188,27 @@ pub trait StoreTx {
     /// Refreshes a plastic's expiry (its status stays).
     fn set_plastic_expiry(&mut self, plastic_id: &str, expiry: &str) -> Result<(), Error>;
 
+    // -- PIN Control (docs/issuer-host.md §6.1)
+
+    /// Spends the one-time token id `jti` (valid until `expires`): `true` the first time,
+    /// `false` ever after, whichever host process asks; forgets ids expired before `now`.
+    fn spend_control_id(&mut self, jti: &str, expires: i64, now: i64) -> Result<bool, Error>;
+
+    /// Counts a token request for `plastic_id` at `now` unless `limit` were counted in the
+    /// `window` seconds before: `Ok(id)` of the counted request, or `Err(at)` of the oldest
+    /// one in the window. Forgets requests older than the window. Requests for one plastic
+    /// are counted one at a time, whichever host process takes them.
+    fn count_token_request(
+        &mut self,
+        plastic_id: &str,
+        now: i64,
+        window: i64,
+        limit: u32,
+    ) -> Result<Result<i64, i64>, Error>;
+
+    /// Forgets a counted request (an unknown plastic does not count against anyone).
+    fn forget_token_request(&mut self, id: i64) -> Result<(), Error>;
+
     /// Applies a decision's effects to `card`.
     fn apply(&mut self, card: CardId, effects: &Effects<'_>) -> Result<(), Error> {
         if let Some(state) = effects.card {
@@ -207,6 +228,40 @@ pub trait StoreTx {
         }
         Ok(())
     }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user@host/db`: what errors and logs
+/// show of a database URL (never its password).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<not a postgres:// URL>".into();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{user}@{host}")
+        }
+        None => authority.to_string(),
+    };
+    // a password can also be a query parameter
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let q: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", q.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// The store a host runs on, chosen at run time: the embedded SQLite database (the

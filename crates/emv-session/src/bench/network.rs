@@ -221,6 +221,52 @@ fn measure_paths(
     })
 }
 
+/// The host on PostgreSQL (docs/postgres.md), 16 callers in-process each with its own card:
+/// on one node, on two nodes (two stores, each with its own connection pool, as two host
+/// processes have; the callers alternate between them), and on a SQLite file (`sync=full`)
+/// in the same run; each with the process's CPU time per authorisation.
+pub(super) fn postgres_authorisations(
+    opts: &BenchOptions,
+    url: &str,
+) -> Result<Vec<Measurement>, SessionError> {
+    let keys = HostKeys::load_test_keys;
+    let dir = TempDir::new("bench-postgres");
+    let sqlite = Issuer::open_with(dir.path(), keys()?, SyncMode::Full)?;
+    let node_a = Issuer::open_database(url, keys()?, CALLERS)?;
+    let node_b = Issuer::open_database(url, keys()?, CALLERS)?;
+    let on = |issuer: &Issuer| -> Arc<MakeHost> {
+        let issuer = issuer.clone();
+        Arc::new(move || Ok(Box::new(issuer.clone()) as Box<dyn Host + Send>))
+    };
+    let two_nodes: Arc<MakeHost> = {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let nodes = [node_a.clone(), node_b.clone()];
+        Arc::new(move || {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2;
+            Ok(Box::new(nodes[i].clone()) as Box<dyn Host + Send>)
+        })
+    };
+    let per = opts.n(8_000) / CALLERS as u64;
+    let n = per * CALLERS as u64;
+    let mut ms = Vec::new();
+    for (how, issuer, make) in [
+        ("SQLite sync=full", &sqlite, on(&sqlite)),
+        ("PostgreSQL, one node", &node_a, on(&node_a)),
+        ("PostgreSQL, two nodes", &node_a, two_nodes),
+    ] {
+        // warm-up: connections, prepared statements
+        run(issuer, opts.n(20), Arc::clone(&make))?;
+        let (wall, cpu) = run(issuer, per, make)?;
+        let name = format!("authorise, {CALLERS} callers, {how}");
+        ms.push(measurement("postgres", &name, "authorisation", n, wall));
+        if let Some(cpu) = cpu {
+            let name = format!("{name}: CPU time (callers + host)");
+            ms.push(measurement("postgres", &name, "authorisation", n, cpu));
+        }
+    }
+    Ok(ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ Examples:
   cargo run --release -p emvbench -- bench --quick --json
   cargo run --release -p emvbench -- bench --memory-transactions 1000000   # the long memory run
   cargo run --release -p emvbench -- bench --peers --peers-python .venv/bin/python
+  cargo run --release -p emvbench -- bench --postgres postgres://emvbench@127.0.0.1:55432/bench
 
 --peers times the `crypto` group's operations again in other implementations, in the same
 run: OpenSSL in C (`openssl speed rsa1024` and `des-ede3`) and pyemv 1.5.0 / psec 1.3.0
@@ -54,6 +55,10 @@ pub struct Args {
         requires = "peers"
     )]
     openssl: String,
+    /// Also measure the issuer host on this PostgreSQL database, postgres://USER@HOST/DB
+    /// (one node, two nodes, next to SQLite; it gains test cards: use a throw-away one).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 fn human(ops: f64) -> String {
@@ -177,6 +182,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             openssl: args.openssl,
             python: args.peers_python,
         }),
+        postgres: args.postgres,
     })?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);

@@ -21,9 +21,11 @@ Examples:
   emvbench host serve --provision-profiles                  # every card profile, if new
   emvbench host serve --sync normal      # answer once in the WAL, not yet fsynced (load tests)
   emvbench host status --data /tmp/issuer 4761739001010010
+  emvbench host serve --db postgres://emvbench@127.0.0.1:5432/issuer  # a host shared by a lab
 
 The host keeps its SQLite database in --data DIR (default: $XDG_DATA_HOME/emvbench or
-~/.local/share/emvbench). Keys come from --keys FILE, else $EMVBENCH_HOST_KEYS, else the
+~/.local/share/emvbench), or, with --db URL, in a PostgreSQL database that several host
+processes (on one or more machines) share as one issuer (docs/postgres.md). Keys come from --keys FILE, else $EMVBENCH_HOST_KEYS, else the
 built-in TEST keys (the repository's host-keys/test-keys.toml; never use them in production).";
 
 const SERVE_EXAMPLES: &str = "\
@@ -75,7 +77,7 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum Op {
     /// Serve the issuer host's HTTP API (authorisation, advice, PIN management,
-    /// /openapi.json) over the SQLite store in --data.
+    /// /openapi.json) over its store: SQLite in --data, or PostgreSQL with --db.
     #[command(after_long_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
     /// Provision cards from TOML files (one card per file) into the host's store.
@@ -90,8 +92,15 @@ enum Op {
 struct Store {
     /// Data directory holding the host's SQLite database (created on first use by `serve`
     /// and `provision`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "db")]
     data: Option<PathBuf>,
+    /// A PostgreSQL database instead of SQLite: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// (schema created on first use; several hosts on one database are one issuer).
+    #[arg(long, value_name = "URL", env = "EMVBENCH_DB", hide_env_values = true)]
+    db: Option<String>,
+    /// Most connections this host opens to --db.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    db_pool: u16,
     /// Key file (TOML): PIN verification keys, storage keys, terminal PIN keys, API keys.
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
@@ -106,8 +115,12 @@ impl Store {
         load_keys(self.keys.as_deref(), true)
     }
 
-    /// The store in the data directory; `read_only` commands never create one.
+    /// The store: the --db database, or the one in the data directory (`read_only`
+    /// commands never create that one).
     fn open(&self, read_only: bool) -> Result<Issuer> {
+        if let Some(url) = &self.db {
+            return open_database(url, self.keys()?, self.db_pool);
+        }
         let dir = self.data_dir();
         super::host_data_dir(&dir, read_only)?;
         // a directory whose store cannot be opened is unusable input (exit code 2)
@@ -115,6 +128,14 @@ impl Store {
             InputError(format!("opening the host store in {}: {e}", dir.display())).into()
         })
     }
+}
+
+/// The host on a database server: one that cannot be reached, or a URL that is not one,
+/// is unusable input (exit code 2), named without its password.
+fn open_database(url: &str, keys: HostKeys, pool: u16) -> Result<Issuer> {
+    // the store's errors name the URL (without its password)
+    Issuer::open_database(url, keys, usize::from(pool))
+        .map_err(|e| InputError(format!("opening the host store: {e}")).into())
 }
 
 #[derive(Debug, clap::Args)]
@@ -146,7 +167,7 @@ struct ServeArgs {
     /// `normal` once it is in the write-ahead log in the OS cache (survives a killed host
     /// process; a power cut can lose the last changes): about 3x the throughput of one
     /// caller, for load tests.
-    #[arg(long, value_name = "MODE", default_value = "full", value_parser = parse_sync)]
+    #[arg(long, value_name = "MODE", default_value = "full", value_parser = parse_sync, conflicts_with = "db")]
     sync: SyncMode,
     /// Serve POST /v1/authorise and /v1/advice WITHOUT an acquirer key, and the ISO 8583
     /// port without MACs: anyone who reaches the ports can spend, reverse and settle
@@ -299,7 +320,9 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let data_dir = a.store.data_dir();
-    super::host_data_dir(&data_dir, false)?;
+    if a.store.db.is_none() {
+        super::host_data_dir(&data_dir, false)?;
+    }
     let pin_control = emv_host::PinControlConfig {
         public_url: a.public_url,
         frame_ancestors: a.frame_ancestors,
@@ -312,13 +335,16 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     let keys = a.store.keys()?;
     if a.provision_profiles {
         // new cards only: cards the store knows keep their PIN and counters
-        let issuer =
-            Issuer::open(&data_dir, load_keys(a.store.keys.as_deref(), false)?).map_err(|e| {
+        let keys = load_keys(a.store.keys.as_deref(), false)?;
+        let issuer = match &a.store.db {
+            Some(url) => open_database(url, keys, a.store.db_pool)?,
+            None => Issuer::open(&data_dir, keys).map_err(|e| {
                 InputError(format!(
                     "opening the host store in {}: {e}",
                     data_dir.display()
                 ))
-            })?;
+            })?,
+        };
         let profiles = emv_card::profile::available_profiles();
         let created = provision_profiles(&issuer, &profiles, false, false)?;
         let mut out = std::io::stdout().lock();
@@ -330,8 +356,17 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
             profiles.len() - created
         );
     }
+    let where_ = match &a.store.db {
+        Some(url) => emv_host::redact_url(url),
+        None => format!("data {}", data_dir.display()),
+    };
     let config = ServeConfig {
         data_dir: data_dir.clone(),
+        database: a
+            .store
+            .db
+            .clone()
+            .map(|url| (url, usize::from(a.store.db_pool))),
         listen: a.listen,
         keys,
         pin_control,
@@ -342,11 +377,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode> {
     };
     emv_host::http::serve(config, |addr| {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "emvbench host listening on http://{addr} (data {})",
-            data_dir.display()
-        );
+        let _ = writeln!(out, "emvbench host listening on http://{addr} ({where_})");
         let _ = out.flush();
     })?;
     Ok(ExitCode::SUCCESS)

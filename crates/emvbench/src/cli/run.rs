@@ -148,6 +148,10 @@ pub struct HostArgs {
     /// known to the host already and the report shows no host state.
     #[arg(long, value_name = "URL")]
     pub(crate) host_api: Option<String>,
+    /// The embedded host on a PostgreSQL database (postgres://USER[:PASSWORD]@HOST/DB)
+    /// instead of SQLite: the same store a lab's shared `host serve --db` uses.
+    #[arg(long, value_name = "URL")]
+    pub(crate) db: Option<String>,
     /// Issuer API key for a remote host's management API (default: $EMVBENCH_API_KEY, else
     /// the first API key of the key file).
     #[arg(
@@ -432,6 +436,7 @@ fn report_header(
         host: match host {
             HostSpec::EmbeddedInMemory => "embedded (in memory)".into(),
             HostSpec::EmbeddedAt(d) => format!("embedded ({})", d.display()),
+            HostSpec::EmbeddedDb(url) => format!("embedded ({})", emv_host::redact_url(url)),
             HostSpec::Remote { url, .. } => url.clone(),
             HostSpec::Iso8583 { addr, framing, .. } => format!(
                 "iso8583://{addr} ({}, header {})",
@@ -467,9 +472,16 @@ impl HostArgs {
         keys: &emv_host::HostKeys,
     ) -> Result<HostSpec> {
         let h = self.host.trim();
-        if data.is_some() && h != "embedded" {
+        if (data.is_some() || self.db.is_some()) && h != "embedded" {
+            let flag = if data.is_some() { "--data" } else { "--db" };
+            return Err(InputError(format!(
+                "{flag} is for the embedded host; a remote host keeps its own store"
+            ))
+            .into());
+        }
+        if data.is_some() && self.db.is_some() {
             return Err(InputError(
-                "--data is for the embedded host; a remote host keeps its own store".into(),
+                "--data and --db both name the embedded host's store: give one".into(),
             )
             .into());
         }
@@ -481,6 +493,7 @@ impl HostArgs {
         }
         Ok(match h {
             "embedded" => match (data, card_has_state) {
+                _ if let Some(url) = &self.db => HostSpec::EmbeddedDb(url.clone()),
                 (Some(d), _) => {
                     super::host_data_dir(d, false)?;
                     HostSpec::EmbeddedAt(d.to_path_buf())

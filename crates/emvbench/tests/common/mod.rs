@@ -40,13 +40,29 @@ pub fn serve_with(data: &Path, log: &Path, extra: &[&str]) -> (Child, String) {
 /// prints (`iso8583://...` lines first when asked for, then `http://...`). The host runs
 /// in `data`'s parent directory, away from the repository, as an installed binary would.
 pub fn serve_listeners(data: &Path, log: &Path, extra: &[&str]) -> (Child, Vec<String>) {
+    let cwd = data.parent().filter(|p| p.is_dir());
+    serve_store(cwd, &["--data".as_ref(), data.as_os_str()], log, extra)
+}
+
+/// Starts `host serve` on the PostgreSQL database `url` (docs/postgres.md), as
+/// [`serve_listeners`] does on a data directory.
+pub fn serve_db(url: &str, log: &Path, extra: &[&str]) -> (Child, Vec<String>) {
+    serve_store(None, &["--db".as_ref(), url.as_ref()], log, extra)
+}
+
+fn serve_store(
+    cwd: Option<&Path>,
+    store: &[&std::ffi::OsStr],
+    log: &Path,
+    extra: &[&str],
+) -> (Child, Vec<String>) {
     let mut command = emvbench();
-    if let Some(parent) = data.parent().filter(|p| p.is_dir()) {
-        command.current_dir(parent);
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
     }
     let mut child = command
-        .args(["host", "serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
+        .args(["host", "serve", "--listen", "127.0.0.1:0"])
+        .args(store)
         .args(extra)
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())

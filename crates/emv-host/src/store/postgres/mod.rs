@@ -29,7 +29,7 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
-use super::{NewCard, Store, StoreTx};
+use super::{NewCard, Store, StoreTx, redact_url};
 use crate::Error;
 use crate::audit::{AuditEntry, AuditRecord};
 use crate::pin::PinRecord;
@@ -77,46 +77,30 @@ fn block_on<F: Future>(fut: F) -> F::Output {
 /// A driver error: the database is unreachable (connection refused, lost, timed out) or
 /// it refused a statement.
 pub(crate) fn pg_error(e: tokio_postgres::Error) -> Error {
-    if e.is_closed() || e.as_db_error().is_none() {
+    match e.as_db_error() {
+        // the server going away says so in a message of its own: classes 08 (connection
+        // exception), 53 (insufficient resources: too many connections) and 57 (operator
+        // intervention: shutdown, restart) mean "unavailable", not a failed statement
+        // (PostgreSQL documentation, Appendix A, "PostgreSQL Error Codes")
+        Some(db)
+            if ["08", "53", "57"]
+                .iter()
+                .any(|c| db.code().code().starts_with(c)) =>
+        {
+            Error::StoreUnavailable(format!("{} (SQLSTATE {})", db.message(), db.code().code()))
+        }
+        // the server's own words: SQLSTATE and message ("db error" alone says nothing)
+        Some(db) if !e.is_closed() => {
+            Error::Store(format!("{} (SQLSTATE {})", db.message(), db.code().code()).into())
+        }
         // no answer from the server: the database or the network is down
-        Error::StoreUnavailable(e.to_string())
-    } else {
-        Error::Store(Box::new(e))
+        _ => {
+            let cause = std::error::Error::source(&e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            Error::StoreUnavailable(format!("{e}{cause}"))
+        }
     }
-}
-
-/// `postgres://user:secret@host/db` as `postgres://user@host/db`: what errors and logs
-/// show of a database URL (never its password).
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "<not a postgres:// URL>".into();
-    };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{user}@{host}")
-        }
-        None => authority.to_string(),
-    };
-    // a password can also be a query parameter
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let q: Vec<String> = query
-                .split('&')
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                    _ => kv.to_string(),
-                })
-                .collect();
-            format!("{path}?{}", q.join("&"))
-        }
-        None => tail.to_string(),
-    };
-    format!("{scheme}://{authority}{tail}")
 }
 
 /// One pooled connection and its prepared statements.
@@ -211,7 +195,11 @@ impl Pool {
         }))
         .map_err(|e| Error::StoreUnavailable(format!("{}: {e}", self.target)))?;
         let client = connected.map_err(|e| {
-            Error::StoreUnavailable(format!("cannot connect to {}: {e}", self.target))
+            // "error connecting to server" alone does not say why: add the cause
+            let cause = std::error::Error::source(&e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            Error::StoreUnavailable(format!("cannot connect to {}: {e}{cause}", self.target))
         })?;
         Ok(Conn {
             client,
@@ -299,7 +287,10 @@ impl PgStore {
                 .conn
                 .as_mut()
                 .ok_or_else(|| Error::Commit("no connection".into()))?;
-            schema::migrate(&mut conn.client)?;
+            schema::migrate(&mut conn.client).map_err(|e| match e {
+                Error::Corrupt(m) => Error::Corrupt(format!("{}: {m}", pool.target)),
+                e => e,
+            })?;
         }
         Ok(Self {
             pool: Arc::new(pool),
@@ -955,6 +946,59 @@ impl StoreTx for PgTx<'_, '_> {
             "UPDATE plastics SET expiry = $2 WHERE plastic_id = $1",
             &[&plastic_id, &expiry],
         )?;
+        Ok(())
+    }
+
+    fn spend_control_id(&mut self, jti: &str, expires: i64, now: i64) -> Result<bool, Error> {
+        self.execute("DELETE FROM pin_control_spent WHERE expires < $1", &[&now])?;
+        // the primary key decides: of two nodes spending one id at once, one inserts
+        let n = self.execute(
+            "INSERT INTO pin_control_spent (jti, expires) VALUES ($1, $2) \
+             ON CONFLICT (jti) DO NOTHING",
+            &[&jti, &expires],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn count_token_request(
+        &mut self,
+        plastic_id: &str,
+        now: i64,
+        window: i64,
+        limit: u32,
+    ) -> Result<Result<i64, i64>, Error> {
+        // one plastic's requests are counted one at a time on every node: a lock on the
+        // plastic id's hash until the transaction ends (PostgreSQL advisory locks)
+        self.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&plastic_id],
+        )?;
+        self.execute(
+            "DELETE FROM pin_control_requests WHERE at <= $1",
+            &[&(now - window)],
+        )?;
+        let r = self
+            .query_opt(
+                "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM pin_control_requests \
+                 WHERE plastic_id = $1",
+                &[&plastic_id],
+            )?
+            .ok_or_else(|| Error::Commit("COUNT gave no row".into()))?;
+        let n: i64 = get(&r, "n")?;
+        if n >= i64::from(limit) {
+            return Ok(Err(get::<Option<i64>>(&r, "oldest")?.unwrap_or(now)));
+        }
+        let r = self
+            .query_opt(
+                "INSERT INTO pin_control_requests (plastic_id, at) VALUES ($1, $2) RETURNING id",
+                &[&plastic_id, &now],
+            )?
+            .ok_or_else(|| Error::Commit("INSERT … RETURNING gave no row".into()))?;
+        Ok(Ok(get(&r, "id")?))
+    }
+
+    fn forget_token_request(&mut self, id: i64) -> Result<(), Error> {
+        self.execute("DELETE FROM pin_control_requests WHERE id = $1", &[&id])?;
         Ok(())
     }
 }

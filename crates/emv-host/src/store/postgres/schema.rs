@@ -15,12 +15,13 @@ use crate::store::SCHEMA_VERSION;
 /// The advisory lock key the migrations hold (any constant; "emvbench" in ASCII).
 const MIGRATION_LOCK: i64 = 0x656d_7662_656e_6368;
 
-/// Migrations: `(from, to, sql)`. A new database goes straight to the current version
-/// (the SQLite schema's v1–v4 in one step); later versions add entries.
-const MIGRATIONS: &[(i64, i64, &str)] = &[(
-    0,
-    4,
-    "CREATE TABLE cards (
+/// Migrations: `(from, to, sql)`. A new database goes to the SQLite schema's v4 in one
+/// step; later versions add an entry each, numbered as SQLite's.
+const MIGRATIONS: &[(i64, i64, &str)] = &[
+    (
+        0,
+        4,
+        "CREATE TABLE cards (
         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         pan TEXT NOT NULL,
         psn TEXT NOT NULL,
@@ -108,7 +109,23 @@ const MIGRATIONS: &[(i64, i64, &str)] = &[(
     -- on different cards never wait for each other's commits (a rolled-back transaction
     -- leaves a gap, as PostgreSQL sequences do)
     CREATE SEQUENCE rrn_sequence AS BIGINT MINVALUE 1;",
-)];
+    ),
+    (
+        4,
+        5,
+        // PIN Control's one-time token ids and per-plastic rate limit (SQLite's v5)
+        "CREATE TABLE pin_control_spent (
+        jti TEXT PRIMARY KEY,
+        expires BIGINT NOT NULL
+    );
+    CREATE TABLE pin_control_requests (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        plastic_id TEXT NOT NULL,
+        at BIGINT NOT NULL
+    );
+    CREATE INDEX pin_control_requests_plastic ON pin_control_requests(plastic_id, at);",
+    ),
+];
 
 /// Brings the schema to [`SCHEMA_VERSION`]: creates it on an empty database, refuses a
 /// newer one. Safe to run from several nodes at once.
@@ -168,8 +185,16 @@ mod tests {
     fn every_sqlite_column_exists_in_the_postgres_schema() {
         // the two stores keep the same columns: a column added to one must be added to both
         let sqlite = crate::store::open_connection(None, crate::store::SyncMode::Full).unwrap();
-        let sql = MIGRATIONS[0].2;
-        for table in ["cards", "plastics", "scripts", "authorisations", "audit"] {
+        let sql: String = MIGRATIONS.iter().map(|m| m.2).collect();
+        for table in [
+            "cards",
+            "plastics",
+            "scripts",
+            "authorisations",
+            "audit",
+            "pin_control_spent",
+            "pin_control_requests",
+        ] {
             let mut stmt = sqlite
                 .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
                 .unwrap();

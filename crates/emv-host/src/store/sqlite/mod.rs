@@ -708,6 +708,53 @@ impl StoreTx for SqliteTx<'_> {
         )?;
         Ok(())
     }
+
+    fn spend_control_id(&mut self, jti: &str, expires: i64, now: i64) -> Result<bool, Error> {
+        self.0
+            .prepare_cached("DELETE FROM pin_control_spent WHERE expires < ?1")?
+            .execute([now])?;
+        let n = self
+            .0
+            .prepare_cached(
+                "INSERT INTO pin_control_spent (jti, expires) VALUES (?1, ?2) \
+                 ON CONFLICT (jti) DO NOTHING",
+            )?
+            .execute(params![jti, expires])?;
+        Ok(n == 1)
+    }
+
+    fn count_token_request(
+        &mut self,
+        plastic_id: &str,
+        now: i64,
+        window: i64,
+        limit: u32,
+    ) -> Result<Result<i64, i64>, Error> {
+        // BEGIN IMMEDIATE: no other writer between the count and the insert
+        self.0
+            .prepare_cached("DELETE FROM pin_control_requests WHERE at <= ?1")?
+            .execute([now - window])?;
+        let (n, oldest): (i64, Option<i64>) = self
+            .0
+            .prepare_cached(
+                "SELECT COUNT(*), MIN(at) FROM pin_control_requests WHERE plastic_id = ?1",
+            )?
+            .query_row([plastic_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if n >= i64::from(limit) {
+            return Ok(Err(oldest.unwrap_or(now)));
+        }
+        self.0
+            .prepare_cached("INSERT INTO pin_control_requests (plastic_id, at) VALUES (?1, ?2)")?
+            .execute(params![plastic_id, now])?;
+        Ok(Ok(self.0.last_insert_rowid()))
+    }
+
+    fn forget_token_request(&mut self, id: i64) -> Result<(), Error> {
+        self.0
+            .prepare_cached("DELETE FROM pin_control_requests WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::Error;
 
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "host.sqlite3";
@@ -156,6 +156,19 @@ const MIGRATIONS: &[&str] = &[
     // v4: an issuer that offers View PIN keeps the PIN sealed under the storage key next to
     // a one-way PVV (docs/pin.md §5); NULL for cards provisioned before, or without it
     "ALTER TABLE cards ADD COLUMN pin_sealed TEXT;              -- encrypted ISO-4 block, hex",
+    // v5: PIN Control's one-time token ids and its per-plastic rate limit live in the store,
+    // so that every host process on one database spends a token once and counts the same
+    // requests (docs/issuer-host.md §6.1)
+    "CREATE TABLE pin_control_spent (
+        jti TEXT PRIMARY KEY,
+        expires INTEGER NOT NULL
+    );
+    CREATE TABLE pin_control_requests (
+        id INTEGER PRIMARY KEY,
+        plastic_id TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX pin_control_requests_plastic ON pin_control_requests(plastic_id, at);",
 ];
 
 /// Opens (creating if needed) and migrates a database; `None` is a private in-memory one.
