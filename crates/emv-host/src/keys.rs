@@ -211,6 +211,31 @@ fn check_key<'a>(keys: &'a [(String, Secret)], presented: &str) -> Option<&'a st
     found
 }
 
+/// The `[storage]` keys: the PIN storage key, the data key, and PIN Control's token key
+/// derived from the data key.
+fn storage_keys(storage: &StorageToml) -> Result<(AesKey, PrivateJwk, PrivateJwk), Error> {
+    let pin_storage = AesKey::from_hex(storage.pin_key.expose())
+        .map_err(|e| kf(format!("storage.pin_key: {e}")))?;
+    let data_bytes = Zeroizing::new(
+        hex::decode(storage.data_key.expose())
+            .map_err(|e| kf(format!("storage.data_key: not hex ({e})")))?,
+    );
+    let data_key = PrivateJwk::symmetric(&data_bytes)
+        .map_err(|e| kf(format!("storage.data_key must be an AES-256 key: {e}")))?;
+    // a key of its own for PIN Control tokens, from the data key by the one-step KDF
+    // of NIST SP 800-56A §5.8.1 (SHA-256), labelled so it can never equal another use
+    let token_bytes = emv_crypto::jwe::concat_kdf(
+        &data_bytes,
+        32,
+        b"emvbench PIN Control token key v1",
+        b"",
+        b"",
+    )
+    .map_err(|e| kf(format!("storage.data_key: {e}")))?;
+    let pin_control_key = PrivateJwk::symmetric(&token_bytes).map_err(|e| kf(e.to_string()))?;
+    Ok((pin_storage, data_key, pin_control_key))
+}
+
 fn kf(msg: impl Into<String>) -> Error {
     Error::KeyFile(msg.into())
 }
@@ -262,25 +287,7 @@ impl HostKeys {
         if !pv.validation_pad.is_ascii_hexdigit() {
             return Err(kf("validation_pad must be one hex digit"));
         }
-        let pin_storage = AesKey::from_hex(file.storage.pin_key.expose())
-            .map_err(|e| kf(format!("storage.pin_key: {e}")))?;
-        let data_bytes = Zeroizing::new(
-            hex::decode(file.storage.data_key.expose())
-                .map_err(|e| kf(format!("storage.data_key: not hex ({e})")))?,
-        );
-        let data_key = PrivateJwk::symmetric(&data_bytes)
-            .map_err(|e| kf(format!("storage.data_key must be an AES-256 key: {e}")))?;
-        // a key of its own for PIN Control tokens, from the data key by the one-step KDF
-        // of NIST SP 800-56A §5.8.1 (SHA-256), labelled so it can never equal another use
-        let token_bytes = emv_crypto::jwe::concat_kdf(
-            &data_bytes,
-            32,
-            b"emvbench PIN Control token key v1",
-            b"",
-            b"",
-        )
-        .map_err(|e| kf(format!("storage.data_key: {e}")))?;
-        let pin_control_key = PrivateJwk::symmetric(&token_bytes).map_err(|e| kf(e.to_string()))?;
+        let (pin_storage, data_key, pin_control_key) = storage_keys(&file.storage)?;
         let mut terminal = BTreeMap::new();
         for t in file.terminal_keys {
             let key = match t.algorithm.to_ascii_lowercase().as_str() {
