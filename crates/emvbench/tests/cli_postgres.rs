@@ -174,12 +174,15 @@ fn two_host_processes_count_64_concurrent_wrong_pins_exactly_once_each() {
     }
 }
 
+/// What one caller saw: its card, the approvals it was told about, the errors it got.
+type Seen = (String, u64, Vec<String>);
+
 /// Approvals the callers were told about, per card, while `stop` is false.
 fn load(
     nodes: &[String],
     cards: Vec<testkit::TestCard>,
     stop: Arc<AtomicBool>,
-) -> Vec<std::thread::JoinHandle<(String, u64)>> {
+) -> Vec<std::thread::JoinHandle<Seen>> {
     cards
         .into_iter()
         .enumerate()
@@ -188,17 +191,20 @@ fn load(
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut host = client(&node);
-                let mut acknowledged = 0;
+                let (mut acknowledged, mut errors) = (0, Vec::new());
                 while !stop.load(Ordering::Relaxed) {
                     let req = card.online(1, Some(testkit::LOAD_PIN)).unwrap().request;
                     match host.authorise(&req) {
                         Ok(r) if r.response_code == ResponseCode::APPROVED => acknowledged += 1,
                         Ok(r) => panic!("{node}: {} {}", r.response_code, r.reason),
                         // the node is gone (or the database away): not acknowledged
-                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                        Err(e) => {
+                            errors.push(e.to_string());
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
                     }
                 }
-                (card.pan.clone(), acknowledged)
+                (card.pan.clone(), acknowledged, errors)
             })
         })
         .collect()
@@ -207,9 +213,9 @@ fn load(
 /// Every approval a caller was told about is in the database: the card's journal holds
 /// at least that many approvals (one more at most: committed while its answer was lost),
 /// and its open-to-buy went down by exactly what the journal holds.
-fn check_acknowledged(url: &str, acknowledged: &[(String, u64)]) {
+fn check_acknowledged(url: &str, acknowledged: &[Seen]) {
     let host = issuer(url);
-    for (pan, acked) in acknowledged {
+    for (pan, acked, _) in acknowledged {
         let view = host.card_status(&CardRef::new(pan.clone(), None)).unwrap();
         let journal = emv_host::store::postgres::simple_query(
             url,
@@ -253,7 +259,12 @@ fn a_node_killed_under_load_loses_no_acknowledged_change_and_the_other_keeps_ser
     stop.store(true, Ordering::Relaxed);
     let acknowledged: Vec<_> = callers.into_iter().map(|h| h.join().unwrap()).collect();
     // the callers of node B went on after the kill
-    let on_b: u64 = acknowledged.iter().skip(1).step_by(2).map(|(_, n)| n).sum();
+    let on_b: u64 = acknowledged
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|(_, n, _)| n)
+        .sum();
     assert!(on_b > 0, "{acknowledged:?}");
     check_acknowledged(&url, &acknowledged);
     // node B still answers
@@ -325,6 +336,17 @@ fn the_database_restarted_under_load_loses_nothing_and_the_nodes_recover_by_them
     stop.store(true, Ordering::Relaxed);
     let acknowledged: Vec<_> = callers.into_iter().map(|h| h.join().unwrap()).collect();
     check_acknowledged(&url, &acknowledged);
+    // while the database was away the nodes said so: 503, never a 500 or a wrong answer
+    let refused: usize = acknowledged.iter().map(|(_, _, e)| e.len()).sum();
+    eprintln!("requests refused while the database restarted: {refused}");
+    for (_, _, errors) in &acknowledged {
+        for e in errors {
+            assert!(
+                e.contains("HTTP 503") && e.contains("store-unavailable"),
+                "{e}"
+            );
+        }
+    }
     for c in [&mut a, &mut b] {
         let _ = c.kill();
         let _ = c.wait();
