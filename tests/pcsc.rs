@@ -645,3 +645,39 @@ fn apdu_round_trip_is_close_to_a_trivial_echo_card() {
     ours.remove();
     echo.remove();
 }
+
+#[test]
+fn bench_pcsc_measures_our_card_next_to_an_echo_card_and_full_transactions() {
+    let Some(_slots) =
+        pcsc_or_skip("bench_pcsc_measures_our_card_next_to_an_echo_card_and_full_transactions")
+    else {
+        return;
+    };
+    let (ms, target) = emv_session::bench::pcsc_section(&emv_session::bench::BenchOptions {
+        quick: true,
+        ..Default::default()
+    })
+    .unwrap();
+    // every transaction completed (an error otherwise), both round trips were timed
+    assert_eq!(ms.len(), 3, "{ms:?}");
+    assert!(
+        ms.iter()
+            .all(|m| m.group == "pcsc" && m.iterations > 0 && m.mean_ns > 0.0)
+    );
+    assert!(
+        ms[0].name.contains("our card") && ms[1].name.contains("echo card"),
+        "{ms:?}"
+    );
+    assert!(ms[2].unit == "transaction", "{ms:?}");
+    // the target line names both medians and their ratio (whether it is met is the bench's
+    // to report, not a timed test's)
+    assert!(
+        target.measured.contains("our card") && target.measured.contains('×'),
+        "{}",
+        target.measured
+    );
+    // the slots are empty again for the next test
+    for slot in [0, 1] {
+        assert!(reader(slot).wait_for_card(false, SEEN).unwrap());
+    }
+}

@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 mod host;
 mod network;
+#[cfg(feature = "pcsc")]
+mod pcsc;
 mod peers;
 
 pub use host::process_cpu_time;
@@ -78,6 +80,9 @@ pub struct BenchOptions {
     /// Also measure the host on this PostgreSQL database (`postgres://…`; it gains test
     /// cards): one node and two nodes, next to SQLite, in the same run.
     pub postgres: Option<String>,
+    /// Also measure PC/SC: the APDU round trip through pcscd + vpcd to our card and to an
+    /// echo card, and full transactions through PC/SC (feature `pcsc`; pcscd running).
+    pub pcsc: bool,
 }
 
 impl BenchOptions {
@@ -170,6 +175,37 @@ impl BenchReport {
     }
 }
 
+/// The `pcsc` group alone (`bench --pcsc`): the APDU round trip through pcscd + vpcd to
+/// our card and to an echo card, full transactions through PC/SC, and the target.
+#[cfg(feature = "pcsc")]
+pub fn pcsc_section(opts: &BenchOptions) -> Result<(Vec<Measurement>, TargetCheck), SessionError> {
+    pcsc::pcsc_section(opts)
+}
+
+#[cfg(feature = "pcsc")]
+fn pcsc_preflight() -> Result<(), SessionError> {
+    pcsc::preflight()
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn pcsc_section(_opts: &BenchOptions) -> Result<(Vec<Measurement>, TargetCheck), SessionError> {
+    Err(pcsc_unavailable())
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn pcsc_preflight() -> Result<(), SessionError> {
+    Err(pcsc_unavailable())
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn pcsc_unavailable() -> SessionError {
+    input(
+        "bench --pcsc needs a build with PC/SC: cargo run --release --features emvbench/pcsc \
+         -- bench --pcsc (libpcsclite-dev and pkg-config to build, pcscd with \
+         vsmartcard-vpcd to run: docs/virtual-reader.md)",
+    )
+}
+
 fn input(msg: impl Into<String>) -> SessionError {
     SessionError::Input(msg.into())
 }
@@ -227,6 +263,10 @@ fn time_each(
 
 /// Runs the whole bench.
 pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
+    // what needs a reader fails now, not after a minute of measuring
+    if opts.pcsc {
+        pcsc_preflight()?;
+    }
     let perso = Arc::new(Personalisation::load(CARD_PROFILE, &[])?);
     let mut ms = Vec::new();
 
@@ -305,6 +345,11 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, SessionError> {
     ms.extend(network.measurements);
     if let Some(url) = &opts.postgres {
         ms.extend(network::postgres_authorisations(opts, url)?);
+    }
+    if opts.pcsc {
+        let (pcsc, target) = pcsc_section(opts)?;
+        ms.extend(pcsc);
+        targets.push(target);
     }
     Ok(BenchReport {
         quick: opts.quick,

@@ -343,3 +343,19 @@ fn without_pin_the_report_says_the_cardholder_was_not_asked() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("not asked"), "{out}");
 }
+
+/// `bench --pcsc` in a build without PC/SC says how to get one, at once (not after the
+/// minute the rest of the bench takes), with exit code 2.
+#[cfg(not(feature = "pcsc"))]
+#[test]
+fn bench_pcsc_without_the_pcsc_feature_is_exit_2_at_once() {
+    let start = std::time::Instant::now();
+    let (code, _, err) = common::run_binary(&["bench", "--quick", "--pcsc"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--features emvbench/pcsc"), "{err}");
+    // a --quick bench in a debug build takes minutes: 20 s means nothing was measured
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "it measured first"
+    );
+}

@@ -13,6 +13,7 @@ Examples:
   cargo run --release -p emvbench -- bench --memory-transactions 1000000   # the long memory run
   cargo run --release -p emvbench -- bench --peers --peers-python .venv/bin/python
   cargo run --release -p emvbench -- bench --postgres postgres://emvbench@127.0.0.1:55432/bench
+  cargo run --release -p emvbench --features pcsc -- bench --pcsc   # pcscd + vpcd running
 
 --peers times the `crypto` group's operations again in other implementations, in the same
 run: OpenSSL in C (`openssl speed rsa1024` and `des-ede3`) and pyemv 1.5.0 / psec 1.3.0
@@ -59,6 +60,12 @@ pub struct Args {
     /// (one node, two nodes, next to SQLite; it gains test cards: use a throw-away one).
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// Also measure PC/SC: the APDU round trip through pcscd + vpcd to our card and to a
+    /// minimal echo card (same run), and full transactions/s through PC/SC. Needs a build
+    /// with `--features emvbench/pcsc` and pcscd with vsmartcard-vpcd running, its slots
+    /// 0 and 1 free.
+    #[arg(long)]
+    pcsc: bool,
 }
 
 fn human(ops: f64) -> String {
@@ -183,6 +190,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             python: args.peers_python,
         }),
         postgres: args.postgres,
+        pcsc: args.pcsc,
     })?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
