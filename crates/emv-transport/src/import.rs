@@ -175,8 +175,51 @@ fn pcscd(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
     Ok(items)
 }
 
-/// pcsc-spy: within an `SCardTransmit` call, the lines of the `bSendBuffer` and
-/// `bRecvBuffer` dumps (` i  0000 00 A4 04 00 ...  ascii`, 16 bytes a line).
+/// A line without ANSI colour sequences (`ESC [ … m`): pcsc-spy colours its output on a
+/// terminal, and a log captured with `script` keeps them.
+fn strip_ansi(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.contains('\u{1b}') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // skip to the end of the control sequence (a letter)
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The bytes of one pcsc-spy dump line, `OFFS HH HH … HH  ascii`: the offset, then the hex
+/// column (16 bytes, `HH ` each, padded with spaces on the last line), then the bytes as
+/// ASCII. The hex column is read by position, so ASCII that looks like hex (`AB`) is
+/// never taken for a byte.
+fn spy_dump_line(t: &str) -> Option<Result<Vec<u8>, String>> {
+    let (off, rest) = t.split_at_checked(4)?;
+    if !off.bytes().all(|b| b.is_ascii_hexdigit()) || !rest.starts_with(' ') {
+        return None;
+    }
+    let hex_column = rest.get(1..48).unwrap_or(&rest[1..]);
+    Some(
+        hex_column
+            .split_whitespace()
+            .map(|w| u8::from_str_radix(w, 16).map_err(|_| format!("{w:?} is not a hex byte")))
+            .collect(),
+    )
+}
+
+/// pcsc-spy (pcsc-lite's `pcsc-spy`, with or without `-n`, coloured or not): inside each
+/// `SCardTransmit`, the `bSendBuffer` dump is the command and the `bRecvBuffer` dump the
+/// response (` i  0000 00 A4 04 00 … ascii`, 16 bytes a line). Other calls' buffers
+/// (`SCardControl`, `SCardGetAttrib`) are not APDUs and are skipped.
 fn pcsc_spy(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
     #[derive(PartialEq)]
     enum In {
@@ -186,6 +229,7 @@ fn pcsc_spy(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
     }
     let mut items = Vec::new();
     let mut state = In::None;
+    let mut in_transmit = false;
     let mut buf: Vec<u8> = Vec::new();
     let mut start = 0;
     let flush = |state: &In, buf: &mut Vec<u8>, start: usize, items: &mut Vec<(usize, Item)>| {
@@ -199,40 +243,41 @@ fn pcsc_spy(text: &str) -> Result<Vec<(usize, Item)>, ImportError> {
             In::None => {}
         }
     };
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_start_matches([' ', 'i', 'o']).trim_start();
-        // `bSendBuffer` / `bRecvBuffer` (pcsc-spy of pcsc-lite 1.9; `pb...` in older ones)
-        if line.contains("SendBuffer") || line.contains("RecvBuffer") {
+    for (i, raw) in text.lines().enumerate() {
+        let line = strip_ansi(raw);
+        let t = line.trim_start();
+        // a call begins with its name on a line of its own
+        if t.starts_with("SCard") {
             flush(&state, &mut buf, start, &mut items);
-            state = if line.contains("SendBuffer") {
-                In::Send
-            } else {
-                In::Recv
+            state = In::None;
+            in_transmit = t.starts_with("SCardTransmit");
+            continue;
+        }
+        // ` i ` / ` o ` marks a parameter going in or out
+        let Some(field) = t.strip_prefix("i ").or_else(|| t.strip_prefix("o ")) else {
+            continue;
+        };
+        if field.starts_with("bSendBuffer") || field.starts_with("bRecvBuffer") {
+            flush(&state, &mut buf, start, &mut items);
+            state = match (in_transmit, field.starts_with("bSendBuffer")) {
+                (false, _) => In::None,
+                (true, true) => In::Send,
+                (true, false) => In::Recv,
             };
             start = i + 1;
             continue;
         }
-        if state != In::None {
-            // an offset of 4 hex digits, then up to 16 bytes, then their ASCII
-            let mut words = t.split_whitespace();
-            match words.next() {
-                Some(off) if off.len() == 4 && off.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                    for w in words.take(16) {
-                        if w.len() != 2 || !w.bytes().all(|b| b.is_ascii_hexdigit()) {
-                            break;
-                        }
-                        let b = u8::from_str_radix(w, 16).map_err(|e| ImportError {
-                            line: i + 1,
-                            reason: e.to_string(),
-                        })?;
-                        buf.push(b);
-                    }
-                    continue;
-                }
-                _ => {
-                    flush(&state, &mut buf, start, &mut items);
-                    state = In::None;
-                }
+        if state == In::None {
+            continue;
+        }
+        match spy_dump_line(field.trim_start()) {
+            Some(bytes) => buf.extend(bytes.map_err(|reason| ImportError {
+                line: i + 1,
+                reason,
+            })?),
+            None => {
+                flush(&state, &mut buf, start, &mut items);
+                state = In::None;
             }
         }
     }
@@ -445,6 +490,26 @@ mod tests {
         let t = import(LogFormat::PcscSpy, spy, &opts()).unwrap();
         assert_eq!(t.exchanges(), 1);
         assert!(t.to_text().contains("<< 70035A01479000"));
+    }
+
+    #[test]
+    fn pcsc_spy_reads_the_hex_column_only_and_only_transmit_buffers() {
+        // as pcsc-spy's hexdump() prints them: the last line's hex column padded, then the
+        // ASCII (here "AB", which looks like a hex byte); a control call's buffers are not
+        // APDUs; colours as on a terminal
+        let spy = "SCardControl\n i hCard: 0x1\n i bSendBuffer\n \
+                   i  0000 42 00 00 0D                                      B...\n \
+                   o bRecvBuffer\n o  0000 06 04 00 31 30 00                                .xyz.\n\
+                   \u{1b}[34mSCardTransmit\u{1b}[0m\n \
+                   \u{1b}[32m i bSendBuffer\u{1b}[0m\n \
+                   \u{1b}[32m i  0000 00 CA 41 42                                      ..AB\u{1b}[0m\n \
+                   o bRecvBuffer\n \
+                   o  0000 41 42 90 00                                      AB..\n";
+        let t = import(LogFormat::PcscSpy, spy, &opts()).unwrap();
+        assert_eq!(t.exchanges(), 1, "{}", t.to_text());
+        let text = t.to_text();
+        assert!(text.contains(">> 00CA4142 "), "{text}");
+        assert!(text.contains("<< 41429000"), "{text}");
     }
 
     #[test]

@@ -171,8 +171,12 @@ pub fn pcsc_section(opts: &BenchOptions) -> Result<(Vec<Measurement>, TargetChec
             &tb,
         ),
     ];
+    // a reader's handle goes before its card is pulled (pcscd then sees a plain removal,
+    // not a card leaving under an open connection)
+    drop(b);
     drop(echo);
     ms.push(transactions(&mut a, opts)?);
+    drop(a);
     drop(ours);
     let target = TargetCheck {
         target: "APDU round trip through pcscd + vpcd to our card ≤ 1.1× a minimal echo card's"

@@ -44,10 +44,35 @@ pub fn serve_listeners(data: &Path, log: &Path, extra: &[&str]) -> (Child, Vec<S
     serve_store(cwd, &["--data".as_ref(), data.as_os_str()], log, extra)
 }
 
+/// A `host serve` process, killed and reaped when dropped: also when its test panics, so a
+/// failed test leaves no host running.
+pub struct Node(pub Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Node {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// Starts `host serve` on the PostgreSQL database `url` (docs/postgres.md), as
 /// [`serve_listeners`] does on a data directory.
-pub fn serve_db(url: &str, log: &Path, extra: &[&str]) -> (Child, Vec<String>) {
-    serve_store(None, &["--db".as_ref(), url.as_ref()], log, extra)
+pub fn serve_db(url: &str, log: &Path, extra: &[&str]) -> (Node, Vec<String>) {
+    let (child, urls) = serve_store(None, &["--db".as_ref(), url.as_ref()], log, extra);
+    (Node(child), urls)
 }
 
 fn serve_store(
