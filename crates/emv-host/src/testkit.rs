@@ -248,6 +248,23 @@ fn postgres_rows(dir: &TempDir) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// [`postgres_test_database`] for a test that only makes sense on PostgreSQL: `None`, with a
+/// loud line on stderr, when no server is named (`EMVBENCH_TEST_POSTGRES`), an error
+/// instead when `EMVBENCH_REQUIRE_POSTGRES` is set (CI).
+#[cfg(feature = "postgres")]
+pub fn postgres_test_database_or_skip(dir: &TempDir) -> Result<Option<String>, Error> {
+    if std::env::var_os("EMVBENCH_TEST_POSTGRES").is_some() {
+        return postgres_test_database(dir).map(Some);
+    }
+    if std::env::var_os("EMVBENCH_REQUIRE_POSTGRES").is_some() {
+        return Err(Error::BadRequest(
+            "EMVBENCH_REQUIRE_POSTGRES is set but EMVBENCH_TEST_POSTGRES names no server".into(),
+        ));
+    }
+    eprintln!("SKIPPED: no PostgreSQL server (set EMVBENCH_TEST_POSTGRES to run)");
+    Ok(None)
+}
+
 /// The URL of the PostgreSQL database for `dir`'s test, creating it (and arranging its
 /// drop) on first use.
 #[cfg(feature = "postgres")]

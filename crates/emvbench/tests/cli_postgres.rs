@@ -29,15 +29,7 @@ fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
 
 /// A fresh database for this test, or `None` (with a loud line) when there is no server.
 fn database(dir: &TempDir) -> Option<String> {
-    if std::env::var_os("EMVBENCH_TEST_POSTGRES").is_none() {
-        assert!(
-            std::env::var_os("EMVBENCH_REQUIRE_POSTGRES").is_none(),
-            "EMVBENCH_REQUIRE_POSTGRES is set but EMVBENCH_TEST_POSTGRES names no server"
-        );
-        eprintln!("SKIPPED: no PostgreSQL server (set EMVBENCH_TEST_POSTGRES to run)");
-        return None;
-    }
-    Some(testkit::postgres_test_database(dir).unwrap())
+    testkit::postgres_test_database_or_skip(dir).unwrap()
 }
 
 fn issuer(url: &str) -> Issuer {
